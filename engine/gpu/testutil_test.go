@@ -1,0 +1,115 @@
+package gpu
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/udvla/udvla/engine/vk"
+)
+
+// poison is the bit pattern written into every output before a kernel runs: a NaN, so an element
+// the kernel forgot to write fails every comparison.
+const poison = 0x7fc0dead
+
+func randFloats(r *rand.Rand, n int, scale float64) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		v := r.NormFloat64() * scale
+		if v == 0 {
+			v = scale
+		}
+		out[i] = float32(v)
+	}
+	return out
+}
+
+func f32bytes(x []float32) []byte {
+	b := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+func bytesF32(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// upload makes a device buffer holding x.
+func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
+	t.Helper()
+	b, err := dev.NewBuffer(int64(4*len(x)), vk.DeviceLocal, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := b.Write(0, f32bytes(x)); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// poisoned makes a device buffer of n float32s filled with the poison pattern.
+func poisoned(t testing.TB, dev *vk.Device, n int) *vk.Buffer {
+	t.Helper()
+	p := make([]float32, n)
+	for i := range p {
+		p[i] = math.Float32frombits(poison)
+	}
+	return upload(t, dev, p)
+}
+
+func download(t testing.TB, b *vk.Buffer, n int) []float32 {
+	t.Helper()
+	raw := make([]byte, 4*n)
+	if err := b.Read(0, raw); err != nil {
+		t.Fatal(err)
+	}
+	return bytesF32(raw)
+}
+
+func bind(t testing.TB, b *vk.Buffer) vk.Binding {
+	t.Helper()
+	bd, err := b.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bd
+}
+
+// run records f into a fresh sequence and runs it.
+func run(t testing.TB, dev *vk.Device, f func(s *vk.Sequence)) {
+	t.Helper()
+	s, err := dev.NewSequence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f(s)
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// relErr is max|got-want| / max|want|: the normalised error every kernel test thresholds.
+func relErr(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.IsNaN(float64(got[i])) || math.IsInf(float64(got[i]), 0) {
+			return math.Inf(1)
+		}
+		num = math.Max(num, d)
+		den = math.Max(den, math.Abs(float64(want[i])))
+	}
+	if den == 0 {
+		den = 1
+	}
+	return num / den
+}

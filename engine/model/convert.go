@@ -1,0 +1,270 @@
+package model
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/udvla/udvla/engine/quant"
+)
+
+// ConvertOptions describe a conversion of a Hugging Face checkpoint to a .udvla file.
+type ConvertOptions struct {
+	HFDir string      // config.json and model.safetensors (or shards with model.safetensors.index.json)
+	Out   string      // the .udvla file to write
+	Quant quant.DType // of the matrices; norm weights stay f32
+
+	// The FAST tokenizer, when FastDir is set: its directory (tokenizer.json and
+	// processor_config.json), the action chunk (Horizon steps of Dims values; Dims defaults to the
+	// statistics' length) and the norm-stats file (first dataset, or StatsDataset).
+	FastDir       string
+	Horizon, Dims int
+	Stats         string
+	StatsDataset  string
+
+	TextVocab string // tiktoken-style "base64 rank" file, packed verbatim when set
+
+	// The vocabulary layout: an Emu3 checkpoint gets Emu3Vocab by default, a Layout file (see
+	// ParseLayoutJSON) replaces it, and a plain Llama without one has none.
+	Layout string
+
+	// Decoding defaults for a model with a layout; zero values take the CALVIN ones (cameras
+	// main 25x25 and wrist 10x10, 72 steps, L_a = 70, the paper mask).
+	Cameras   []Camera
+	Steps     int
+	ActionLen int
+	Mask      MaskRule
+
+	// Progress, when set, is called after each tensor with the source bytes converted so far.
+	Progress func(done, total int64, tensor string)
+}
+
+// Default decoding of a converted UD-VLA checkpoint: CALVIN (spec §3, §5).
+var (
+	DefaultCameras   = []Camera{{Name: "main", H: 25, W: 25}, {Name: "wrist", H: 10, W: 10}}
+	DefaultSteps     = 72
+	DefaultActionLen = 70
+)
+
+// ConvertResult reports what a conversion did.
+type ConvertResult struct {
+	Config  *Config
+	Ignored []string // checkpoint tensors the architecture does not use (sorted)
+	Tied    bool     // lm_head was taken from the embedding (tie_word_embeddings)
+}
+
+// Convert streams a checkpoint into a model file, one tensor and one chunk of rows at a time.
+func Convert(o ConvertOptions) (*ConvertResult, error) {
+	hc, arch, err := readHFConfig(o.HFDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{Arch: arch}
+	if err := o.configure(cfg, hc); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ck, err := openCheckpoint(o.HFDir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	res := &ConvertResult{Config: cfg}
+	src, err := o.sources(ck, arch, hc, res)
+	if err != nil {
+		return nil, err
+	}
+	var total, done int64
+	for _, t := range src {
+		total += t.size
+	}
+	w, err := NewWriter(o.Out, cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range arch.TensorNames() {
+		t := src[name]
+		shape, _ := arch.TensorShape(name)
+		dt := o.Quant
+		if len(shape) == 1 {
+			dt = quant.F32
+		}
+		if err := w.WriteRows(name, dt, shape, t.reader(shape[len(shape)-1])); err != nil {
+			w.Abort()
+			return nil, err
+		}
+		done += t.size
+		if o.Progress != nil {
+			o.Progress(done, total, name)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// configure fills the layout, decoding defaults, FAST tokenizer and text vocabulary.
+func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
+	if !o.Quant.Valid() {
+		return fmt.Errorf("unknown dtype %d", o.Quant)
+	}
+	var fastVocab int32
+	if o.FastDir != "" {
+		f, n, err := LoadFastTokenizer(o.FastDir)
+		if err != nil {
+			return err
+		}
+		fastVocab = n
+		if o.Stats != "" {
+			if f.Q01, f.Q99, _, err = LoadNormStats(o.Stats, o.StatsDataset); err != nil {
+				return err
+			}
+		}
+		f.Horizon, f.Dims = o.Horizon, o.Dims
+		if f.Dims == 0 {
+			f.Dims = len(f.Q01)
+		}
+		if f.Horizon <= 0 || f.Dims <= 0 {
+			return fmt.Errorf("a FAST tokenizer needs the action horizon and dims (dims may come from the norm stats)")
+		}
+		cfg.Fast = f
+	} else if o.Stats != "" || o.Horizon != 0 || o.Dims != 0 {
+		return fmt.Errorf("norm stats, horizon and dims describe a FAST tokenizer: give its directory too")
+	}
+	if o.TextVocab != "" {
+		b, err := readTextVocab(o.TextVocab)
+		if err != nil {
+			return err
+		}
+		cfg.TextBPE = b
+	}
+	headerGiven := false
+	switch {
+	case o.Layout != "":
+		raw, err := os.ReadFile(o.Layout)
+		if err != nil {
+			return err
+		}
+		if cfg.Vocab, headerGiven, err = ParseLayoutJSON(raw); err != nil {
+			return fmt.Errorf("%s: %w", o.Layout, err)
+		}
+	case hc.IsEmu3():
+		size := int32(1024)
+		if fastVocab > 0 {
+			size = fastVocab
+		}
+		cfg.Vocab = Emu3Vocab(size)
+		cfg.Vocab.HeaderIDs = nil // recomputed from the cameras below
+	}
+	if cfg.Vocab == nil {
+		if o.Cameras != nil || o.Steps != 0 || o.ActionLen != 0 {
+			return fmt.Errorf("cameras, steps and action length need a vocabulary layout: this checkpoint (model_type %q) has none; give one with a layout file", hc.ModelType)
+		}
+		return nil
+	}
+	if fastVocab > 0 && fastVocab != cfg.Vocab.FastSize {
+		return fmt.Errorf("the FAST tokenizer has %d ids, the vocabulary layout reserves %d", fastVocab, cfg.Vocab.FastSize)
+	}
+	d := &Decoding{Cameras: o.Cameras, Steps: o.Steps, ActionLen: o.ActionLen, Mask: o.Mask}
+	if d.Cameras == nil {
+		d.Cameras = DefaultCameras
+	}
+	if d.Steps == 0 {
+		d.Steps = DefaultSteps
+	}
+	if d.ActionLen == 0 {
+		d.ActionLen = DefaultActionLen
+	}
+	if !headerGiven {
+		cfg.Vocab.HeaderIDs = cfg.Vocab.HeaderIDSet(d.Cameras)
+	}
+	cfg.Decoding = d
+	return nil
+}
+
+// sources maps every tensor of the architecture to its checkpoint tensor and checks it.
+func (o *ConvertOptions) sources(ck *checkpoint, a Arch, hc *hfConfig, res *ConvertResult) (map[string]*stTensor, error) {
+	// HF's own Emu3 nests the language model one level deeper.
+	prefix := "model."
+	if ck.tensors["model.embed_tokens.weight"] == nil && ck.tensors["model.text_model.embed_tokens.weight"] != nil {
+		prefix = "model.text_model."
+	}
+	hfName := func(name string) string {
+		n := HFTensorName(name)
+		if strings.HasPrefix(n, "model.") {
+			n = prefix + strings.TrimPrefix(n, "model.")
+		}
+		return n
+	}
+	src := map[string]*stTensor{}
+	used := map[string]bool{}
+	for _, name := range a.TensorNames() {
+		n := hfName(name)
+		t := ck.tensors[n]
+		if t == nil && name == LMHead && hc.TieWordEmbeddings {
+			n = hfName(TokEmbeddings)
+			t, res.Tied = ck.tensors[n], true
+		}
+		if t == nil {
+			return nil, fmt.Errorf("the checkpoint has no tensor %q (for %s)", n, name)
+		}
+		shape, _ := a.TensorShape(name)
+		if err := t.check(shape); err != nil {
+			return nil, err
+		}
+		src[name], used[n] = t, true
+	}
+	for n := range ck.tensors {
+		if used[n] {
+			continue
+		}
+		if strings.HasSuffix(n, ".bias") && strings.Contains(n, "layers.") {
+			return nil, fmt.Errorf("the checkpoint has a bias %q; the engine implements Llama without biases", n)
+		}
+		res.Ignored = append(res.Ignored, n)
+	}
+	sort.Strings(res.Ignored)
+	return src, nil
+}
+
+// readTextVocab reads a tiktoken-style vocabulary and checks its lines: "base64(bytes) rank".
+func readTextVocab(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	line, n := 0, 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" {
+			continue
+		}
+		tok, rank, ok := strings.Cut(s, " ")
+		if _, err := base64.StdEncoding.DecodeString(tok); !ok || err != nil {
+			return nil, fmt.Errorf("%s:%d: want \"base64 rank\", got %q", filepath.Base(path), line, s)
+		}
+		if r, err := strconv.Atoi(rank); err != nil || r < 0 {
+			return nil, fmt.Errorf("%s:%d: rank %q is not a non-negative integer", filepath.Base(path), line, rank)
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: no vocabulary lines", path)
+	}
+	return b, nil
+}

@@ -1,0 +1,66 @@
+package model
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoadNormStats(t *testing.T) {
+	q01, q99, name, err := LoadNormStats(filepath.Join(testFast, "norm_stats_calvin.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "calvin_abcd" || len(q01) != 7 || len(q99) != 7 || q01[0] != -0.69960000006996 || q99[6] != 0.9996000000999599 {
+		t.Fatalf("calvin stats %q %v %v", name, q01, q99)
+	}
+	// the first entry in file order, not in map order
+	p := filepath.Join(t.TempDir(), "s.json")
+	os.WriteFile(p, []byte(`{"norm_stats": {"zeta": {"q01": [-2], "q99": [3]}, "alpha": {"q01": [0, 1], "q99": [1, 2]}}}`), 0o644)
+	if q01, _, name, err := LoadNormStats(p, ""); err != nil || name != "zeta" || q01[0] != -2 {
+		t.Fatalf("first entry: %q %v %v", name, q01, err)
+	}
+	if q01, _, _, err := LoadNormStats(p, "alpha"); err != nil || len(q01) != 2 {
+		t.Fatalf("named entry: %v %v", q01, err)
+	}
+	if _, _, _, err := LoadNormStats(p, "beta"); err == nil || !strings.Contains(err.Error(), "zeta") {
+		t.Fatalf("a missing dataset: %v", err)
+	}
+}
+
+func TestLoadFastTokenizer(t *testing.T) {
+	for dir, want := range map[string][3]float64{"fast": {10, -354, 2048}, "fast_bridge_t5_s50": {50, -112, 1024}, TinyFastDir: {50, -158, 1024}} {
+		f, n, err := LoadFastTokenizer(filepath.Join(testFast, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Scale != want[0] || float64(f.MinToken) != want[1] || float64(n) != want[2] || len(f.TokenizerJSON) < 1000 {
+			t.Fatalf("%s: scale %g min_token %d vocab %d", dir, f.Scale, f.MinToken, n)
+		}
+	}
+	if _, _, err := LoadFastTokenizer(t.TempDir()); err == nil {
+		t.Fatal("an empty directory loaded")
+	}
+}
+
+func TestCamerasAndLayoutJSON(t *testing.T) {
+	cams, err := ParseCameras("main:25x25,wrist:10x10")
+	if err != nil || !reflect.DeepEqual(cams, DefaultCameras) || FormatCameras(cams) != "main:25x25,wrist:10x10" {
+		t.Fatalf("%v %v", cams, err)
+	}
+	for _, bad := range []string{"", "main", "main:25", "main:0x3", ":2x2", "a:2x2,b:3y3"} {
+		if _, err := ParseCameras(bad); err == nil {
+			t.Errorf("ParseCameras(%q) accepted it", bad)
+		}
+	}
+	v := Emu3Vocab(1024)
+	got, given, err := ParseLayoutJSON(LayoutJSON(v))
+	if err != nil || !given || !reflect.DeepEqual(got, v) {
+		t.Fatalf("layout round trip: %+v %v", got, err)
+	}
+	if _, _, err := ParseLayoutJSON([]byte(`{"text_size": 1, "bogus": 2}`)); err == nil {
+		t.Fatal("an unknown field was accepted")
+	}
+}

@@ -1,0 +1,147 @@
+package model
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/udvla/udvla/engine/quant"
+)
+
+func freshRand(t testing.TB) (*rand.Rand, uint64) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, 7)), seed
+}
+
+// smallOptions is a random model with awkward sizes: 3 layers, GQA 3/1, a scaled layout.
+func smallOptions(seed uint64, dt quant.DType) RandomOptions {
+	v, n := ScaledVocab(83, 40, 31)
+	cams := []Camera{{Name: "front", H: 3, W: 4}, {Name: "hand", H: 2, W: 2}}
+	v.HeaderIDs = v.HeaderIDSet(cams)
+	return RandomOptions{
+		Arch: Arch{Layers: 3, Hidden: 96, Heads: 3, KVHeads: 1, HeadDim: 32, FFN: 160, Vocab: n,
+			RopeTheta: 10000, RMSEps: 1e-6},
+		Vocab:    v,
+		Decoding: &Decoding{Steps: 5, ActionLen: 7, Cameras: cams, Mask: MaskRelease},
+		Fast: &Fast{TokenizerJSON: []byte(`{"model":{"vocab":{"a":0}}}`), Scale: 50, MinToken: -12,
+			Horizon: 3, Dims: 2, Q01: []float64{-0.5, -1}, Q99: []float64{0.25, 1}},
+		DType: dt,
+		Seed:  seed,
+	}
+}
+
+// tinyArchOptions is the smallest model the loader accepts, for the fuzz corpus and the malformed
+// files: one layer of width 32.
+func tinyArchOptions(withLayout bool) RandomOptions {
+	o := RandomOptions{
+		Arch:  Arch{Layers: 1, Hidden: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 32, Vocab: 37, RopeTheta: 500, RMSEps: 1e-5},
+		DType: quant.Q4_0,
+		Seed:  3,
+	}
+	if withLayout {
+		v, n := ScaledVocab(30, 4, 3)
+		cams := []Camera{{Name: "c", H: 1, W: 2}}
+		v.HeaderIDs = v.HeaderIDSet(cams)
+		o.Arch.Vocab, o.Vocab = n, v
+		o.Decoding = &Decoding{Steps: 2, ActionLen: 3, Cameras: cams}
+		o.Fast = &Fast{TokenizerJSON: []byte(`{}`), Scale: 10, MinToken: -3, Horizon: 2, Dims: 1, Q01: []float64{-1}, Q99: []float64{1}}
+	}
+	return o
+}
+
+// encodeModel builds a whole file in memory from a configuration, a directory and the tensors'
+// bytes, without any of the writer's checks: the tests use it to craft malformed files. Extents
+// whose Offset is 0 are packed after the previous one; the others are kept as given, and bytes go
+// where they say when that lies inside the file. dataSize < 0 means the true size.
+func encodeModel(t testing.TB, cfg *Config, dir []TensorInfo, data map[string][]byte, dataSize int64) []byte {
+	t.Helper()
+	hlen := len(buildHeader(cfg, dir, 0, 0))
+	dataOff := alignUp(int64(hlen) + 4)
+	pos := dataOff
+	end := dataOff
+	for i := range dir {
+		if dir[i].Offset == 0 {
+			dir[i].Offset = alignUp(pos)
+		}
+		if dir[i].CRC32C == 0 {
+			dir[i].CRC32C = crc32.Checksum(data[dir[i].Name], crcTable)
+		}
+		pos = dir[i].Offset + int64(len(data[dir[i].Name]))
+		if pos < 1<<30 { // a lying offset far out does not grow the file
+			end = max(end, pos)
+		}
+	}
+	size := end - dataOff
+	if dataSize >= 0 {
+		size = dataSize
+	}
+	hdr := buildHeader(cfg, dir, uint64(dataOff), uint64(size))
+	prefix, err := filePrefix(hdr, dataOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, end)
+	copy(out, prefix)
+	for _, ti := range dir {
+		if ti.Offset >= dataOff && ti.Offset+int64(len(data[ti.Name])) <= int64(len(out)) {
+			copy(out[ti.Offset:], data[ti.Name])
+		}
+	}
+	return out
+}
+
+// randomModelBytes returns the configuration, directory (unplaced) and tensors of a random model.
+func randomModelParts(t testing.TB, o RandomOptions) (*Config, []TensorInfo, map[string][]byte) {
+	t.Helper()
+	cfg := &Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast}
+	var dir []TensorInfo
+	data := map[string][]byte{}
+	for _, name := range o.Arch.TensorNames() {
+		x, err := RandomTensor(o.Arch, o.Seed, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shape, _ := o.Arch.TensorShape(name)
+		dt := o.DType
+		if len(shape) == 1 {
+			dt = quant.F32
+		}
+		ti := TensorInfo{Name: name, DType: dt, Shape: shape}
+		b, err := quant.Quantize(dt, ti.Rows(), ti.Cols(), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ti.Length = int64(len(b))
+		dir = append(dir, ti)
+		data[name] = b
+	}
+	return cfg, dir, data
+}
+
+func cloneDir(dir []TensorInfo) []TensorInfo {
+	out := make([]TensorInfo, len(dir))
+	for i, t := range dir {
+		out[i] = t
+		out[i].Shape = append([]int(nil), t.Shape...)
+	}
+	return out
+}
+
+// fixHeaderCRC rewrites the header checksum of a file so that a mutation of the header reaches
+// the structural verifier instead of stopping at the checksum. It returns nil when the size
+// prefix does not fit the file.
+func fixHeaderCRC(b []byte) []byte {
+	if len(b) < 8 {
+		return nil
+	}
+	n := uint64(binary.LittleEndian.Uint32(b))
+	if 8+n > uint64(len(b)) {
+		return nil
+	}
+	out := append([]byte(nil), b...)
+	binary.LittleEndian.PutUint32(out[4+n:], crc32.Checksum(out[:4+n], crcTable))
+	return out
+}

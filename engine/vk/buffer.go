@@ -1,0 +1,226 @@
+package vk
+
+/*
+#include "vkc.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// MemKind says where a buffer lives and who touches it.
+type MemKind int
+
+const (
+	DeviceLocal MemKind = iota // read and written by shaders; host access goes through staging when it is not mappable
+	Upload                     // written by the host, read by the device
+	Readback                   // written by the device, read by the host (cached)
+)
+
+// Buffer is device memory. A buffer larger than one allocation or one storage binding allows is
+// made of chunks; a Binding always lies inside one chunk.
+type Buffer struct {
+	dev       *Device
+	size      int64
+	kind      MemKind
+	chunkSize int64
+	chunks    []chunk
+}
+
+type chunk struct {
+	buf, mem uint64
+	mapped   unsafe.Pointer
+	size     int64
+}
+
+// Binding is a range of one Vulkan buffer, as a shader sees it.
+type Binding struct {
+	Buf       uint64
+	Off, Size int64
+}
+
+// NewBuffer allocates size bytes. unit (a multiple of 4, or 0 for 256) is the granularity at which
+// the buffer may be split into chunks: pass a matrix's row size so rows never straddle two chunks.
+func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error) {
+	if size <= 0 {
+		return nil, fmt.Errorf("vulkan: buffer size %d must be positive", size)
+	}
+	if unit <= 0 {
+		unit = 256
+	}
+	if unit%4 != 0 {
+		return nil, fmt.Errorf("vulkan: buffer split unit %d must be a multiple of 4", unit)
+	}
+	if err := d.use(); err != nil {
+		return nil, err
+	}
+	defer d.release()
+	var heap uint64
+	for _, h := range d.Info.Heaps {
+		heap = max(heap, h.Size)
+	}
+	if heap > 0 && uint64(size) > heap {
+		return nil, &Error{Op: fmt.Sprintf("allocate %d-byte buffer", size), Result: -2,
+			Detail: fmt.Sprintf("larger than the device's largest memory heap (%d bytes)", heap)}
+	}
+	limit := int64(d.Info.MaxStorageBufferRange)
+	if a := int64(d.Info.MaxAllocationSize); a > 0 && a < limit {
+		limit = a
+	}
+	limit &^= 255
+	cs := limit / unit * unit
+	if cs <= 0 {
+		return nil, fmt.Errorf("vulkan: split unit %d exceeds the device's binding limit %d", unit, limit)
+	}
+	b := &Buffer{dev: d, size: size, kind: kind, chunkSize: cs}
+	for off := int64(0); off < size; off += cs {
+		n := min(cs, size-off)
+		var c chunk
+		var errbuf [256]C.char
+		r := C.uv_buffer_create(d.c, C.uint64_t(n), C.int(kind), (*C.uint64_t)(&c.buf), (*C.uint64_t)(&c.mem), &c.mapped, &errbuf[0], C.int(len(errbuf)))
+		if r != 0 {
+			b.free()
+			return nil, &Error{Op: fmt.Sprintf("allocate %d-byte buffer", size), Result: int32(r), Detail: C.GoString(&errbuf[0])}
+		}
+		c.size = n
+		b.chunks = append(b.chunks, c)
+	}
+	d.liveBuffers.Add(1)
+	return b, nil
+}
+
+// Size is the buffer's size in bytes.
+func (b *Buffer) Size() int64 { return b.size }
+
+// ChunkSize is the largest range a single Binding of this buffer can cover.
+func (b *Buffer) ChunkSize() int64 { return b.chunkSize }
+
+// Bind returns the binding of [off, off+size), which must lie inside one chunk.
+func (b *Buffer) Bind(off, size int64) (Binding, error) {
+	if off < 0 || size <= 0 || off+size > b.size {
+		return Binding{}, fmt.Errorf("vulkan: binding [%d,+%d) outside buffer of %d bytes", off, size, b.size)
+	}
+	ci := off / b.chunkSize
+	in := off - ci*b.chunkSize
+	if in+size > b.chunks[ci].size {
+		return Binding{}, fmt.Errorf("vulkan: binding [%d,+%d) straddles a %d-byte chunk boundary", off, size, b.chunkSize)
+	}
+	if a := int64(b.dev.Info.MinStorageAlign); a > 1 && in%a != 0 {
+		return Binding{}, fmt.Errorf("vulkan: binding offset %d is not a multiple of the device's alignment %d", in, a)
+	}
+	return Binding{Buf: b.chunks[ci].buf, Off: in, Size: size}, nil
+}
+
+// All binds the whole buffer; it fails for a buffer of several chunks.
+func (b *Buffer) All() (Binding, error) { return b.Bind(0, b.size) }
+
+// Mappable reports whether the host reads and writes the buffer directly.
+func (b *Buffer) Mappable() bool { return b.chunks[0].mapped != nil }
+
+// Write copies data into the buffer at off.
+func (b *Buffer) Write(off int64, data []byte) error {
+	if off < 0 || off+int64(len(data)) > b.size {
+		return fmt.Errorf("vulkan: write [%d,+%d) outside buffer of %d bytes", off, len(data), b.size)
+	}
+	if !b.Mappable() {
+		return b.dev.staged(b, off, data, true)
+	}
+	return b.eachChunk(off, int64(len(data)), func(c *chunk, in, pos, n int64) {
+		copy(unsafe.Slice((*byte)(unsafe.Add(c.mapped, in)), n), data[pos:pos+n])
+	})
+}
+
+// Read copies len(dst) bytes from off into dst. Call it after the work that wrote them has finished.
+func (b *Buffer) Read(off int64, dst []byte) error {
+	if off < 0 || off+int64(len(dst)) > b.size {
+		return fmt.Errorf("vulkan: read [%d,+%d) outside buffer of %d bytes", off, len(dst), b.size)
+	}
+	if !b.Mappable() {
+		return b.dev.staged(b, off, dst, false)
+	}
+	return b.eachChunk(off, int64(len(dst)), func(c *chunk, in, pos, n int64) {
+		if b.kind == Readback {
+			C.uv_invalidate(b.dev.c, C.uint64_t(c.mem))
+		}
+		copy(dst[pos:pos+n], unsafe.Slice((*byte)(unsafe.Add(c.mapped, in)), n))
+	})
+}
+
+func (b *Buffer) eachChunk(off, n int64, f func(c *chunk, in, pos, n int64)) error {
+	for pos := int64(0); pos < n; {
+		ci := (off + pos) / b.chunkSize
+		in := off + pos - ci*b.chunkSize
+		k := min(n-pos, b.chunks[ci].size-in)
+		f(&b.chunks[ci], in, pos, k)
+		pos += k
+	}
+	return nil
+}
+
+// Close frees the buffer. The device must not be using it.
+func (b *Buffer) Close() {
+	if b == nil || b.chunks == nil {
+		return
+	}
+	b.free()
+	b.dev.liveBuffers.Add(-1)
+}
+
+func (b *Buffer) free() {
+	for _, c := range b.chunks {
+		C.uv_buffer_destroy(b.dev.c, C.uint64_t(c.buf), C.uint64_t(c.mem))
+	}
+	b.chunks = nil
+}
+
+// staged moves data between the host and an unmappable buffer through a mappable one.
+func (d *Device) staged(b *Buffer, off int64, data []byte, toDevice bool) error {
+	d.xferMu.Lock()
+	defer d.xferMu.Unlock()
+	d.xferOnce.Do(func() { d.xfer, d.xferErr = d.NewSequence() })
+	if d.xferErr != nil {
+		return d.xferErr
+	}
+	const step = 16 << 20
+	kind := Upload
+	if !toDevice {
+		kind = Readback
+	}
+	st, err := d.NewBuffer(min(int64(len(data)), step), kind, 0)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for pos := int64(0); pos < int64(len(data)); pos += step {
+		n := min(step, int64(len(data))-pos)
+		s := d.xfer
+		s.Reset()
+		err := b.eachChunk(off+pos, n, func(c *chunk, in, p, k int64) {
+			src := Binding{Buf: st.chunks[0].buf, Off: p, Size: k}
+			dst := Binding{Buf: c.buf, Off: in, Size: k}
+			if !toDevice {
+				src, dst = dst, src
+			}
+			s.Copy(src, dst)
+		})
+		if err != nil {
+			return err
+		}
+		if toDevice {
+			if err := st.Write(0, data[pos:pos+n]); err != nil {
+				return err
+			}
+		}
+		if err := s.Run(); err != nil {
+			return err
+		}
+		if !toDevice {
+			if err := st.Read(0, data[pos:pos+n]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

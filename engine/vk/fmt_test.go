@@ -1,0 +1,5 @@
+package vk_test
+
+import "fmt"
+
+var sprintf = fmt.Sprintf

@@ -1,0 +1,264 @@
+package vk
+
+/*
+#include "vkc.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+)
+
+// Access is one buffer a dispatch binds, and whether the shader writes it.
+type Access struct {
+	Binding
+	Write bool
+}
+
+// R and W make Accesses.
+func R(b Binding) Access { return Access{b, false} }
+func W(b Binding) Access { return Access{b, true} }
+
+// Sequence is a list of commands recorded into one command buffer, submitted and waited on as a
+// unit, and replayable without re-recording. Barriers are inserted where a command reads or
+// writes a buffer that an earlier command since the last barrier wrote (or writes one it read).
+// Adding commands allocates nothing once the sequence has grown to its size: Reset keeps capacity.
+type Sequence struct {
+	dev                 *Device
+	pool, cb, fence, qp uint64
+	qpSize              int
+	cmds                []C.uv_cmd
+	written, read       []uint64
+	dirty               bool
+	// Timing, when set before recording, writes a timestamp after every command.
+	Timing bool
+	stamps []uint64
+	closed bool
+}
+
+// NewSequence creates an empty sequence with its own command pool and fence.
+func (d *Device) NewSequence() (*Sequence, error) {
+	if err := d.use(); err != nil {
+		return nil, err
+	}
+	defer d.release()
+	s := &Sequence{dev: d}
+	if err := check("create command buffer", C.uv_cmdbuf_create(d.c, (*C.uint64_t)(&s.pool), (*C.uint64_t)(&s.cb), (*C.uint64_t)(&s.fence)), ""); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Len is the number of commands.
+func (s *Sequence) Len() int { return len(s.cmds) }
+
+// Reset empties the sequence, keeping its memory.
+func (s *Sequence) Reset() {
+	s.cmds = s.cmds[:0]
+	s.written = s.written[:0]
+	s.read = s.read[:0]
+	s.dirty = true
+}
+
+func contains(list []uint64, b uint64) bool {
+	for _, x := range list {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
+
+// hazard reports whether an access conflicts with accesses since the last barrier.
+func (s *Sequence) hazard(b uint64, write bool) bool {
+	return contains(s.written, b) || (write && contains(s.read, b))
+}
+
+func (s *Sequence) note(b uint64, write bool) {
+	if write {
+		if !contains(s.written, b) {
+			s.written = append(s.written, b)
+		}
+	} else if !contains(s.read, b) {
+		s.read = append(s.read, b)
+	}
+}
+
+func (s *Sequence) push(c *C.uv_cmd, acc []Access) {
+	barrier := false
+	for i := range acc {
+		if s.hazard(acc[i].Buf, acc[i].Write) {
+			barrier = true
+		}
+	}
+	if barrier {
+		c.flags |= C.UV_FLAG_BARRIER_BEFORE
+		s.written = s.written[:0]
+		s.read = s.read[:0]
+	}
+	for i := range acc {
+		s.note(acc[i].Buf, acc[i].Write)
+	}
+	if s.Timing {
+		c.flags |= C.UV_FLAG_TIMESTAMP_AFTER
+	}
+	s.dirty = true
+}
+
+// next returns a zeroed command at the end of the list, reusing capacity.
+func (s *Sequence) next() *C.uv_cmd {
+	if len(s.cmds) < cap(s.cmds) {
+		s.cmds = s.cmds[:len(s.cmds)+1]
+		c := &s.cmds[len(s.cmds)-1]
+		*c = C.uv_cmd{}
+		return c
+	}
+	s.cmds = append(s.cmds, C.uv_cmd{})
+	return &s.cmds[len(s.cmds)-1]
+}
+
+// Dispatch adds a dispatch of p over groups, with push constants and the buffers in binding order.
+func (s *Sequence) Dispatch(p *Pipeline, gx, gy, gz uint32, push []byte, binds ...Access) {
+	if len(binds) != p.NBind || len(push) > p.PushSize {
+		panic(fmt.Sprintf("vk: dispatch of %s with %d bindings and %d push bytes (pipeline has %d and %d)",
+			p.Name, len(binds), len(push), p.NBind, p.PushSize))
+	}
+	c := s.next()
+	c.kind = C.UV_CMD_DISPATCH
+	c.pipeline = C.uint64_t(p.handle)
+	c.layout = C.uint64_t(p.layout)
+	c.groups = [3]C.uint32_t{C.uint32_t(gx), C.uint32_t(gy), C.uint32_t(gz)}
+	c.nbind = C.uint32_t(len(binds))
+	for i := range binds {
+		c.buf[i] = C.uint64_t(binds[i].Buf)
+		c.off[i] = C.uint64_t(binds[i].Off)
+		c.rng[i] = C.uint64_t(binds[i].Size)
+	}
+	c.push_size = C.uint32_t(p.PushSize)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&c.push[0])), len(push)), push)
+	s.push(c, binds)
+}
+
+// Copy adds a buffer-to-buffer copy of src.Size bytes.
+func (s *Sequence) Copy(src, dst Binding) {
+	c := s.next()
+	c.kind = C.UV_CMD_COPY
+	c.buf[0], c.off[0], c.rng[0] = C.uint64_t(src.Buf), C.uint64_t(src.Off), C.uint64_t(src.Size)
+	c.buf[1], c.off[1] = C.uint64_t(dst.Buf), C.uint64_t(dst.Off)
+	s.push(c, []Access{R(src), W(dst)})
+}
+
+// Fill sets every 32-bit word of dst (Size a multiple of 4) to word.
+func (s *Sequence) Fill(dst Binding, word uint32) {
+	c := s.next()
+	c.kind = C.UV_CMD_FILL
+	c.buf[0], c.off[0], c.rng[0] = C.uint64_t(dst.Buf), C.uint64_t(dst.Off), C.uint64_t(dst.Size)
+	*(*uint32)(unsafe.Pointer(&c.push[0])) = word
+	s.push(c, []Access{W(dst)})
+}
+
+// Record records the commands into the command buffer: one cgo call for the whole list.
+func (s *Sequence) Record() error {
+	if err := s.dev.use(); err != nil {
+		return err
+	}
+	defer s.dev.release()
+	nq := 0
+	if s.Timing && s.dev.Info.Timestamps {
+		nq = len(s.cmds) + 1
+		if nq > s.qpSize {
+			if s.qp != 0 {
+				C.uv_querypool_destroy(s.dev.c, C.uint64_t(s.qp))
+				s.qp, s.qpSize = 0, 0
+			}
+			if err := check("create query pool", C.uv_querypool_create(s.dev.c, C.uint32_t(nq), (*C.uint64_t)(&s.qp)), ""); err != nil {
+				return err
+			}
+			s.qpSize = nq
+		}
+	}
+	var first *C.uv_cmd
+	if len(s.cmds) > 0 {
+		first = &s.cmds[0]
+	}
+	qp := uint64(0)
+	if nq > 0 {
+		qp = s.qp
+	}
+	if err := check("record command buffer", C.uv_record(s.dev.c, C.uint64_t(s.cb), first, C.uint32_t(len(s.cmds)), C.uint64_t(qp), C.uint32_t(nq)), ""); err != nil {
+		return err
+	}
+	s.dirty = false
+	s.stamps = s.stamps[:0]
+	return nil
+}
+
+// Submit runs the recorded command buffer and blocks until it has finished.
+func (s *Sequence) Submit() error {
+	if err := s.dev.use(); err != nil {
+		return err
+	}
+	defer s.dev.release()
+	s.dev.submitMu.Lock()
+	r := C.uv_submit_wait(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	s.dev.submitMu.Unlock()
+	s.stamps = s.stamps[:0]
+	return check("submit", r, "")
+}
+
+// Run records the sequence if it changed since the last recording, then submits it.
+func (s *Sequence) Run() error {
+	if s.dirty {
+		if err := s.Record(); err != nil {
+			return err
+		}
+	}
+	return s.Submit()
+}
+
+// Durations returns the GPU time of each command of the last submission (Timing must have been
+// set when recording; nil when the device has no timestamps).
+func (s *Sequence) Durations() ([]time.Duration, error) {
+	if !s.Timing || s.qp == 0 || len(s.cmds) == 0 {
+		return nil, nil
+	}
+	n := len(s.cmds) + 1
+	if len(s.stamps) != n {
+		s.stamps = append(s.stamps[:0], make([]uint64, n)...)
+		if err := check("read timestamps", C.uv_timestamps(s.dev.c, C.uint64_t(s.qp), C.uint32_t(n), (*C.uint64_t)(&s.stamps[0])), ""); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]time.Duration, n-1)
+	for i := range out {
+		out[i] = time.Duration(float64(s.stamps[i+1]-s.stamps[i]) * s.dev.Info.TimestampPeriodNS)
+	}
+	return out, nil
+}
+
+// Close frees the sequence's command buffer, fence and query pool.
+func (s *Sequence) Close() {
+	if s == nil || s.closed {
+		return
+	}
+	s.dev.closeMu.RLock()
+	defer s.dev.closeMu.RUnlock()
+	if s.dev.closed {
+		s.closed = true
+		return
+	}
+	s.destroy()
+}
+
+func (s *Sequence) destroy() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	C.uv_cmdbuf_destroy(s.dev.c, C.uint64_t(s.pool), C.uint64_t(s.cb), C.uint64_t(s.fence))
+	if s.qp != 0 {
+		C.uv_querypool_destroy(s.dev.c, C.uint64_t(s.qp))
+	}
+}

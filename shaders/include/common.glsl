@@ -1,0 +1,17 @@
+// Shared by every udvla shader. Storage and arithmetic types are kept apart (after ncnn): sfp is
+// how a value is stored in a buffer, afp how it is computed with.
+#extension GL_EXT_shader_explicit_arithmetic_types : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_8bit_storage : require
+
+#define afp float
+#define sfp float
+
+// Every shader sizes its workgroup with specialization constant 0 and reads the size back as
+// LOCAL_X. gl_WorkGroupSize must not be used in arithmetic: glslc -O folds it to the default (1)
+// before specialization.
+#define DECLARE_LOCAL_X layout(local_size_x_id = 0) in; layout(constant_id = 0) const uint LOCAL_X = 64;
+
+// A 1-D index over a 2-D grid of workgroups, so that large element counts stay within
+// maxComputeWorkGroupCount[0].
+#define FLAT_INDEX (gl_GlobalInvocationID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x * LOCAL_X)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of udvla: installs what is missing, checks generated code, vets, and runs the Go
+# tests with the Khronos validation layer on (any validation message fails the test that caused it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+export UDVLA_VALIDATE=1
+echo "== go vet"
+go vet ./...
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+echo "== go test"
+go test -count=1 -timeout 45m ./...
+echo "== go test -race (packages whose tests are quick enough under the race detector)"
+go test -count=1 -race -short -timeout 15m ./engine/vk ./engine/seq ./engine/quant ./engine/fast ./engine/textok

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/quant"
+)
+
+// A random checkpoint in the HF layout, converted by the command with a layout file and the tiny
+// model's FAST files, is the random model written directly.
+func TestConvertCommand(t *testing.T) {
+	dir := t.TempDir()
+	o, err := model.TinyOptions("../../testdata/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.DType, o.Seed = quant.Q8_0, 5
+	hf := filepath.Join(dir, "hf")
+	os.Mkdir(hf, 0o755)
+	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", Shards: 2, ModelType: "llama"}); err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(dir, "layout.json")
+	os.WriteFile(layout, model.LayoutJSON(o.Vocab), 0o644)
+	out := filepath.Join(dir, "conv.udvla")
+	stdout, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", "q8_0", "--layout", layout,
+		"--fast", "../../testdata/fast/"+model.TinyFastDir, "--horizon", "10", "--stats", "../../testdata/fast/"+model.TinyNormStats,
+		"--cameras", "main:5x5,wrist:3x3", "--steps", "8", "--action-len", "16")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	if !strings.Contains(stdout, "q8_0") || !strings.Contains(stdout, layout) || e != "" {
+		t.Fatalf("stdout %q stderr %q (no progress off a terminal)", stdout, e)
+	}
+	direct := filepath.Join(dir, "direct.udvla")
+	if err := model.WriteRandom(direct, o); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(out)
+	b, _ := os.ReadFile(direct)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("converted %d bytes differ from the direct random model's %d", len(a), len(b))
+	}
+	if _, e, code := runModelCmd(t, "convert", "--out", out); code != 1 || !strings.Contains(e, "--hf") {
+		t.Fatalf("no --hf: exit %d, %s", code, e)
+	}
+	if _, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", "q3_k"); code != 1 || !strings.Contains(e, "dtype") {
+		t.Fatalf("bad --quant: exit %d, %s", code, e)
+	}
+}
