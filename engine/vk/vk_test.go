@@ -104,9 +104,12 @@ type recorder struct {
 	msg      string
 }
 
-func (r *recorder) Helper()                           {}
-func (r *recorder) Cleanup(f func())                  { r.cleanups = append(r.cleanups, f) }
-func (r *recorder) Errorf(format string, args ...any) { r.failed = true; r.msg = sprintf(format, args...) }
+func (r *recorder) Helper()          {}
+func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.failed = true
+	r.msg = sprintf(format, args...)
+}
 func (r *recorder) cleanup() {
 	for _, f := range r.cleanups {
 		f()

@@ -1,0 +1,244 @@
+// Package engine runs UD-VLA control steps: it opens a .udvla model on a Vulkan device (or on the
+// CPU reference), builds the sequence of a step (spec §3), decodes future-image and action tokens
+// (JD3P, or the AR and independent-diffusion baselines) and turns the action tokens into actions.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/seq"
+)
+
+// Mode is the decoding algorithm of a step.
+type Mode int
+
+const (
+	ModeJD3P Mode = iota // joint discrete denoising of image and action tokens (spec §5)
+	ModeAR               // greedy, KV-cached, one token per forward (the paper's AR baseline)
+	ModeID               // independent diffusion: image positions first, then action positions
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeJD3P:
+		return "jd3p"
+	case ModeAR:
+		return "ar"
+	case ModeID:
+		return "id"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode is the inverse of String.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{ModeJD3P, ModeAR, ModeID} {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown mode %q (want jd3p, ar or id)", s)
+}
+
+// Backend is what executes the model.
+type Backend int
+
+const (
+	BackendVulkan    Backend = iota // the engine proper: Vulkan compute on the chosen device
+	BackendReference                // engine/ref on the CPU: the executable specification, slow
+)
+
+// Options configure Open.
+type Options struct {
+	Backend Backend
+	// Device selects the Vulkan device by index or name substring (default: the best one;
+	// UDVLA_DEVICE overrides). Validate turns on the Khronos validation layer.
+	Device   string
+	Validate bool
+	// MaxInstruction bounds the instruction tokens of a request; it sizes the device buffers.
+	// Zero means 128.
+	MaxInstruction int
+}
+
+// Request is one control step.
+type Request struct {
+	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
+	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
+	Codes           [][]int32 // per camera of the model, H*W visual codes row-major
+	Seed            uint64
+	Steps           int            // denoising steps T; 0 takes the model's default
+	Mode            Mode           // JD3P (default), AR or ID
+	Mask            model.MaskRule // paper (default) or release
+	NoCache         bool           // recompute the prefix at every step (paper rule); release never caches
+}
+
+// Timings of a step.
+type Timings struct {
+	Prefill time.Duration   // the prefix forward (zero when it is recomputed each step)
+	Steps   []time.Duration // each decoding step or AR token, host wall time
+	Total   time.Duration   // the whole Step call
+	Loop    time.Duration   // the decoding loop alone (tokens per second use it)
+	GPU     time.Duration   // device time from timestamps, when the device has them
+}
+
+// Result of one control step.
+type Result struct {
+	Region       []int32   // the generated region, all N positions
+	FutureCodes  [][]int32 // per camera, H*W codes; -1 where the token is not a visual token
+	ActionTokens []int32   // token ids strictly between BOA and the first EOA
+	EOAFound     bool
+	// Actions is the decoded action chunk (Horizon x Dims, un-normalised when the model has
+	// statistics); nil when the model packs no FAST tokenizer. ActionsComplete is false when the
+	// tokens did not decode to a full chunk (padded, truncated, or ids skipped).
+	Actions         [][]float32
+	ActionsComplete bool
+	Generated       int // generated tokens (tokens per second = Generated / Loop)
+	Timings         Timings
+}
+
+// TokensPerSecond is the generated tokens over the decoding loop's time.
+func (r *Result) TokensPerSecond() float64 {
+	if r.Timings.Loop <= 0 {
+		return 0
+	}
+	return float64(r.Generated) / r.Timings.Loop.Seconds()
+}
+
+// ErrClosed is returned by calls on a closed engine.
+var ErrClosed = errors.New("udvla: engine is closed")
+
+// ErrNoLayout is returned for control steps on a model without a UD-VLA vocabulary layout.
+var ErrNoLayout = errors.New("udvla: the model has no UD-VLA vocabulary layout (a plain Llama checkpoint): only logits are available")
+
+// Engine runs control steps on one model. Its methods are safe for concurrent use; steps on one
+// engine run one at a time.
+type Engine struct {
+	file *model.File
+	cfg  *model.Config
+	opts Options
+
+	mu     sync.Mutex
+	closed bool
+	be     backend
+	text   textTokenizer
+	fast   actionDecoder
+}
+
+// backend executes decoding on prepared layouts.
+type backend interface {
+	decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error)
+	logits(ids []int32, rule model.MaskRule) ([]float32, error)
+	name() string
+	close()
+}
+
+// decoded is what a backend returns: the final region and its timings.
+type decoded struct {
+	region    []int32
+	generated int
+	timings   Timings
+}
+
+// Open loads a model file and prepares the backend.
+func Open(path string, opts Options) (*Engine, error) {
+	f, err := model.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{file: f, cfg: &f.Config, opts: opts}
+	if e.opts.MaxInstruction <= 0 {
+		e.opts.MaxInstruction = 128
+	}
+	if err := e.loadTokenizers(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	switch opts.Backend {
+	case BackendReference:
+		e.be, err = newRefBackend(f)
+	case BackendVulkan:
+		e.be, err = newVulkanBackend(f, e.opts)
+	default:
+		err = fmt.Errorf("udvla: unknown backend %d", opts.Backend)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Config returns the model's configuration.
+func (e *Engine) Config() *model.Config { return e.cfg }
+
+// BackendName names the backend and its device.
+func (e *Engine) BackendName() string { return e.be.name() }
+
+// Close frees the device resources and unmaps the model. Later calls return ErrClosed.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.be.close()
+	return e.file.Close()
+}
+
+// Step runs one control step.
+func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
+	if req == nil {
+		return nil, errors.New("udvla: nil request")
+	}
+	start := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
+		return nil, ErrNoLayout
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("udvla: step not started: %w", err)
+	}
+	l, steps, err := e.layout(req)
+	if err != nil {
+		return nil, err
+	}
+	d, err := e.be.decode(ctx, l, req, steps)
+	if err != nil {
+		return nil, err
+	}
+	res := e.finish(l, d)
+	res.Timings.Total = time.Since(start)
+	return res, nil
+}
+
+// Logits returns the logits [len(ids)][vocab] of a token sequence under a mask rule (causal,
+// paper or release), for comparing backends and inspecting models.
+func (e *Engine) Logits(ids []int32, rule model.MaskRule) ([]float32, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("udvla: no tokens")
+	}
+	for i, id := range ids {
+		if id < 0 || int(id) >= e.cfg.Arch.Vocab {
+			return nil, fmt.Errorf("udvla: token %d (index %d) outside the vocabulary [0, %d)", id, i, e.cfg.Arch.Vocab)
+		}
+	}
+	if rule != model.MaskCausal && e.cfg.Vocab == nil {
+		return nil, fmt.Errorf("udvla: the %v mask needs a vocabulary layout", rule)
+	}
+	return e.be.logits(ids, rule)
+}

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/vk/vktest"
+)
+
+const tinyModel = "../testdata/tiny.udvla"
+
+// openPair opens the same model on the Vulkan backend (validated) and on the CPU reference.
+func openPair(t *testing.T, path string) (gpuEng, refEng *Engine) {
+	t.Helper()
+	g, err := Open(path, Options{Backend: BackendVulkan, Validate: true, Device: vktest.Options().Device})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	vktest.Gate(t, g.be.(*vkBackend).dev.Instance())
+	r, err := Open(path, Options{Backend: BackendReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return g, r
+}
+
+// randomRequest makes a request with random instruction tokens and camera codes.
+func randomRequest(cfg *model.Config, r *rand.Rand) *Request {
+	req := &Request{Seed: r.Uint64()}
+	n := 3 + r.IntN(6)
+	for i := 0; i < n; i++ {
+		req.Instruction = append(req.Instruction, 30+r.Int32N(cfg.Vocab.TextSize-30))
+	}
+	for _, c := range cfg.Decoding.Cameras {
+		codes := make([]int32, c.H*c.W)
+		for i := range codes {
+			codes[i] = r.Int32N(cfg.Vocab.CodebookSize)
+		}
+		req.Codes = append(req.Codes, codes)
+	}
+	return req
+}
+
+func TestVulkanEqualsReferenceTiny(t *testing.T) {
+	g, ref := openPair(t, tinyModel)
+	r := rand.New(rand.NewPCG(11, 12))
+	ctx := context.Background()
+	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease} {
+		for _, mode := range []Mode{ModeJD3P, ModeID, ModeAR} {
+			for i := 0; i < 3; i++ {
+				req := randomRequest(g.Config(), r)
+				req.Mask, req.Mode = rule, mode
+				want, err := ref.Step(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := g.Step(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got.Region, want.Region) {
+					t.Errorf("%v %v seed %d:\n gpu %v\n ref %v", rule, mode, req.Seed, got.Region, want.Region)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/udvla/udvla/engine/ref"
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/engine/vk/vktest"
+)
+
+// attnLimit: with scores of order 1 the fp32 errors are the dot product's (a few ulp of |q||k|,
+// ~1e-6 absolute on a score, the same relative on a weight), exp2's few ulp, and the running sums
+// over up to 1587 keys of positive weights (a random walk of sqrt(nk)·2^-24 ≈ 2.4e-6 relative):
+// 2e-5 of the largest output leaves a margin of ~4x over their sum.
+const attnLimit = 2e-5
+
+// attnLargeLogitLimit: with logits of size S the score's absolute fp32 error grows like S·2^-24
+// per rounding (S ≈ 1000 here: ~1e-4 after the dot product's roundings), and a weight's relative
+// error equals its score's absolute error; 1e-3 bounds that, while an unstable softmax (overflow,
+// a lost maximum) gives NaN or O(1) errors.
+const attnLargeLogitLimit = 1e-3
+
+type attnCase struct {
+	name           string
+	heads, kv, hd  int
+	nq, nk, q0     int
+	mask           *seq.Mask
+	qScale, kScale float64
+	limit          float64
+}
+
+// runAttention runs one case on the device and the reference and compares them.
+func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
+	t.Helper()
+	sh := AttentionShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd}
+	k, err := NewAttention(dev, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qw, kw := c.heads*c.hd, c.kv*c.hd
+	q := randFloats(r, c.nq*qw, c.qScale)
+	kk := randFloats(r, c.nk*kw, c.kScale)
+	v := randFloats(r, c.nk*kw, 1)
+	qPos, kPos := make([]int32, c.nq), make([]int32, c.nk)
+	for i := range qPos {
+		qPos[i] = int32(c.q0 + i)
+	}
+	for i := range kPos {
+		kPos[i] = int32(i)
+	}
+	want, err := ref.Attention(q, qPos, kk, v, kPos, ref.AttnShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd}, c.mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb, kb, vb := upload(t, dev, q), upload(t, dev, kk), upload(t, dev, v)
+	mb, ob := uploadI32(t, dev, words(t, c.mask)), poisoned(t, dev, c.nq*qw)
+	run(t, dev, func(s *vk.Sequence) {
+		mustRecord(t, k.Record(s, AttentionArgs{Q: bind(t, qb), K: bind(t, kb), V: bind(t, vb), Mask: bind(t, mb),
+			Out: bind(t, ob), NQ: c.nq, NK: c.nk, Q0: c.q0}))
+	})
+	checkErr(t, c.name, download(t, ob, c.nq*qw), want, c.limit)
+}
+
+func TestAttention(t *testing.T) {
+	dev := vktest.Device(t)
+	r := seed(t)
+	paper, release := calvinMasks()
+	// Position 0 is PAD in a causal block: query 0 sees no key and must output zeros.
+	lonely := randMask(r, 40)
+	lonely.Pad[0], lonely.Bidir[0] = true, false
+	for _, c := range []attnCase{
+		{name: "mha hd=16", heads: 3, kv: 3, hd: 16, nq: 33, nk: 70, q0: 37, mask: randMask(r, 70)},
+		{name: "gqa x2 hd=16", heads: 4, kv: 2, hd: 16, nq: 7, nk: 33, q0: 26, mask: randMask(r, 33)},
+		{name: "gqa x4 hd=128", heads: 8, kv: 2, hd: 128, nq: 9, nk: 50, q0: 41, mask: randMask(r, 50)},
+		{name: "hd=6 one query", heads: 2, kv: 1, hd: 6, nq: 1, nk: 17, q0: 16, mask: randMask(r, 17)},
+		{name: "queries before the last keys", heads: 2, kv: 1, hd: 8, nq: 20, nk: 60, q0: 10, mask: randMask(r, 60)},
+		{name: "no visible key", heads: 2, kv: 2, hd: 8, nq: 40, nk: 40, q0: 0, mask: lonely},
+		{name: "calvin paper 817x1587", heads: 2, kv: 1, hd: 16, nq: 817, nk: 1587, q0: 770, mask: paper},
+		{name: "calvin release 817x1587", heads: 2, kv: 1, hd: 16, nq: 817, nk: 1587, q0: 770, mask: release},
+	} {
+		c.qScale, c.kScale, c.limit = 1, 1, attnLimit
+		runAttention(t, dev, r, c)
+	}
+}
+
+// Over 2500 keys with logits of several hundred (q and k of size 4 at head dim 32: score standard
+// deviation 4·4·sqrt(32)/sqrt(32)·... ≈ 16²·... see attnLargeLogitLimit), a softmax without a
+// running maximum overflows at once.
+func TestAttentionStableOverManyKeysAndLargeLogits(t *testing.T) {
+	dev := vktest.Device(t)
+	r := seed(t)
+	const nk = 2500
+	all := &seq.Mask{Block: make([]int32, nk), Bidir: make([]bool, nk), Pad: make([]bool, nk)}
+	for i := range all.Bidir {
+		all.Bidir[i] = true
+	}
+	runAttention(t, dev, r, attnCase{name: "2500 keys, large logits", heads: 2, kv: 1, hd: 32, nq: 5, nk: nk, q0: nk - 5,
+		mask: all, qScale: 4, kScale: 4, limit: attnLargeLogitLimit})
+	runAttention(t, dev, r, attnCase{name: "2500 keys, causal", heads: 4, kv: 1, hd: 32, nq: 11, nk: nk, q0: nk - 11,
+		mask: seq.CausalMask(nk), qScale: 1, kScale: 1, limit: attnLimit})
+}
+
+func TestAttentionRejectsBadInput(t *testing.T) {
+	dev := vktest.Device(t)
+	for _, sh := range []AttentionShape{{3, 2, 16}, {2, 1, 0}, {2, 1, 300}, {0, 1, 8}} {
+		if _, err := NewAttention(dev, sh); err == nil {
+			t.Errorf("%+v accepted", sh)
+		}
+	}
+	k, err := NewAttention(dev, AttentionShape{Heads: 2, KVHeads: 1, HeadDim: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bind(t, poisoned(t, dev, 160))
+	s, err := dev.NewSequence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ok := AttentionArgs{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 2, NK: 10, Q0: 8}
+	if err := k.Record(s, ok); err != nil {
+		t.Fatal(err)
+	}
+	s.Reset()
+	for _, a := range []AttentionArgs{
+		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 11, NK: 10, Q0: 0},  // q needs 176 floats
+		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 2, NK: 10, Q0: 200}, // mask too short
+		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 0, NK: 10},
+		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 2, NK: 10, QStride: 8},
+	} {
+		if k.Record(s, a) == nil {
+			t.Errorf("%+v accepted", a)
+		}
+	}
+	if s.Len() != 0 {
+		t.Fatalf("rejected records left %d commands", s.Len())
+	}
+	if _, err := MaskWords(&seq.Mask{Block: []int32{0, -1}, Bidir: make([]bool, 2), Pad: make([]bool, 2)}, nil); err == nil {
+		t.Error("a negative block accepted")
+	}
+}
+
+// attnFlops counts 4·hd flops (q·k and p·v) per visible (query, key, head).
+func attnFlops(m *seq.Mask, nq, nk, q0, heads, hd int) float64 {
+	var pairs int
+	for i := range nq {
+		for j := range nk {
+			if m.Allowed(q0+i, j) {
+				pairs++
+			}
+		}
+	}
+	return float64(pairs) * float64(heads) * 4 * float64(hd)
+}
+
+// BenchmarkAttention: a CALVIN step's 817 generated queries over 1587 keys under the paper mask.
+// GFLOP/s counts visible pairs only (skipped tiles do not count). The default shape keeps the head
+// layout of Emu3-8B (GQA x4, head dim 128) with 8 of its 32 heads; UDVLA_BENCH_FULL=1 runs all 32
+// (about 9.6 GFLOP, seconds per iteration on lavapipe).
+func BenchmarkAttention(b *testing.B) {
+	dev := benchDevice(b)
+	heads, kv, hd := 8, 2, 128
+	if os.Getenv("UDVLA_BENCH_FULL") != "" {
+		heads, kv = 32, 8
+	}
+	paper, _ := calvinMasks()
+	const nq, nk, q0 = 817, 1587, 770
+	full := &seq.Mask{Block: make([]int32, nk), Bidir: make([]bool, nk), Pad: make([]bool, nk)}
+	for i := range full.Bidir {
+		full.Bidir[i] = true
+	}
+	for _, mc := range []struct {
+		name string
+		m    *seq.Mask
+	}{{"paper", paper}, {"unmasked", full}} {
+		b.Run(fmt.Sprintf("%s/heads=%d", mc.name, heads), func(b *testing.B) {
+			k, err := NewAttention(dev, AttentionShape{Heads: heads, KVHeads: kv, HeadDim: hd})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := seed(b)
+			qb, kb := upload(b, dev, randFloats(r, nq*heads*hd, 1)), upload(b, dev, randFloats(r, nk*kv*hd, 1))
+			vb, ob := upload(b, dev, randFloats(r, nk*kv*hd, 1)), poisoned(b, dev, nq*heads*hd)
+			mb := uploadI32(b, dev, words(b, mc.m))
+			flops := attnFlops(mc.m, nq, nk, q0, heads, hd)
+			benchRun(b, dev, 0, flops, func(s *vk.Sequence) {
+				mustRecord(b, k.Record(s, AttentionArgs{Q: bind(b, qb), K: bind(b, kb), V: bind(b, vb), Mask: bind(b, mb),
+					Out: bind(b, ob), NQ: nq, NK: nk, Q0: q0}))
+			})
+		})
+	}
+}
+
+var _ = math.Inf

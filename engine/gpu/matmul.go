@@ -1,0 +1,191 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/udvla/udvla/engine/quant"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// Matmul is y = W·x with fp32 accumulation for weights in f32, f16, q8_0 and q4_0 (shaders/matmul.comp).
+type Matmul struct {
+	dev   *vk.Device
+	cfg   matmulConfig
+	pipes [numDTypes]*matmulPipes
+	dummy *vk.Buffer // bound where a dispatch has no scales or no row subset
+	blank vk.Binding
+}
+
+type matmulPipes struct {
+	one, few, many *vk.Pipeline
+	paths          matmulPaths
+}
+
+// MatmulArgs are the operands of one product: x is [N][K] float32 (K = W.Cols, rows K floats
+// apart), and y[n][i] = Σ_k W[row(i)][k]·x[n][k] lands at float index n*LDY + Offset + i, for i
+// below W.Rows, or below NRows with a row subset.
+type MatmulArgs struct {
+	X, Y vk.Binding
+	N    int
+	// LDY is the y row stride in floats (0: the output width, W.Rows or NRows); Offset is the
+	// column of y where the output starts. Together they let the result land in a slice of a
+	// wider buffer.
+	LDY, Offset int
+	// Accumulate adds the product to y instead of overwriting it (the residual add after the
+	// attention output and down projections).
+	Accumulate bool
+	// Rows, when NRows > 0, holds NRows int32 row ids of W (sorted ascending for speed; any order
+	// is correct): row(i) = Rows[i]. This is the lm_head restricted to a decoding space. An id
+	// outside [0, W.Rows) yields NaN.
+	Rows  vk.Binding
+	NRows int
+}
+
+const matmulPushBytes = 14 * 4
+
+// NewMatmul creates the pipelines for the given weight dtypes (all of them when none is given)
+// with the tile shapes chosen for dev.
+func NewMatmul(dev *vk.Device, dts ...quant.DType) (*Matmul, error) {
+	return newMatmul(dev, matmulConfigFor(dev.Info), dts)
+}
+
+func newMatmul(dev *vk.Device, cfg matmulConfig, dts []quant.DType) (*Matmul, error) {
+	if len(dts) == 0 {
+		dts = quant.DTypes
+	}
+	m := &Matmul{dev: dev, cfg: cfg}
+	var err error
+	if m.dummy, err = dev.NewBuffer(16, vk.DeviceLocal, 0); err != nil {
+		return nil, err
+	}
+	if m.blank, err = m.dummy.All(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	spirv := shaders.MustSPIRV("matmul")
+	for _, dt := range dts {
+		if !dt.Valid() {
+			m.Close()
+			return nil, fmt.Errorf("matmul: unknown dtype %v", dt)
+		}
+		paths := cfg.Paths[dt]
+		mp := &matmulPipes{paths: paths}
+		for _, x := range []struct {
+			p **vk.Pipeline
+			t matmulTile
+		}{{&mp.one, paths.One}, {&mp.few, paths.Few}, {&mp.many, paths.Many}} {
+			t := x.t
+			if t.Local%cfg.SG != 0 || (t.KSplit != 1 && t.KSplit != cfg.SG) || (t.KSplit == 1 && cfg.SG%8 != 0) {
+				m.Close()
+				return nil, fmt.Errorf("matmul: tile %+v does not fit subgroup size %d", t, cfg.SG)
+			}
+			spec := []uint32{uint32(t.Local), uint32(cfg.SG), uint32(dt), uint32(t.R), uint32(t.C), uint32(t.KSplit)}
+			if *x.p, err = dev.Pipeline("matmul", spirv, spec, 5, matmulPushBytes, cfg.SG); err != nil {
+				m.Close()
+				return nil, err
+			}
+		}
+		m.pipes[dt] = mp
+	}
+	return m, nil
+}
+
+// Close frees the kernel's own buffer (pipelines belong to the device).
+func (m *Matmul) Close() {
+	if m != nil {
+		m.dummy.Close()
+		m.dummy = nil
+	}
+}
+
+// Record appends y = W·x (or y += W·x) to s: one dispatch per piece of W (per group of 65535
+// workgroups for the largest ones).
+func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
+	if w == nil || w.pieces == nil {
+		return fmt.Errorf("matmul: no weight (nil or closed)")
+	}
+	if !w.DType.Valid() || m.pipes[w.DType] == nil {
+		return fmt.Errorf("matmul: no pipelines for %v weights (pass it to NewMatmul)", w.DType)
+	}
+	out := w.Rows
+	subset := a.NRows > 0
+	if subset {
+		out = a.NRows
+	}
+	ldy := a.LDY
+	if ldy == 0 {
+		ldy = out
+	}
+	switch {
+	case a.N <= 0:
+		return fmt.Errorf("matmul: %d columns", a.N)
+	case a.NRows < 0:
+		return fmt.Errorf("matmul: %d subset rows", a.NRows)
+	case a.Offset < 0 || a.Offset+out > ldy:
+		return fmt.Errorf("matmul: output [%d,+%d) does not fit a y row of %d", a.Offset, out, ldy)
+	case int64(a.N)*int64(max(ldy, w.Cols)) > math.MaxUint32:
+		return fmt.Errorf("matmul: %d columns of %d floats overflow 32-bit indexing", a.N, max(ldy, w.Cols))
+	}
+	if err := needRows("matmul", "x", a.X, a.N, w.Cols, w.Cols); err != nil {
+		return err
+	}
+	if err := needBytes("matmul", "y", a.Y, 4*(int64(a.N-1)*int64(ldy)+int64(a.Offset+out))); err != nil {
+		return err
+	}
+	rowsB := m.blank
+	if subset {
+		if err := needBytes("matmul", "rows", a.Rows, 4*int64(a.NRows)); err != nil {
+			return err
+		}
+		rowsB = a.Rows
+	}
+	mp := m.pipes[w.DType]
+	p, t := mp.many, mp.paths.Many
+	switch {
+	case a.N == 1:
+		p, t = mp.one, mp.paths.One
+	case a.N <= mp.paths.Few.C:
+		p, t = mp.few, mp.paths.Few
+	}
+	gy := (a.N + t.C - 1) / t.C
+	if gy > maxGroupsY {
+		return fmt.Errorf("matmul: %d columns exceed %d workgroups of %d", a.N, maxGroupsY, t.C)
+	}
+	per := t.rowsPerGroup(m.cfg.SG)
+	const maxGroupsX = 65535
+	flags := uint32(0)
+	if subset {
+		flags |= 1
+	}
+	if a.Accumulate {
+		flags |= 2
+	}
+	yAcc := vk.W(a.Y)
+	for _, pc := range w.pieces {
+		scales := pc.scales
+		if w.scales == nil {
+			scales = m.blank
+		}
+		first, end := pc.lo, pc.hi
+		if subset {
+			first, end = 0, a.NRows
+		}
+		for first < end {
+			count := min(end-first, maxGroupsX*per)
+			var push Push
+			push.U32(uint32(first)).U32(uint32(count))
+			push.U32(uint32(pc.lo)).U32(uint32(pc.hi))
+			push.U32(uint32(pc.qrow)).U32(uint32(pc.srow))
+			push.U32(uint32(w.Cols)).U32(uint32(w.stride / 32))
+			push.U32(uint32(a.N)).U32(uint32(w.Cols))
+			push.U32(uint32(ldy)).U32(uint32(a.Offset))
+			push.U32(flags).U32(uint32(w.Rows))
+			s.Dispatch(p, uint32((count+per-1)/per), uint32(gy), 1, push.Bytes(),
+				vk.R(pc.quants), vk.R(scales), vk.R(a.X), yAcc, vk.R(rowsB))
+			first += count
+		}
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// ReleaseMask recomputes the release rule's block mask (seq.ReleaseMask) from the token ids of the
+// whole sequence on the device, packed as MaskWords packs it for Attention. The decoding loop
+// runs it after every selection under the release rule, since the mask follows the model input
+// (MASK slots, a predicted EOA).
+type ReleaseMask struct {
+	p                       *vk.Pipeline
+	shape                   groupShape
+	boi, eoi, boa, eoa, pad int32
+}
+
+// NewReleaseMask creates the pipeline on dev; v gives the BOI, EOI, BOA, EOA and PAD ids.
+func NewReleaseMask(dev *vk.Device, v *model.Vocab) (*ReleaseMask, error) {
+	return newReleaseMask(dev, v, reductionShape(dev))
+}
+
+func newReleaseMask(dev *vk.Device, v *model.Vocab, sh groupShape) (*ReleaseMask, error) {
+	if v == nil {
+		return nil, fmt.Errorf("release mask: no vocabulary")
+	}
+	p, err := dev.Pipeline("release_mask", shaders.MustSPIRV("release_mask"), sh.spec(), 2, 24, sh.req)
+	if err != nil {
+		return nil, err
+	}
+	return &ReleaseMask{p: p, shape: sh, boi: v.BOI, eoi: v.EOI, boa: v.BOA, eoa: v.EOA, pad: v.Pad}, nil
+}
+
+// Record appends the mask of the n ids of ids ([n] int32: prefix then region input) into
+// words ([n] int32, block<<2 | pad<<1 | bidir).
+func (k *ReleaseMask) Record(s *vk.Sequence, ids, words vk.Binding, n int) error {
+	const op = "release mask"
+	if n <= 0 || n > MaxMaskBlock {
+		return fmt.Errorf("%s: %d positions", op, n)
+	}
+	for _, e := range []error{needBytes(op, "ids", ids, 4*int64(n)), needBytes(op, "words", words, 4*int64(n))} {
+		if e != nil {
+			return e
+		}
+	}
+	var p Push
+	p.U32(uint32(n)).I32(k.boi).I32(k.eoi).I32(k.boa).I32(k.eoa).I32(k.pad)
+	s.Dispatch(k.p, 1, 1, 1, p.Bytes(), vk.R(ids), vk.W(words))
+	return nil
+}

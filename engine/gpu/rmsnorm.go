@@ -1,0 +1,52 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// RMSNorm normalises rows: y = x / sqrt(mean(x^2) + eps) * w over x [n][dim], statistics in fp32
+// (ref.RMSNorm).
+type RMSNorm struct {
+	p   *vk.Pipeline
+	eps float32
+}
+
+// NewRMSNorm creates the pipeline on dev for the model's eps. On a CPU device (lavapipe) a row is
+// reduced by one subgroup alone, with no barrier or shared memory; elsewhere by 256 invocations.
+func NewRMSNorm(dev *vk.Device, eps float64) (*RMSNorm, error) {
+	if !(eps > 0 && eps < 1) {
+		return nil, fmt.Errorf("rmsnorm: eps %g out of range", eps)
+	}
+	local, one, req := 256, uint32(0), 0
+	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
+		local, one, req = dev.Info.SubgroupSize, 1, dev.Info.SubgroupSize
+	}
+	p, err := dev.Pipeline("rmsnorm", shaders.MustSPIRV("rmsnorm"), []uint32{uint32(local), one}, 3, 12, req)
+	if err != nil {
+		return nil, err
+	}
+	return &RMSNorm{p: p, eps: float32(eps)}, nil
+}
+
+// Record normalises the n rows of x [n][dim] with weight w [dim] into y [n][dim]; y may be x.
+func (r *RMSNorm) Record(s *vk.Sequence, x, w, y vk.Binding, n, dim int) error {
+	const op = "rmsnorm"
+	if n <= 0 || dim <= 0 || n > maxGroupsY*maxGroupsY {
+		return fmt.Errorf("%s: bad shape [%d][%d]", op, n, dim)
+	}
+	for _, e := range []error{
+		needRows(op, "x", x, n, dim, dim), needRows(op, "y", y, n, dim, dim), needRows(op, "weight", w, 1, dim, dim),
+	} {
+		if e != nil {
+			return e
+		}
+	}
+	var p Push
+	p.U32(uint32(n)).U32(uint32(dim)).F32(r.eps)
+	gx, gy := grid(n, 1)
+	s.Dispatch(r.p, gx, gy, 1, p.Bytes(), vk.R(x), vk.R(w), vk.W(y))
+	return nil
+}

@@ -1,0 +1,108 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// Sample is the Gumbel-max sampling of one denoising step over a run of positions of one decoding
+// space (ref gumbelMax, spec §5 steps 4-6): the token of each unknown position and its softmax
+// probability, known positions passed through with confidence +max float.
+type Sample struct {
+	p     *vk.Pipeline
+	local int
+	mask  int32
+}
+
+// groupShape is the workgroup of a reduction kernel: LOCAL_X, whether it is exactly one subgroup
+// (no shared memory, no barrier), and the subgroup size to require (0: the driver's choice).
+type groupShape struct {
+	local int
+	one   bool
+	req   int
+}
+
+// spec is the specialization constants (LOCAL_X, ONE_SUBGROUP).
+func (g groupShape) spec() []uint32 {
+	one := uint32(0)
+	if g.one {
+		one = 1
+	}
+	return []uint32{uint32(g.local), one}
+}
+
+// reductionShape is one subgroup on a CPU device (lavapipe), where barriers and shared memory are
+// costly, with its size pinned; 256 invocations elsewhere.
+func reductionShape(dev *vk.Device) groupShape {
+	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
+		return groupShape{dev.Info.SubgroupSize, true, dev.Info.SubgroupSize}
+	}
+	return groupShape{min(256, max(dev.Info.MaxWorkgroupInvoc, 1)), false, 0}
+}
+
+// NewSample creates the pipeline on dev; v gives the MASK id.
+func NewSample(dev *vk.Device, v *model.Vocab) (*Sample, error) {
+	return newSample(dev, v, reductionShape(dev))
+}
+
+func newSample(dev *vk.Device, v *model.Vocab, sh groupShape) (*Sample, error) {
+	if v == nil {
+		return nil, fmt.Errorf("sample: no vocabulary")
+	}
+	p, err := dev.Pipeline("sample", shaders.MustSPIRV("sample"), sh.spec(), 6, 20, sh.req)
+	if err != nil {
+		return nil, err
+	}
+	return &Sample{p: p, local: sh.local, mask: v.Mask}, nil
+}
+
+// SampleArgs are the operands of one sampling dispatch.
+type SampleArgs struct {
+	Params vk.Binding // StepParams: Seed, Step, SamplePurpose
+	// Logits [NP][Stride] float32: row i holds the logits (shifted: of position P0+i-1 of the
+	// sequence's region part) that predict region position P0+i, over the NAllowed ids of Allowed.
+	Logits  vk.Binding
+	Stride  int        // floats between rows; 0 means NAllowed
+	Allowed vk.Binding // [NAllowed] int32, the decoding space's ids in ascending order
+	State   vk.Binding // g [N] int32: a position is sampled only when it holds MASK
+	Sampled vk.Binding // [N] int32: positions [P0, P0+NP) written
+	Conf    vk.Binding // [N] float32: positions [P0, P0+NP) written
+	N       int
+	P0, NP  int
+	// NAllowed is the size of the decoding space.
+	NAllowed int
+}
+
+// Record appends the sampling of region positions [a.P0, a.P0+a.NP).
+func (k *Sample) Record(s *vk.Sequence, a SampleArgs) error {
+	const op = "sample"
+	if a.Stride == 0 {
+		a.Stride = a.NAllowed
+	}
+	if a.NP <= 0 || a.P0 < 0 || a.P0+a.NP > a.N || a.NAllowed <= 0 || a.N > math.MaxInt32 ||
+		int64(a.NP)*int64(a.Stride) > math.MaxUint32 {
+		return fmt.Errorf("%s: run [%d, +%d) of a %d-position region over %d ids (stride %d)", op, a.P0, a.NP, a.N, a.NAllowed, a.Stride)
+	}
+	for _, e := range []error{
+		needBytes(op, "params", a.Params, StepParamsSize),
+		needRows(op, "logits", a.Logits, a.NP, a.NAllowed, a.Stride),
+		needBytes(op, "allowed", a.Allowed, 4*int64(a.NAllowed)),
+		needBytes(op, "state", a.State, 4*int64(a.N)),
+		needBytes(op, "sampled", a.Sampled, 4*int64(a.N)),
+		needBytes(op, "conf", a.Conf, 4*int64(a.N)),
+	} {
+		if e != nil {
+			return e
+		}
+	}
+	var p Push
+	p.U32(uint32(a.P0)).U32(uint32(a.NP)).U32(uint32(a.NAllowed)).U32(uint32(a.Stride)).I32(k.mask)
+	gx, gy := grid(a.NP, 1)
+	s.Dispatch(k.p, gx, gy, 1, p.Bytes(), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.R(a.State),
+		vk.W(a.Sampled), vk.W(a.Conf))
+	return nil
+}

@@ -1,0 +1,58 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// SiLUMul is the gated part of SwiGLU, out = silu(gate)·up elementwise over [n][ffn]
+// (ref.SiLUMul). It reads gate and up either from two buffers or from the output of a fused
+// gate/up matmul whose rows are [gate | up].
+type SiLUMul struct {
+	p     *vk.Pipeline
+	local int
+}
+
+// NewSiLUMul creates the pipeline on dev.
+func NewSiLUMul(dev *vk.Device) (*SiLUMul, error) {
+	const local = 64
+	p, err := dev.Pipeline("silu_mul", shaders.MustSPIRV("silu_mul"), []uint32{local}, 3, 20, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &SiLUMul{p: p, local: local}, nil
+}
+
+// Record computes out [n][ffn] from gate and up, two separate [n][ffn] buffers.
+func (k *SiLUMul) Record(s *vk.Sequence, gate, up, out vk.Binding, n, ffn int) error {
+	return k.record(s, gate, up, out, n, ffn, ffn, 0)
+}
+
+// RecordFused computes out [n][ffn] from gu [n][2*ffn], whose row t is [gate(t) | up(t)]: the
+// output of one matmul by the gate and up weights stacked as [2*ffn][hidden].
+func (k *SiLUMul) RecordFused(s *vk.Sequence, gu, out vk.Binding, n, ffn int) error {
+	return k.record(s, gu, gu, out, n, ffn, 2*ffn, ffn)
+}
+
+// record reads gate at t*stride + j and up at uOff + t*stride + j.
+func (k *SiLUMul) record(s *vk.Sequence, gate, up, out vk.Binding, n, ffn, stride, uOff int) error {
+	const op = "silu_mul"
+	if n <= 0 || ffn <= 0 || n > maxGroupsY {
+		return fmt.Errorf("%s: bad shape [%d][%d] (at most %d tokens)", op, n, ffn, maxGroupsY)
+	}
+	if err := needRows(op, "gate", gate, n, ffn, stride); err != nil {
+		return err
+	}
+	if err := needRows(op, "up", up, n, uOff+ffn, stride); err != nil {
+		return err
+	}
+	if err := needRows(op, "out", out, n, ffn, ffn); err != nil {
+		return err
+	}
+	var p Push
+	p.U32(uint32(n)).U32(uint32(ffn)).U32(uint32(stride)).U32(0).U32(uint32(uOff))
+	s.Dispatch(k.p, groups(ffn, k.local), uint32(n), 1, p.Bytes(), vk.R(gate), vk.R(up), vk.W(out))
+	return nil
+}

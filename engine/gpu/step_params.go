@@ -1,0 +1,96 @@
+package gpu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/udvla/udvla/engine/ref"
+)
+
+// StepParamsSize is the byte size of one encoded StepParams (shaders/include/step_params.glsl).
+// An array of them, one per step, can be bound entry by entry at offsets that are multiples of
+// max(StepParamsSize, the device's MinStorageAlign).
+const StepParamsSize = 64
+
+// StepParams are the parameters of one decoding step that change from step to step and from
+// request to request. The host writes them into a small device buffer before each submission
+// (Bytes), so that one recorded command buffer is replayed for every step and every seed. The
+// sampling, selection and greedy-AR shaders read them at binding 0.
+type StepParams struct {
+	Seed          uint64  // Philox key (docs/RNG.md)
+	Step          int     // denoising step s of the loop, 0-based
+	SamplePurpose uint32  // ref.PurposeSample, or ref.PurposeActionSample in the action loop
+	ConfPurpose   uint32  // ref.PurposeConfidence, or ref.PurposeActionConfidence
+	Tau           float32 // confidence-noise temperature of this step: ref.TauAfter(s, T)
+	MaskBase      int     // floor(n·cos(π/2·(s+1)/T)), n = A1-A0: MaskLenBase; the shader clamps it
+	A0, A1        int     // the loop's region positions [A0, A1)
+	Position      int     // greedy AR: the region position this pass generates
+}
+
+// MaskLenBase is ref.MaskLen before its clamp to [1, #unknown-1], evaluated exactly as the
+// reference does (float64 product, floor), so that the shader's
+// max(1, min(unknown-1, base)) equals ref.MaskLen(n, s, steps, unknown).
+func MaskLenBase(n, s, steps int) int {
+	r := float64(s+1) / float64(steps)
+	return int(math.Floor(float64(n) * math.Cos(math.Pi/2*r)))
+}
+
+// LoopParams are the parameters of step s of a T-step denoising loop over the region positions
+// [a0, a1): the joint JD3P loop (a0 = 0, a1 = N, purposes ref.PurposeSample and
+// ref.PurposeConfidence) or one loop of independent diffusion.
+func LoopParams(seed uint64, s, steps, a0, a1 int, sample, confidence uint32) (StepParams, error) {
+	if steps < 1 || s < 0 || s >= steps {
+		return StepParams{}, fmt.Errorf("step params: step %d of %d", s, steps)
+	}
+	if a0 < 0 || a1 <= a0 {
+		return StepParams{}, fmt.Errorf("step params: empty or negative range [%d, %d)", a0, a1)
+	}
+	return StepParams{
+		Seed: seed, Step: s, SamplePurpose: sample, ConfPurpose: confidence,
+		Tau: float32(ref.TauAfter(s, steps)), MaskBase: MaskLenBase(a1-a0, s, steps), A0: a0, A1: a1,
+	}, nil
+}
+
+// ARParams are the parameters of the greedy-AR pass that generates region position j.
+func ARParams(j int) StepParams { return StepParams{Position: j} }
+
+// Check reports parameters that do not fit a region of n positions or the encoding.
+func (p *StepParams) Check(n int) error {
+	switch {
+	case p.Step < 0 || p.Step > math.MaxUint32:
+		return fmt.Errorf("step params: step %d out of range", p.Step)
+	case p.MaskBase < math.MinInt32 || p.MaskBase > math.MaxInt32:
+		return fmt.Errorf("step params: mask_len base %d out of range", p.MaskBase)
+	case p.A0 < 0 || p.A1 < p.A0 || p.A1 > n:
+		return fmt.Errorf("step params: range [%d, %d) is not inside the region of %d", p.A0, p.A1, n)
+	case p.Position < 0 || p.Position > math.MaxUint32:
+		return fmt.Errorf("step params: AR position %d out of range", p.Position)
+	case math.IsNaN(float64(p.Tau)) || math.IsInf(float64(p.Tau), 0):
+		return fmt.Errorf("step params: tau %g", p.Tau)
+	}
+	return nil
+}
+
+// Put encodes the parameters into b[:StepParamsSize] (little endian, the layout of
+// step_params.glsl; the reserved words are zero).
+func (p *StepParams) Put(b []byte) error {
+	if len(b) < StepParamsSize {
+		return fmt.Errorf("step params: %d-byte destination, need %d", len(b), StepParamsSize)
+	}
+	w := [16]uint32{
+		uint32(p.Seed), uint32(p.Seed >> 32), uint32(p.Step), p.SamplePurpose, p.ConfPurpose,
+		math.Float32bits(p.Tau), uint32(int32(p.MaskBase)), uint32(p.A0), uint32(p.A1), uint32(p.Position),
+	}
+	for i, x := range w {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return nil
+}
+
+// Bytes is the encoding of Put in a fresh slice.
+func (p *StepParams) Bytes() []byte {
+	b := make([]byte, StepParamsSize)
+	_ = p.Put(b) // cannot fail: b is large enough
+	return b
+}

@@ -1,0 +1,167 @@
+package gpu
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+)
+
+// uploadBytes makes a device buffer holding b.
+func uploadBytes(t testing.TB, dev *vk.Device, b []byte) *vk.Buffer {
+	t.Helper()
+	buf, err := dev.NewBuffer(int64(len(b)), vk.DeviceLocal, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(buf.Close)
+	if err := buf.Write(0, b); err != nil {
+		t.Fatal(err)
+	}
+	return buf
+}
+
+// uploadI32 makes a device buffer holding x.
+func uploadI32(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
+	b := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	}
+	return uploadBytes(t, dev, b)
+}
+
+// seed gives every test its own random stream.
+func seed(t testing.TB) *rand.Rand {
+	var h uint64 = 1469598103934665603
+	for _, c := range t.Name() {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return rand.New(rand.NewPCG(h, 7))
+}
+
+// mustRecord fails t on a Record error.
+func mustRecord(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkErr fails t when the normalised error of got exceeds limit, and logs it.
+func checkErr(t testing.TB, what string, got, want []float32, limit float64) {
+	t.Helper()
+	e := relErr(got, want)
+	t.Logf("%s: normalised error %.3g (limit %.3g)", what, e, limit)
+	if !(e <= limit) {
+		t.Fatalf("%s: normalised error %.3g exceeds %.3g", what, e, limit)
+	}
+}
+
+// randMask is a block mask over n positions shaped like the sequences the engine builds: blocks
+// of random lengths in order, each causal or bidirectional, and scattered PAD positions.
+func randMask(r *rand.Rand, n int) *seq.Mask {
+	m := &seq.Mask{Block: make([]int32, n), Bidir: make([]bool, n), Pad: make([]bool, n)}
+	block, left, bidir := int32(0), 0, false
+	for i := range n {
+		if left == 0 {
+			if i > 0 {
+				block++
+			}
+			left = 1 + r.IntN(max(1, n/3))
+			bidir = r.IntN(2) == 0
+		}
+		left--
+		m.Block[i], m.Bidir[i], m.Pad[i] = block, bidir, r.IntN(20) == 0
+	}
+	return m
+}
+
+// calvinMasks are the masks of a CALVIN control step, 770 prefix positions (23 text, 747
+// current-image) and 817 generated ones (747 future-image, 70 action): the paper mask, and the
+// release mask of a step whose EOA was predicted 40 slots into the actions.
+func calvinMasks() (paper, release *seq.Mask) {
+	const text, images, actions, eoa = 23, 747, 70, 40
+	n := text + 2*images + actions
+	paper = &seq.Mask{Block: make([]int32, n), Bidir: make([]bool, n), Pad: make([]bool, n)}
+	release = &seq.Mask{Block: make([]int32, n), Bidir: make([]bool, n), Pad: make([]bool, n)}
+	for i := range n {
+		switch {
+		case i < text:
+		case i < text+images:
+			paper.Block[i], paper.Bidir[i] = 1, true
+		case i < text+2*images:
+			paper.Block[i], paper.Bidir[i] = 2, true
+		default:
+			paper.Block[i], paper.Bidir[i] = 3, true
+		}
+		switch {
+		case i < text:
+		case i <= text+2*images+eoa:
+			release.Block[i], release.Bidir[i] = 1, true
+		default:
+			release.Block[i] = 2
+		}
+	}
+	return paper, release
+}
+
+// words packs a mask for Attention, failing t on error.
+func words(t testing.TB, m *seq.Mask) []int32 {
+	t.Helper()
+	w, err := MaskWords(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+var (
+	benchOnce sync.Once
+	benchDev  *vk.Device
+	benchErr  error
+)
+
+// benchDevice is a device without validation for benchmarks (UDVLA_DEVICE selects it), so that
+// the timings are the driver's alone.
+func benchDevice(b *testing.B) *vk.Device {
+	benchOnce.Do(func() { benchDev, benchErr = vk.Open(vk.Options{Device: os.Getenv("UDVLA_DEVICE")}) })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchDev
+}
+
+// benchRun records f once and submits it b.N times, reporting GB/s for bytes moved per run and
+// GFLOP/s for flops per run (either may be zero).
+func benchRun(b *testing.B, dev *vk.Device, bytes, flops float64, f func(s *vk.Sequence)) {
+	s, err := dev.NewSequence()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	f(s)
+	if err := s.Run(); err != nil { // warm-up: pipeline compile, first touch of memory
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if err := s.Submit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	if bytes > 0 {
+		b.ReportMetric(bytes/sec/1e9, "GB/s")
+	}
+	if flops > 0 {
+		b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+	}
+}
+
+// nan is the float32 quiet NaN.
+var nan = float32(math.NaN())

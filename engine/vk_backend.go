@@ -1,0 +1,258 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/quant"
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+)
+
+// vkKernels are the pipelines of every shader the forward and the decoding loop use.
+type vkKernels struct {
+	embed   *gpu.Embed
+	rms     *gpu.RMSNorm
+	rope    *gpu.RoPE
+	attn    *gpu.Attention
+	silu    *gpu.SiLUMul
+	mm      *gpu.Matmul
+	sample  *gpu.Sample
+	sel     *gpu.Select
+	relMask *gpu.ReleaseMask
+	argmax  *gpu.ArgmaxAR
+}
+
+// vkActs are the activations, sized once per engine for the longest sequence it accepts.
+type vkActs struct {
+	x, h, q, kt, att, gate, up, act *vk.Buffer // [maxL][width]
+	kc, vc                          []*vk.Buffer
+	fin                             *vk.Buffer // final-normed rows that feed lm_head [maxL][hidden]
+	idsAll, idsRegion               *vk.Buffer // int32 [maxL], [maxN]
+	posAll, posRegion               *vk.Buffer // int32 [maxL], [maxN]
+	mask                            *vk.Buffer // int32 mask words [maxL]
+	logits                          *vk.Buffer // float32 [maxN*maxAllowed] or [maxL*vocab rows]
+	allowed                         [seq.NumSpaces]*vk.Buffer
+	state, sampled, conf, c, out    *vk.Buffer // [maxN]
+	params                          *vk.Buffer // one StepParams, host-written per step
+	all                             []*vk.Buffer
+}
+
+// vkBackend runs the model with Vulkan compute.
+type vkBackend struct {
+	dev  *vk.Device
+	cfg  *model.Config
+	a    model.Arch
+	w    *vkWeights
+	k    vkKernels
+	acts vkActs
+	maxL int
+	maxN int
+	// logitsRows is the number of float32s the logits buffer holds.
+	logitsFloats int64
+	// recordings per request shape, replayed for every request of that shape
+	plans map[planKey]*vkPlan
+	// trace, when set (tests only), reads the region state back after every step into states:
+	// a readback the decoding loop otherwise never does.
+	trace  bool
+	states [][]int32
+}
+
+func newVulkanBackend(f *model.File, opts Options) (be backend, err error) {
+	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate}
+	if opts.Device == "" {
+		vo = vo.WithEnv()
+	}
+	dev, err := vk.Open(vo)
+	if err != nil {
+		return nil, err
+	}
+	b := &vkBackend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	b.maxL, b.maxN = sequenceLimits(&f.Config, opts.MaxInstruction)
+	if b.w, err = uploadWeights(dev, f); err != nil {
+		return nil, err
+	}
+	if err = b.makeKernels(); err != nil {
+		return nil, err
+	}
+	if err = b.allocate(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// sequenceLimits returns the longest sequence and region a request can have.
+func sequenceLimits(cfg *model.Config, maxInstruction int) (maxL, maxN int) {
+	if cfg.Decoding == nil || cfg.Vocab == nil {
+		return 1 + maxInstruction, 0
+	}
+	blocks := 0
+	for _, c := range cfg.Decoding.Cameras {
+		blocks += 4 + len(cfg.Vocab.HeaderTokens(c.H, c.W)) + c.H*c.W
+	}
+	maxN = blocks + cfg.Decoding.ActionLen
+	return 1 + maxInstruction + blocks + maxN, maxN
+}
+
+func (b *vkBackend) name() string { return "vulkan: " + b.dev.Info.Name }
+
+func (b *vkBackend) makeKernels() (err error) {
+	a, dev, k := b.a, b.dev, &b.k
+	if k.embed, err = gpu.NewEmbed(dev); err != nil {
+		return err
+	}
+	if k.rms, err = gpu.NewRMSNorm(dev, a.RMSEps); err != nil {
+		return err
+	}
+	if k.rope, err = gpu.NewRoPE(dev, a.Heads, a.KVHeads, a.HeadDim, a.RopeTheta, b.maxL); err != nil {
+		return err
+	}
+	if k.attn, err = gpu.NewAttention(dev, gpu.AttentionShape{Heads: a.Heads, KVHeads: a.KVHeads, HeadDim: a.HeadDim}); err != nil {
+		return err
+	}
+	if k.silu, err = gpu.NewSiLUMul(dev); err != nil {
+		return err
+	}
+	if k.mm, err = gpu.NewMatmul(dev, b.w.dtypes()...); err != nil {
+		return err
+	}
+	if v := b.cfg.Vocab; v != nil {
+		if k.sample, err = gpu.NewSample(dev, v); err != nil {
+			return err
+		}
+		if k.sel, err = gpu.NewSelect(dev, v); err != nil {
+			return err
+		}
+		if b.maxN > k.sel.MaxPositions() {
+			return fmt.Errorf("udvla: a region of %d positions exceeds the device's selection limit %d", b.maxN, k.sel.MaxPositions())
+		}
+		if k.relMask, err = gpu.NewReleaseMask(dev, v); err != nil {
+			return err
+		}
+		if k.argmax, err = gpu.NewArgmaxAR(dev, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *vkBackend) allocate() error {
+	a, L, N := b.a, b.maxL, max(b.maxN, 1)
+	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
+	acts := &b.acts
+	f32 := func(dst **vk.Buffer, rows, width int) error {
+		buf, err := b.dev.NewBuffer(int64(rows)*int64(width)*4, vk.DeviceLocal, int64(width)*4)
+		if err != nil {
+			return fmt.Errorf("udvla: allocate activations: %w", err)
+		}
+		*dst = buf
+		acts.all = append(acts.all, buf)
+		return nil
+	}
+	for _, s := range []struct {
+		dst   **vk.Buffer
+		rows  int
+		width int
+	}{
+		{&acts.x, L, a.Hidden}, {&acts.h, L, a.Hidden}, {&acts.q, L, qw}, {&acts.kt, L, kw}, {&acts.att, L, qw},
+		{&acts.gate, L, a.FFN}, {&acts.up, L, a.FFN}, {&acts.act, L, a.FFN}, {&acts.fin, L, a.Hidden},
+		{&acts.idsAll, L, 1}, {&acts.idsRegion, N, 1}, {&acts.posAll, L, 1}, {&acts.posRegion, N, 1},
+		{&acts.mask, L, 1}, {&acts.state, N, 1}, {&acts.sampled, N, 1}, {&acts.conf, N, 1}, {&acts.c, N, 1},
+		{&acts.out, N, 1}, {&acts.params, gpu.StepParamsSize / 4, 1},
+	} {
+		if err := f32(s.dst, s.rows, s.width); err != nil {
+			return err
+		}
+	}
+	acts.kc = make([]*vk.Buffer, a.Layers)
+	acts.vc = make([]*vk.Buffer, a.Layers)
+	for i := 0; i < a.Layers; i++ {
+		if err := f32(&acts.kc[i], L, kw); err != nil {
+			return err
+		}
+		if err := f32(&acts.vc[i], L, kw); err != nil {
+			return err
+		}
+	}
+	// Logits: the restricted lm_head of the region (each space's rows), or full rows for Logits()
+	// in chunks of the sequence.
+	maxAllowed := 0
+	if v := b.cfg.Vocab; v != nil && b.cfg.Decoding != nil {
+		maxAllowed = int(v.CodebookSize) + 3 + len(v.HeaderIDSet(b.cfg.Decoding.Cameras)) + len(v.HeaderIDs)
+		maxAllowed = max(maxAllowed, int(v.FastSize)+1)
+	}
+	b.logitsFloats = max(int64(N)*int64(maxAllowed), int64(a.Vocab))
+	if err := f32(&acts.logits, int(b.logitsFloats/int64(max(maxAllowed, a.Vocab))), max(maxAllowed, a.Vocab)); err != nil {
+		return err
+	}
+	b.logitsFloats = acts.logits.Size() / 4
+	pos := make([]int32, L)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	return acts.posAll.Write(0, i32bytes(pos))
+}
+
+func (w *vkWeights) dtypes() []quant.DType {
+	seen := map[quant.DType]bool{}
+	var out []quant.DType
+	add := func(m *gpu.Matrix) {
+		if m != nil && !seen[m.DType] {
+			seen[m.DType] = true
+			out = append(out, m.DType)
+		}
+	}
+	for _, l := range w.layers {
+		for _, m := range []*gpu.Matrix{l.wq, l.wk, l.wv, l.wo, l.wgate, l.wup, l.wdown} {
+			add(m)
+		}
+	}
+	add(w.lmHead)
+	return out
+}
+
+func (b *vkBackend) close() {
+	for _, p := range b.plans {
+		p.close()
+	}
+	for _, buf := range b.acts.all {
+		buf.Close()
+	}
+	for _, buf := range b.acts.allowed {
+		buf.Close()
+	}
+	b.w.close()
+	if b.k.mm != nil {
+		b.k.mm.Close()
+	}
+	if b.k.rope != nil {
+		b.k.rope.Close()
+	}
+	b.dev.Close()
+}
+
+// recorder appends to a sequence and keeps the first error, so that recording code reads as a
+// list of operations.
+type recorder struct {
+	s   *vk.Sequence
+	err error
+}
+
+func (r *recorder) check(err error) {
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+// rows returns rows [r0, r0+n) of a buffer of rows of width 4-byte elements.
+func (r *recorder) rows(buf *vk.Buffer, r0, n, width int) vk.Binding {
+	bd, err := buf.Bind(int64(r0)*int64(width)*4, int64(n)*int64(width)*4)
+	r.check(err)
+	return bd
+}

@@ -1,0 +1,415 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/ref"
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+)
+
+// planKey identifies the recordings of a request shape: they are replayed for every request of
+// the same shape, whatever its tokens and seed.
+type planKey struct {
+	p, n, boa int
+	mode      Mode
+	rule      model.MaskRule
+	cache     bool
+}
+
+// vkPlan holds the recorded sequences of one request shape.
+type vkPlan struct {
+	prefill *vk.Sequence   // the prefix into the KV cache (cached paper rule, AR)
+	step    *vk.Sequence   // one denoising step
+	ar      []*vk.Sequence // AR: the pass that generates region position j
+	handoff *vk.Sequence   // independent diffusion: the image loop's output becomes the state
+	actOff  int            // float offset of the action logits (aligned)
+}
+
+func (p *vkPlan) close() {
+	p.prefill.Close()
+	p.step.Close()
+	p.handoff.Close()
+	for _, s := range p.ar {
+		s.Close()
+	}
+}
+
+func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error) {
+	P, N := l.P(), l.N()
+	if P+N > b.maxL || N > b.maxN {
+		return nil, fmt.Errorf("udvla: sequence of %d tokens exceeds the engine's %d", P+N, b.maxL)
+	}
+	cache := req.Mode == ModeAR || (!req.NoCache && req.Mask == model.MaskPaper)
+	key := planKey{P, N, l.BOA, req.Mode, req.Mask, cache}
+	if req.Mode == ModeAR {
+		key.rule = model.MaskCausal
+	}
+	if err := b.upload(l, key); err != nil {
+		return nil, err
+	}
+	plan, err := b.plan(l, key)
+	if err != nil {
+		return nil, err
+	}
+	var d decoded
+	if plan.prefill != nil {
+		t := time.Now()
+		if err := plan.prefill.Run(); err != nil {
+			return nil, err
+		}
+		d.timings.Prefill = time.Since(t)
+	}
+	loop := time.Now()
+	switch req.Mode {
+	case ModeAR:
+		err = b.runAR(ctx, l, plan, &d)
+	case ModeID:
+		err = b.runLoop(ctx, plan, req.Seed, steps, 0, l.BOA, ref.PurposeSample, ref.PurposeConfidence, &d)
+		if err == nil {
+			// The images are fixed to the first loop's output (its last sampled tokens), which is
+			// also the next model input: the action positions hold BOA and MASK, so no EOA cuts it.
+			err = plan.handoff.Run()
+		}
+		if err == nil {
+			err = b.runLoop(ctx, plan, req.Seed, steps, l.BOA, N, ref.PurposeActionSample, ref.PurposeActionConfidence, &d)
+		}
+		d.generated = N
+	default:
+		err = b.runLoop(ctx, plan, req.Seed, steps, 0, N, ref.PurposeSample, ref.PurposeConfidence, &d)
+		d.generated = N
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.timings.Loop = time.Since(loop)
+	src := b.acts.out
+	if req.Mode == ModeAR {
+		src = b.acts.state
+	}
+	raw := make([]byte, 4*N)
+	if err := src.Read(0, raw); err != nil {
+		return nil, err
+	}
+	d.region = decodeI32(raw)
+	return &d, nil
+}
+
+// runLoop runs T denoising steps over region positions [a0, a1): the host only writes the step's
+// parameters; the recorded step is replayed.
+func (b *vkBackend) runLoop(ctx context.Context, plan *vkPlan, seed uint64, steps, a0, a1 int, sp, cp uint32, d *decoded) error {
+	var buf [gpu.StepParamsSize]byte
+	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("udvla: step cancelled after %d of %d denoising steps: %w", s, steps, err)
+		}
+		t := time.Now()
+		p, err := gpu.LoopParams(seed, s, steps, a0, a1, sp, cp)
+		if err != nil {
+			return err
+		}
+		if err := p.Put(buf[:]); err != nil {
+			return err
+		}
+		if err := b.acts.params.Write(0, buf[:]); err != nil {
+			return err
+		}
+		if err := plan.step.Run(); err != nil {
+			return err
+		}
+		d.timings.Steps = append(d.timings.Steps, time.Since(t))
+		d.timings.GPU += gpuTime(plan.step)
+		if b.trace {
+			if err := b.traceState(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *vkBackend) traceState() error {
+	raw := make([]byte, b.acts.state.Size())
+	if err := b.acts.state.Read(0, raw); err != nil {
+		return err
+	}
+	b.states = append(b.states, decodeI32(raw))
+	return nil
+}
+
+func decodeI32(raw []byte) []int32 {
+	out := make([]int32, len(raw)/4)
+	for i := range out {
+		out[i] = int32(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
+	}
+	return out
+}
+
+// runAR generates the region one position at a time; it reads back each token to stop after
+// the first EOA, as the reference does.
+func (b *vkBackend) runAR(ctx context.Context, l *seq.Layout, plan *vkPlan, d *decoded) error {
+	var buf [gpu.StepParamsSize]byte
+	tok := make([]byte, 4)
+	for j := 0; j < l.N(); j++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("udvla: step cancelled after %d of %d AR tokens: %w", j, l.N(), err)
+		}
+		t := time.Now()
+		s, err := b.arSequence(l, plan, j)
+		if err != nil {
+			return err
+		}
+		p := gpu.ARParams(j)
+		if err := p.Put(buf[:]); err != nil {
+			return err
+		}
+		if err := b.acts.params.Write(0, buf[:]); err != nil {
+			return err
+		}
+		if err := s.Run(); err != nil {
+			return err
+		}
+		d.timings.Steps = append(d.timings.Steps, time.Since(t))
+		d.timings.GPU += gpuTime(s)
+		d.generated = j + 1
+		if err := b.acts.state.Read(int64(4*j), tok); err != nil {
+			return err
+		}
+		if decodeI32(tok)[0] == l.Vocab.EOA {
+			break
+		}
+	}
+	return nil
+}
+
+func gpuTime(s *vk.Sequence) time.Duration {
+	durs, err := s.Durations()
+	if err != nil {
+		return 0
+	}
+	var t time.Duration
+	for _, x := range durs {
+		t += x
+	}
+	return t
+}
+
+// upload writes a request's tokens, positions, allowed ids and static mask into device buffers.
+func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
+	a := &b.acts
+	P, N := l.P(), l.N()
+	region := l.Region
+	seqIDs := l.Sequence(region)
+	pos := make([]int32, N)
+	for i := range pos {
+		pos[i] = int32(P + i)
+	}
+	for _, w := range []struct {
+		dst *vk.Buffer
+		v   []int32
+	}{{a.idsAll, seqIDs}, {a.idsRegion, region}, {a.state, region}, {a.posRegion, pos}} {
+		if err := w.dst.Write(0, i32bytes(w.v)); err != nil {
+			return err
+		}
+	}
+	for sp := 0; sp < seq.NumSpaces; sp++ {
+		ids := l.Allowed[sp]
+		if a.allowed[sp] != nil && a.allowed[sp].Size() < int64(4*len(ids)) {
+			a.allowed[sp].Close()
+			a.allowed[sp] = nil
+		}
+		if a.allowed[sp] == nil {
+			buf, err := b.dev.NewBuffer(int64(4*max(len(ids), 1)), vk.DeviceLocal, 0)
+			if err != nil {
+				return err
+			}
+			a.allowed[sp] = buf
+		}
+		if err := a.allowed[sp].Write(0, i32bytes(ids)); err != nil {
+			return err
+		}
+	}
+	var m *seq.Mask
+	switch key.rule {
+	case model.MaskCausal:
+		m = seq.CausalMask(P + N)
+	case model.MaskPaper:
+		m = seq.PaperMask(l)
+	default:
+		m = seq.ReleaseMask(seqIDs, l.Vocab) // recomputed on the device every step
+	}
+	words, err := gpu.MaskWords(m, nil)
+	if err != nil {
+		return err
+	}
+	return a.mask.Write(0, i32bytes(words))
+}
+
+// plan returns the recordings of a request shape, recording them on first use.
+func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
+	if p, ok := b.plans[key]; ok {
+		return p, nil
+	}
+	p := &vkPlan{}
+	P, N := key.p, key.n
+	nImg := len(l.Allowed[seq.SpaceImage])
+	p.actOff = (l.BOA*nImg + 63) / 64 * 64
+	if int64(p.actOff+(N-l.BOA)*len(l.Allowed[seq.SpaceAction])) > b.logitsFloats {
+		return nil, fmt.Errorf("udvla: the region's logits exceed the engine's buffer")
+	}
+	newSeq := func() (*vk.Sequence, error) {
+		s, err := b.dev.NewSequence()
+		if err == nil {
+			s.Timing = b.dev.Info.Timestamps
+		}
+		return s, err
+	}
+	var err error
+	if key.cache {
+		if p.prefill, err = newSeq(); err != nil {
+			return nil, err
+		}
+		r := &recorder{s: p.prefill}
+		a := &b.acts
+		b.forward(r, r.rows(a.idsAll, 0, P, 1), r.rows(a.posAll, 0, P, 1), 0, P, P)
+		b.finalNorm(r, P-1, 0, 1)
+		if r.err != nil {
+			p.close()
+			return nil, r.err
+		}
+	}
+	if key.mode != ModeAR {
+		if p.step, err = newSeq(); err != nil {
+			p.close()
+			return nil, err
+		}
+		if err := b.recordStep(&recorder{s: p.step}, l, key, p.actOff); err != nil {
+			p.close()
+			return nil, err
+		}
+	} else {
+		p.ar = make([]*vk.Sequence, N)
+	}
+	if key.mode == ModeID {
+		if p.handoff, err = newSeq(); err != nil {
+			p.close()
+			return nil, err
+		}
+		r := &recorder{s: p.handoff}
+		out := r.rows(b.acts.out, 0, N, 1)
+		state, ids := r.rows(b.acts.state, 0, N, 1), r.rows(b.acts.idsRegion, 0, N, 1)
+		if r.err != nil {
+			p.close()
+			return nil, r.err
+		}
+		p.handoff.Copy(out, state)
+		p.handoff.Copy(out, ids)
+	}
+	b.plans[key] = p
+	return p, nil
+}
+
+// recordStep records one denoising step: the forward, the shifted final rows, the lm_head of
+// each decoding space, sampling and selection.
+func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff int) error {
+	a, k := &b.acts, &b.k
+	P, N, boa := key.p, key.n, l.BOA
+	s := r.s
+	if key.cache {
+		// Rows 1..N-1 of fin predict positions 1..N-1 from region positions 0..N-2; fin row 0
+		// (the last prefix token) was written by the prefill.
+		b.forward(r, r.rows(a.idsRegion, 0, N, 1), r.rows(a.posRegion, 0, N, 1), P, N, P+N)
+		if N > 1 {
+			b.finalNorm(r, 0, 1, N-1)
+		}
+	} else {
+		if r.err == nil {
+			s.Copy(r.rows(a.idsRegion, 0, N, 1), vk.Binding{Buf: r.rows(a.idsAll, 0, P+N, 1).Buf, Off: r.rows(a.idsAll, 0, P+N, 1).Off + 4*int64(P), Size: 4 * int64(N)})
+		}
+		if key.rule == model.MaskRelease && r.err == nil {
+			r.check(k.relMask.Record(s, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.mask, 0, P+N, 1), P+N))
+		}
+		b.forward(r, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.posAll, 0, P+N, 1), 0, P+N, P+N)
+		b.finalNorm(r, P-1, 0, N)
+	}
+	spaces := []struct {
+		sp     uint8
+		p0, np int
+		off    int
+	}{{seq.SpaceImage, 0, boa, 0}, {seq.SpaceAction, boa, N - boa, actOff}}
+	params := r.rows(a.params, 0, gpu.StepParamsSize/4, 1)
+	state, sampled, conf := r.rows(a.state, 0, N, 1), r.rows(a.sampled, 0, N, 1), r.rows(a.conf, 0, N, 1)
+	for _, sp := range spaces {
+		if sp.np == 0 {
+			continue
+		}
+		nAllowed := len(l.Allowed[sp.sp])
+		allowed := r.rows(a.allowed[sp.sp], 0, nAllowed, 1)
+		logits := r.rows(a.logits, sp.off, sp.np*nAllowed, 1)
+		if r.err != nil {
+			return r.err
+		}
+		r.check(k.mm.Record(s, b.w.lmHead, gpu.MatmulArgs{X: r.rows(a.fin, sp.p0, sp.np, b.a.Hidden), Y: logits, N: sp.np, Rows: allowed, NRows: nAllowed}))
+		r.check(k.sample.Record(s, gpu.SampleArgs{Params: params, Logits: logits, Allowed: allowed, State: state,
+			Sampled: sampled, Conf: conf, N: N, P0: sp.p0, NP: sp.np, NAllowed: nAllowed}))
+	}
+	if r.err == nil {
+		r.check(k.sel.Record(s, gpu.SelectArgs{Params: params, State: state, Sampled: sampled, Conf: conf,
+			C: r.rows(a.c, 0, N, 1), Out: r.rows(a.out, 0, N, 1), IDs: r.rows(a.idsRegion, 0, N, 1), N: N}))
+	}
+	if r.err != nil {
+		return r.err
+	}
+	return s.Record()
+}
+
+// arSequence returns the AR pass generating region position j, recording it on first use: the
+// argmax over the position's space of the logits in fin row 0, then (unless j is last) the
+// forward of the chosen token at position P+j, whose final row replaces fin row 0.
+func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence, error) {
+	if plan.ar[j] != nil {
+		return plan.ar[j], nil
+	}
+	s, err := b.dev.NewSequence()
+	if err != nil {
+		return nil, err
+	}
+	s.Timing = b.dev.Info.Timestamps
+	r := &recorder{s: s}
+	a, k := &b.acts, &b.k
+	P, N := l.P(), l.N()
+	sp := l.Space[j]
+	nAllowed := len(l.Allowed[sp])
+	allowed := r.rows(a.allowed[sp], 0, nAllowed, 1)
+	logits := r.rows(a.logits, 0, nAllowed, 1)
+	params := r.rows(a.params, 0, gpu.StepParamsSize/4, 1)
+	if r.err == nil {
+		r.check(k.mm.Record(s, b.w.lmHead, gpu.MatmulArgs{X: r.rows(a.fin, 0, 1, b.a.Hidden), Y: logits, N: 1, Rows: allowed, NRows: nAllowed}))
+		r.check(k.argmax.Record(s, gpu.ArgmaxARArgs{Params: params, Logits: logits, Allowed: allowed,
+			State: r.rows(a.state, 0, N, 1), IDs: r.rows(a.idsRegion, 0, N, 1), N: N, NAllowed: nAllowed}))
+	}
+	if j < N-1 && r.err == nil {
+		// The token and its position move to row 0 of the scratch rows (copies take any offset).
+		idsAt := r.rows(a.idsRegion, 0, N, 1)
+		posAt := r.rows(a.posRegion, 0, N, 1)
+		tokDst := r.rows(a.sampled, 0, 1, 1)
+		posDst := r.rows(a.conf, 0, 1, 1)
+		s.Copy(vk.Binding{Buf: idsAt.Buf, Off: idsAt.Off + 4*int64(j), Size: 4}, tokDst)
+		s.Copy(vk.Binding{Buf: posAt.Buf, Off: posAt.Off + 4*int64(j), Size: 4}, posDst)
+		b.forward(r, tokDst, posDst, P+j, 1, P+j+1)
+		b.finalNorm(r, 0, 0, 1)
+	}
+	if r.err == nil {
+		r.check(s.Record())
+	}
+	if r.err != nil {
+		s.Close()
+		return nil, r.err
+	}
+	plan.ar[j] = s
+	return s, nil
+}

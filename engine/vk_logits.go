@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/seq"
+)
+
+// logits runs a whole sequence through the model and reads back every logit: the inspection
+// path (not the decoding loop), recorded per call.
+func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) {
+	n, a := len(ids), b.a
+	if n > b.maxL {
+		return nil, fmt.Errorf("udvla: %d tokens exceed the engine's %d", n, b.maxL)
+	}
+	m, err := seq.MaskForIDs(rule, ids, b.cfg.Vocab, cameraCount(b.cfg))
+	if err != nil {
+		return nil, err
+	}
+	words, err := gpu.MaskWords(m, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.acts.mask.Write(0, i32bytes(words)); err != nil {
+		return nil, err
+	}
+	if err := b.acts.idsAll.Write(0, i32bytes(ids)); err != nil {
+		return nil, err
+	}
+	s, err := b.dev.NewSequence()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	r := &recorder{s: s}
+	b.forward(r, r.rows(b.acts.idsAll, 0, n, 1), r.rows(b.acts.posAll, 0, n, 1), 0, n, n)
+	b.finalNorm(r, 0, 0, n)
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := s.Run(); err != nil {
+		return nil, err
+	}
+	out := make([]float32, 0, n*a.Vocab)
+	chunk := int(b.logitsFloats / int64(a.Vocab))
+	for r0 := 0; r0 < n; r0 += chunk {
+		c := min(chunk, n-r0)
+		s.Reset()
+		rec := &recorder{s: s}
+		y := rec.rows(b.acts.logits, 0, c*a.Vocab, 1)
+		if rec.err == nil {
+			rec.check(b.k.mm.Record(s, b.w.lmHead, gpu.MatmulArgs{X: rec.rows(b.acts.fin, r0, c, a.Hidden), Y: y, N: c}))
+		}
+		if rec.err != nil {
+			return nil, rec.err
+		}
+		if err := s.Run(); err != nil {
+			return nil, err
+		}
+		raw := make([]byte, 4*c*a.Vocab)
+		if err := b.acts.logits.Read(0, raw); err != nil {
+			return nil, err
+		}
+		out = append(out, f32s(raw)...)
+	}
+	return out, nil
+}

@@ -1,0 +1,248 @@
+#version 450
+// y[n][o] (+)= Σ_k W[row(o)][k] · x[n][k], fp32 accumulation, W in f32, f16, q8_0 or q4_0.
+//
+// One dispatch covers the rows of W held by one piece of its bindings (a weight larger than a
+// storage binding is split at row boundaries). row(o) = o, or rows[o] in row-subset mode, where an
+// id outside the piece is skipped by this dispatch and left to the dispatch of its own piece.
+//
+// Two layouts of the subgroup, chosen per device by KSPLIT:
+//  - KSPLIT == 1: every invocation owns R rows (adjacent invocations adjacent rows) and C columns
+//    (tokens). The subgroup loads 4*SG consecutive x values per column cooperatively, one vec4 per
+//    invocation, and hands them around with subgroupBroadcast: on a CPU device every memory access
+//    of an invocation is a scalar load with a bounds check, and a broadcast is two instructions.
+//    The R*C accumulators form the register tile, so each weight read serves C columns and each x
+//    value R*SG rows.
+//  - KSPLIT == SG: a subgroup shares R rows and splits K by blocks (adjacent invocations adjacent
+//    blocks, so loads coalesce), then reduces with subgroupAdd: the mat-vec layout for GPUs.
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#extension GL_KHR_shader_subgroup_vote : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+#include "quant.glsl"
+
+DECLARE_LOCAL_X
+layout(constant_id = 1) const uint SG = 8;      // the subgroup size the pipeline is pinned to
+layout(constant_id = 2) const uint DTYPE = 2;   // DT_F32 .. DT_Q4_0
+layout(constant_id = 3) const uint R = 4;       // rows per invocation (KSPLIT 1) or per subgroup
+layout(constant_id = 4) const uint C = 8;       // columns per workgroup
+layout(constant_id = 5) const uint KSPLIT = 1;  // 1 or SG
+
+layout(binding = 0) readonly buffer Quants { uvec4 wq[]; };
+layout(binding = 1) readonly buffer Scales { float16_t ws[]; };
+layout(binding = 2) readonly buffer X { float x[]; };
+layout(binding = 3) buffer Y { float y[]; };
+layout(binding = 4) readonly buffer Rows { int rows[]; };
+
+layout(push_constant) uniform Push {
+	uint first, count; // output rows [first, first+count) are this dispatch's
+	uint lo, hi;       // rows [lo, hi) of W are in this piece's bindings
+	uint qrow, srow;   // row lo is row qrow of the quant binding, row srow of the scale binding
+	uint K, nb;        // row length, and blocks of 32 per stored row (rows are zero-padded)
+	uint N, ldx;       // columns, and the x row stride in floats
+	uint ldy, yoff;    // y[n][o] is y[n*ldy + yoff + o]
+	uint flags;        // 1: row subset, 2: accumulate
+	uint total;        // rows of W: a subset id outside [0, total) gives NaN
+} p;
+
+const bool QUANT = DTYPE == DT_Q8_0 || DTYPE == DT_Q4_0;
+const uint NU = DT_UNITS(DTYPE);
+const uint GPU = 8u / NU; // groups of 4 elements per unit
+
+// Four x values of column n from element k; zero at and past K (rows of W are padded to whole
+// blocks, and the padding must meet zeros, not the next token's values).
+vec4 load_x(uint n, uint k) {
+	uint base = n * p.ldx;
+	vec4 v;
+	[[unroll]] for (uint i = 0; i < 4; i++) {
+		// Load from a clamped index, then select: a conditional load would be control flow.
+		uint kk = k + i;
+		float xi = x[base + min(kk, p.K - 1u)];
+		v[i] = kk < p.K ? xi : 0.0;
+	}
+	return v;
+}
+
+void load_block(uint qr, uint b, out uvec4 blk[8]) {
+	uint u0 = (qr * p.nb + b) * NU;
+	[[unroll]] for (uint u = 0; u < 8; u++) {
+		blk[u] = u < NU ? wq[u0 + u] : uvec4(0);
+	}
+}
+
+float load_scale(uint sr, uint b) {
+	return QUANT ? float(ws[sr * p.nb + b]) : 1.0;
+}
+
+// The output row o maps to the weight row id; live says whether this piece holds it.
+struct Row {
+	uint o;
+	bool live, bad;
+	uint qr, sr;
+};
+
+Row map_row(uint o) {
+	Row r;
+	r.o = o;
+	bool in_range = o < p.first + p.count;
+	int id = int(o);
+	if ((p.flags & 1u) != 0u) {
+		id = rows[min(o, p.first + p.count - 1u)];
+	}
+	r.bad = in_range && (id < 0 || uint(id) >= p.total);
+	r.live = in_range && !r.bad && uint(id) >= p.lo && uint(id) < p.hi;
+	uint local = r.live ? uint(id) - p.lo : 0u;
+	r.qr = p.qrow + local;
+	r.sr = p.srow + local;
+	return r;
+}
+
+void store(Row r, uint n, float v) {
+	// An out-of-range subset id is reported once, by the dispatch of the first piece.
+	bool write = r.live || (r.bad && p.lo == 0u);
+	if (!write || n >= p.N) {
+		return;
+	}
+	if (r.bad) {
+		v = uintBitsToFloat(0x7fc00000u);
+	}
+	uint i = n * p.ldy + p.yoff + r.o;
+	y[i] = (p.flags & 2u) != 0u ? y[i] + v : v;
+}
+
+void main_rows_per_invocation() {
+	const uint CHUNK = 4u * SG;     // x values per column per iteration
+	const uint BPC = SG / 8u;       // blocks of 32 per iteration
+	uint lane = gl_SubgroupInvocationID;
+	uint wg = gl_WorkGroupID.x;
+	uint n0 = gl_WorkGroupID.y * C;
+
+	Row rr[R];
+	bool any_active = false;
+	[[unroll]] for (uint r = 0; r < R; r++) {
+		rr[r] = map_row(p.first + (wg * R + r) * LOCAL_X + gl_LocalInvocationID.x);
+		any_active = any_active || rr[r].live || rr[r].bad;
+	}
+	if (!subgroupAny(any_active)) {
+		return;
+	}
+
+	float acc[R][C];
+	[[unroll]] for (uint r = 0; r < R; r++) {
+		[[unroll]] for (uint c = 0; c < C; c++) {
+			acc[r][c] = 0.0;
+		}
+	}
+	uint ncols[C];
+	[[unroll]] for (uint c = 0; c < C; c++) {
+		ncols[c] = min(n0 + c, p.N - 1);
+	}
+
+	for (uint kc = 0; kc < p.nb * 32u; kc += CHUNK) {
+		vec4 xv[C];
+		[[unroll]] for (uint c = 0; c < C; c++) {
+			xv[c] = load_x(ncols[c], kc + 4u * lane);
+		}
+		[[unroll]] for (uint bb = 0; bb < BPC; bb++) {
+			uint b = kc / 32u + bb;
+			if (BPC > 1u && b >= p.nb) {
+				break;
+			}
+			[[unroll]] for (uint r = 0; r < R; r++) {
+				float part[C];
+				[[unroll]] for (uint c = 0; c < C; c++) {
+					part[c] = 0.0;
+				}
+				uint u0 = (rr[r].qr * p.nb + b) * NU;
+				// One 16-byte unit of the row per iteration: the loop is kept rolled, so that the
+				// kernel stays small enough to compile in seconds on a CPU device.
+				[[dont_unroll]] for (uint u = 0; u < NU; u++) {
+					uvec4 unit = wq[u0 + u];
+					[[unroll]] for (uint j = 0; j < GPU; j++) {
+						vec4 w = dq_unit_group(DTYPE, unit, j);
+						uint src = bb * 8u + u * GPU + j;
+						[[unroll]] for (uint c = 0; c < C; c++) {
+							part[c] += dot(w, subgroupBroadcast(xv[c], src));
+						}
+					}
+				}
+				float d = load_scale(rr[r].sr, b);
+				[[unroll]] for (uint c = 0; c < C; c++) {
+					acc[r][c] += d * part[c];
+				}
+			}
+		}
+	}
+
+	[[unroll]] for (uint r = 0; r < R; r++) {
+		[[unroll]] for (uint c = 0; c < C; c++) {
+			store(rr[r], n0 + c, acc[r][c]);
+		}
+	}
+}
+
+void main_rows_per_subgroup() {
+	uint lane = gl_SubgroupInvocationID;
+	uint sub = gl_WorkGroupID.x * (LOCAL_X / SG) + gl_SubgroupID;
+	uint n0 = gl_WorkGroupID.y * C;
+
+	Row rr[R];
+	bool any_active = false;
+	[[unroll]] for (uint r = 0; r < R; r++) {
+		rr[r] = map_row(p.first + sub * R + r);
+		any_active = any_active || rr[r].live || rr[r].bad;
+	}
+	if (!any_active) {
+		return; // uniform: every invocation of the subgroup maps the same rows
+	}
+
+	float acc[R][C];
+	[[unroll]] for (uint r = 0; r < R; r++) {
+		[[unroll]] for (uint c = 0; c < C; c++) {
+			acc[r][c] = 0.0;
+		}
+	}
+	uint ncols[C];
+	[[unroll]] for (uint c = 0; c < C; c++) {
+		ncols[c] = min(n0 + c, p.N - 1);
+	}
+
+	for (uint b = lane; b < p.nb; b += SG) {
+		uvec4 blk[R][8];
+		float d[R];
+		[[unroll]] for (uint r = 0; r < R; r++) {
+			load_block(rr[r].qr, b, blk[r]);
+			d[r] = load_scale(rr[r].sr, b);
+		}
+		[[unroll]] for (uint g = 0; g < 8; g++) {
+			vec4 xv[C];
+			[[unroll]] for (uint c = 0; c < C; c++) {
+				xv[c] = load_x(ncols[c], b * 32u + 4u * g);
+			}
+			[[unroll]] for (uint r = 0; r < R; r++) {
+				vec4 w = dq_group(DTYPE, blk[r], g) * d[r];
+				[[unroll]] for (uint c = 0; c < C; c++) {
+					acc[r][c] += dot(w, xv[c]);
+				}
+			}
+		}
+	}
+
+	[[unroll]] for (uint r = 0; r < R; r++) {
+		[[unroll]] for (uint c = 0; c < C; c++) {
+			float v = subgroupAdd(acc[r][c]);
+			if ((r * C + c) % SG == lane) {
+				store(rr[r], n0 + c, v);
+			}
+		}
+	}
+}
+
+void main() {
+	if (KSPLIT == 1u) {
+		main_rows_per_invocation();
+	} else {
+		main_rows_per_subgroup();
+	}
+}
