@@ -15,7 +15,6 @@ import (
 // from the image loop to the action loop (copy Select's Out into the state, then RegionInput).
 type RegionInput struct {
 	p         *vk.Pipeline
-	local     int
 	mask, eoa int32
 }
 
@@ -32,7 +31,7 @@ func newRegionInput(dev *vk.Device, v *model.Vocab, sh groupShape) (*RegionInput
 	if err != nil {
 		return nil, err
 	}
-	return &RegionInput{p: p, local: sh.local, mask: v.Mask, eoa: v.EOA}, nil
+	return &RegionInput{p: p, mask: v.Mask, eoa: v.EOA}, nil
 }
 
 // Record appends ids[idsOff+j] = input of state ([n] int32) at j, j < n.

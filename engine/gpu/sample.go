@@ -13,35 +13,8 @@ import (
 // space (ref gumbelMax, spec §5 steps 4-6): the token of each unknown position and its softmax
 // probability, known positions passed through with confidence +max float.
 type Sample struct {
-	p     *vk.Pipeline
-	local int
-	mask  int32
-}
-
-// groupShape is the workgroup of a reduction kernel: LOCAL_X, whether it is exactly one subgroup
-// (no shared memory, no barrier), and the subgroup size to require (0: the driver's choice).
-type groupShape struct {
-	local int
-	one   bool
-	req   int
-}
-
-// spec is the specialization constants (LOCAL_X, ONE_SUBGROUP).
-func (g groupShape) spec() []uint32 {
-	one := uint32(0)
-	if g.one {
-		one = 1
-	}
-	return []uint32{uint32(g.local), one}
-}
-
-// reductionShape is one subgroup on a CPU device (lavapipe), where barriers and shared memory are
-// costly, with its size pinned; 256 invocations elsewhere.
-func reductionShape(dev *vk.Device) groupShape {
-	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
-		return groupShape{dev.Info.SubgroupSize, true, dev.Info.SubgroupSize}
-	}
-	return groupShape{min(256, max(dev.Info.MaxWorkgroupInvoc, 1)), false, 0}
+	p    *vk.Pipeline
+	mask int32
 }
 
 // NewSample creates the pipeline on dev; v gives the MASK id.
@@ -57,7 +30,7 @@ func newSample(dev *vk.Device, v *model.Vocab, sh groupShape) (*Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sample{p: p, local: sh.local, mask: v.Mask}, nil
+	return &Sample{p: p, mask: v.Mask}, nil
 }
 
 // SampleArgs are the operands of one sampling dispatch.

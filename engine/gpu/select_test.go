@@ -185,7 +185,11 @@ func selectKernels(t *testing.T, dev *vk.Device, v *model.Vocab) []*Select {
 		t.Fatal(err)
 	}
 	ks := []*Select{def}
-	for _, sh := range testShapes(dev, def.shape)[1:] {
+	others := testShapes(dev, def.shape)[1:]
+	if big := min(1024, dev.Info.MaxWorkgroupInvoc, dev.Info.MaxWorkgroupSize[0]); big != def.shape.local {
+		others = append(others, groupShape{local: big}) // the shape of GPUs: a position per invocation
+	}
+	for _, sh := range others {
 		k, err := newSelect(dev, v, sh)
 		if err != nil {
 			t.Fatal(err)

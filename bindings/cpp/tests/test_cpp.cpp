@@ -1,0 +1,174 @@
+// Tests of udvla.hpp: results equal the Go engine's (the golden file) through Request and
+// RequestView, a reused Result keeps its buffers, failures throw Error with the documented status,
+// and engines close when they go out of scope.
+// Usage: test_cpp MODEL GOLDEN
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "check.h"
+#include "golden.h"
+#include "udvla.hpp"
+
+namespace {
+
+// expect_error runs f and checks it throws udvla::Error with status want and a message.
+template <class F>
+void expect_error(const char *what, udvla::Status want, F f) {
+    try {
+        f();
+        std::fprintf(stderr, "%s: no exception, want %s\n", what, udvla_status_string(static_cast<int>(want)));
+        check_failures++;
+    } catch (const udvla::Error &e) {
+        if (e.status() != want || std::strlen(e.what()) < 20) {
+            std::fprintf(stderr, "%s: %s, want %s\n", what, e.what(), udvla_status_string(static_cast<int>(want)));
+            check_failures++;
+        }
+    }
+}
+
+udvla::Request to_request(const golden_case &g) {
+    udvla::Request r;
+    r.instruction.assign(g.instruction.v, g.instruction.v + g.instruction.n);
+    for (size_t c = 0; c < g.num_cameras; c++) r.codes.emplace_back(g.codes[c].v, g.codes[c].v + g.codes[c].n);
+    r.seed = g.seed;
+    r.steps = g.steps;
+    r.mode = static_cast<udvla::Mode>(g.mode);
+    r.mask = static_cast<udvla::MaskRule>(g.mask);
+    r.no_cache = g.no_cache != 0;
+    return r;
+}
+
+// matches compares a Result with a case through golden_matches.
+bool matches(const golden_case &g, udvla::Result &r) {
+    udvla_result res;
+    udvla_result_init(&res);
+    res.region = r.region.data();
+    res.region_len = r.region.size();
+    res.future_codes = r.future_codes.data();
+    res.future_codes_len = r.future_codes.size();
+    res.action_tokens = r.action_tokens.data();
+    res.action_tokens_len = r.action_tokens.size();
+    res.actions = r.actions.data();
+    res.actions_len = r.actions.size();
+    res.action_horizon = r.horizon;
+    res.action_dims = r.dims;
+    res.actions_complete = r.actions_complete;
+    res.eoa_found = r.eoa_found;
+    res.generated = r.generated;
+    char why[256];
+    if (!golden_matches(&g, &res, 1, why, sizeof why)) {
+        std::fprintf(stderr, "mismatch: %s\n", why);
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: %s MODEL GOLDEN\n", argv[0]);
+        return 2;
+    }
+    const std::string model = argv[1];
+    golden_case *cs = nullptr;
+    size_t n = 0;
+    if (golden_load(argv[2], &cs, &n) != 0) return 1;
+
+    CHECK(udvla::abi_version() == UDVLA_ABI_VERSION);
+    auto devs = udvla::devices();
+    CHECK(!devs.empty());
+    int chosen = 0;
+    for (const auto &d : devs) chosen += d.chosen;
+    CHECK(chosen == 1);
+
+    {
+        udvla::Engine e(model);
+        const udvla::ModelInfo &info = e.info();
+        CHECK(info.cameras.size() == cs[0].num_cameras);
+        for (size_t c = 0; c < info.cameras.size(); c++) CHECK(info.cameras[c].size() == cs[0].codes[c].n);
+        CHECK(info.backend_string().rfind("vulkan", 0) == 0);
+        CHECK(udvla::Engine::live_engines() == 1);
+
+        udvla::Result reused;
+        const int32_t *region_data = nullptr;
+        for (size_t i = 0; i < n; i++) {
+            udvla::Request req = to_request(cs[i]);
+            udvla::Result r = e.step(req);
+            CHECK(matches(cs[i], r));
+            CHECK(r.total.count() > 0);
+            e.step(req.view(), reused);
+            CHECK(matches(cs[i], reused));
+            if (i == 0) region_data = reused.region.data();
+            CHECK(reused.region.data() == region_data); // buffers kept between steps
+        }
+        if (n > 0 && cs[0].rows > 0) {
+            udvla::Result r = e.step(to_request(cs[0]));
+            CHECK(r.action(1, 2) == r.actions[static_cast<size_t>(r.dims) + 2]);
+            CHECK(r.action_row(1)[0] == r.action(1, 0));
+        }
+
+        // failures carry their status
+        expect_error("missing model", udvla::Status::NotFound, [] { udvla::Engine("/nonexistent/model.udvla"); });
+        expect_error("unknown device", udvla::Status::Device, [&] {
+            udvla::OpenOptions o;
+            o.device = "no-such-device-anywhere";
+            udvla::Engine x(model, o);
+        });
+        udvla::Request bad = to_request(cs[0]);
+        bad.codes.back().back() = info.vocab.codebook_size;
+        expect_error("code outside the codebook", udvla::Status::OutOfRange, [&] { e.step(bad); });
+        bad = to_request(cs[0]);
+        bad.instruction.push_back(-3);
+        expect_error("negative token", udvla::Status::OutOfRange, [&] { e.step(bad); });
+        bad = to_request(cs[0]);
+        bad.codes.pop_back();
+        expect_error("a camera missing", udvla::Status::InvalidArgument, [&] { e.step(bad); });
+        bad = to_request(cs[0]);
+        bad.codes[0].pop_back();
+        expect_error("a code missing", udvla::Status::InvalidArgument, [&] { e.step(bad); });
+        bad = to_request(cs[0]);
+        bad.mode = static_cast<udvla::Mode>(9);
+        expect_error("unknown mode", udvla::Status::OutOfRange, [&] { e.step(bad); });
+        if (!info.has_text_vocab) {
+            bad = to_request(cs[0]);
+            bad.instruction.clear();
+            bad.instruction_text = "open the drawer";
+            expect_error("text without a text vocabulary", udvla::Status::Unsupported, [&] { e.step(bad); });
+        }
+
+        // moving hands the handle over; the moved-from engine holds none
+        udvla::Engine moved = std::move(e);
+        CHECK(e.handle() == 0);
+        CHECK(moved.handle() != 0);
+        expect_error("step on a moved-from engine", udvla::Status::InvalidHandle, [&] { e.step(to_request(cs[0])); });
+        udvla::Result r = moved.step(to_request(cs[0]));
+        CHECK(matches(cs[0], r));
+        CHECK(udvla::Engine::live_engines() == 1);
+
+        // the reference backend agrees with the Vulkan engine
+        udvla::OpenOptions ro;
+        ro.backend = udvla::Backend::Reference;
+        udvla::Engine ref(model, ro);
+        CHECK(ref.info().backend == UDVLA_BACKEND_REFERENCE);
+        udvla::Result rr = ref.step(to_request(cs[0]));
+        CHECK(rr.region == r.region && rr.actions == r.actions);
+        CHECK(udvla::Engine::live_engines() == 2);
+        ref.close();
+        ref.close(); // a second close does nothing
+        CHECK(ref.closed());
+        CHECK(udvla::Engine::live_engines() == 1);
+        expect_error("step after close", udvla::Status::Closed, [&] { ref.step(to_request(cs[0])); });
+    }
+    CHECK(udvla::Engine::live_engines() == 0);
+    golden_free(cs, n);
+    if (check_failures) {
+        std::fprintf(stderr, "test_cpp: %d failure(s)\n", check_failures);
+        return 1;
+    }
+    std::printf("test_cpp: ok (%zu golden cases)\n", n);
+    return 0;
+}

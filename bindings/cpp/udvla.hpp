@@ -1,0 +1,342 @@
+// udvla.hpp: a header-only C++17 wrapper of the udvla C ABI (udvla.h, libudvla.so.1).
+//
+//   udvla::Engine engine("model.udvla");            // RAII: closed by the destructor
+//   udvla::Request req;                               // instruction, per-camera codes, seed, ...
+//   req.codes = {main_codes, wrist_codes};
+//   udvla::Result res = engine.step(req);             // res.action(t, d), res.action_tokens, ...
+//
+// Failures throw udvla::Error, which carries the status (udvla::Status) and the library's
+// message. A controller loop can reuse one RequestView and one Result: step(view, res) keeps the
+// result's buffers, so steps after the first allocate nothing on the C++ side.
+#ifndef UDVLA_HPP
+#define UDVLA_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "udvla.h"
+
+namespace udvla {
+
+// Status mirrors the UDVLA_ERR_* codes of udvla.h.
+enum class Status : int {
+    Ok = UDVLA_OK,
+    NullPointer = UDVLA_ERR_NULL_POINTER,
+    StructSize = UDVLA_ERR_STRUCT_SIZE,
+    InvalidArgument = UDVLA_ERR_INVALID_ARGUMENT,
+    OutOfRange = UDVLA_ERR_OUT_OF_RANGE,
+    BufferTooSmall = UDVLA_ERR_BUFFER_TOO_SMALL,
+    InvalidHandle = UDVLA_ERR_INVALID_HANDLE,
+    Closed = UDVLA_ERR_CLOSED,
+    NotFound = UDVLA_ERR_NOT_FOUND,
+    Model = UDVLA_ERR_MODEL,
+    Device = UDVLA_ERR_DEVICE,
+    Unsupported = UDVLA_ERR_UNSUPPORTED,
+    Engine = UDVLA_ERR_ENGINE,
+    Internal = UDVLA_ERR_INTERNAL,
+};
+
+enum class Backend : int32_t { Vulkan = UDVLA_BACKEND_VULKAN, Reference = UDVLA_BACKEND_REFERENCE };
+enum class Mode : int32_t { JD3P = UDVLA_MODE_JD3P, AR = UDVLA_MODE_AR, ID = UDVLA_MODE_ID };
+enum class MaskRule : int32_t {
+    Paper = UDVLA_MASK_PAPER,
+    Release = UDVLA_MASK_RELEASE,
+    ModelDefault = UDVLA_MASK_MODEL_DEFAULT,
+};
+
+// Error is a failed call: its status and the library's message.
+class Error : public std::runtime_error {
+public:
+    Error(int status, const std::string &message)
+        : std::runtime_error(std::string(udvla_status_string(status)) + ": " + message), status_(status) {}
+    Status status() const noexcept { return static_cast<Status>(status_); }
+    int code() const noexcept { return status_; }
+    const char *status_name() const noexcept { return udvla_status_string(status_); }
+
+private:
+    int status_;
+};
+
+namespace detail {
+inline void check(int status) {
+    if (status != UDVLA_OK) throw Error(status, udvla_last_error());
+}
+} // namespace detail
+
+// Span is a non-owning view of contiguous elements (std::span before C++20).
+template <class T>
+class Span {
+public:
+    constexpr Span() noexcept = default;
+    constexpr Span(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    template <class U, class A>
+    Span(const std::vector<U, A> &v) noexcept : data_(v.data()), size_(v.size()) {}
+    template <class U, class A>
+    Span(std::vector<U, A> &v) noexcept : data_(v.data()), size_(v.size()) {}
+    template <std::size_t N>
+    constexpr Span(T (&a)[N]) noexcept : data_(a), size_(N) {}
+    constexpr T *data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+    constexpr T &operator[](std::size_t i) const noexcept { return data_[i]; }
+    constexpr T *begin() const noexcept { return data_; }
+    constexpr T *end() const noexcept { return data_ + size_; }
+
+private:
+    T *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// ABI version of the loaded library; the header's is UDVLA_ABI_VERSION.
+inline uint32_t abi_version() { return udvla_abi_version(); }
+inline std::string version() { return udvla_version(); }
+
+struct DeviceInfo {
+    int index = 0;
+    int type = 0; // UDVLA_DEVICE_*
+    uint32_t vendor_id = 0, device_id = 0;
+    bool usable = false, chosen = false;
+    int subgroup_size = 0;
+    uint64_t max_allocation_size = 0, device_local_bytes = 0;
+    std::string name, vendor, driver, api_version;
+};
+
+// devices lists the Vulkan devices.
+inline std::vector<DeviceInfo> devices() {
+    size_t n = 0;
+    detail::check(udvla_list_devices(nullptr, 0, &n));
+    std::vector<udvla_device_info> raw(n);
+    if (n > 0) {
+        raw[0].struct_size = sizeof(udvla_device_info);
+        detail::check(udvla_list_devices(raw.data(), raw.size(), &n));
+    }
+    std::vector<DeviceInfo> out;
+    for (size_t i = 0; i < n && i < raw.size(); i++) {
+        const udvla_device_info &d = raw[i];
+        out.push_back(DeviceInfo{d.index, d.type, d.vendor_id, d.device_id, d.usable != 0, d.chosen != 0,
+                                 d.subgroup_size, d.max_allocation_size, d.device_local_bytes, d.name, d.vendor,
+                                 d.driver, d.api_version});
+    }
+    return out;
+}
+
+struct OpenOptions {
+    Backend backend = Backend::Vulkan;
+    std::string device;       // empty: UDVLA_DEVICE or the best device
+    bool validate = false;    // the Khronos validation layer (UDVLA_VALIDATE=1 also turns it on)
+    int max_instruction = 0;  // 0: 128
+};
+
+struct Camera {
+    std::string name;
+    int height = 0, width = 0;
+    std::size_t size() const { return static_cast<std::size_t>(height) * static_cast<std::size_t>(width); }
+};
+
+// ModelInfo is udvla_model_info (architecture, vocabulary layout, decoding defaults, output sizes)
+// with the cameras.
+struct ModelInfo : udvla_model_info {
+    std::vector<Camera> cameras;
+    std::string backend_string() const { return backend_name; }
+};
+
+// StepParams are a request's settings besides its inputs.
+struct StepParams {
+    uint64_t seed = 0;
+    int steps = 0; // 0: the model's default
+    Mode mode = Mode::JD3P;
+    MaskRule mask = MaskRule::Paper;
+    bool no_cache = false;
+};
+
+// RequestView refers to inputs the caller keeps alive during the step (no copies).
+struct RequestView : StepParams {
+    Span<const int32_t> instruction;
+    const char *instruction_text = nullptr;
+    std::vector<Span<const int32_t>> codes; // per camera, in the model's order
+};
+
+// Request owns its inputs.
+struct Request : StepParams {
+    std::vector<int32_t> instruction;
+    std::string instruction_text;           // used when instruction is empty
+    std::vector<std::vector<int32_t>> codes; // per camera, H*W row-major
+
+    RequestView view() const {
+        RequestView v;
+        static_cast<StepParams &>(v) = *this;
+        v.instruction = instruction;
+        v.instruction_text = instruction_text.empty() ? nullptr : instruction_text.c_str();
+        for (const auto &c : codes) v.codes.emplace_back(c);
+        return v;
+    }
+};
+
+// Result holds a step's outputs.
+struct Result {
+    std::vector<int32_t> region;
+    std::vector<int32_t> future_codes;  // cameras concatenated; -1 where not a visual token
+    std::vector<int32_t> action_tokens;
+    std::vector<float> actions;         // horizon x dims, row-major
+    int horizon = 0, dims = 0;
+    bool actions_complete = false, eoa_found = false;
+    int generated = 0;
+    std::chrono::nanoseconds total{0}, loop{0}, prefill{0}, gpu{0};
+
+    float action(int t, int d) const { return actions.at(static_cast<std::size_t>(t) * dims + d); }
+    Span<const float> action_row(int t) const {
+        return Span<const float>(actions.data() + static_cast<std::size_t>(t) * dims, static_cast<std::size_t>(dims));
+    }
+};
+
+// Engine is an open model: RAII over a udvla_engine handle. Its methods are thread-safe (steps on
+// one engine run one at a time). Moved-from engines hold no handle.
+class Engine {
+public:
+    explicit Engine(const std::string &model_path, const OpenOptions &options = OpenOptions()) {
+        udvla_open_options o;
+        udvla_open_options_init(&o);
+        o.backend = static_cast<int32_t>(options.backend);
+        o.device = options.device.empty() ? nullptr : options.device.c_str();
+        o.validate = options.validate ? UDVLA_VALIDATE_ON : UDVLA_VALIDATE_FROM_ENV;
+        o.max_instruction = options.max_instruction;
+        detail::check(udvla_open(model_path.c_str(), &o, &handle_));
+        try {
+            load_info();
+        } catch (...) {
+            udvla_close(handle_);
+            throw;
+        }
+    }
+    ~Engine() {
+        if (!closed_) udvla_close(handle_);
+    }
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+    Engine(Engine &&o) noexcept
+        : handle_(std::exchange(o.handle_, 0)), closed_(std::exchange(o.closed_, false)), info_(std::move(o.info_)) {}
+    Engine &operator=(Engine &&o) noexcept {
+        if (this != &o) {
+            if (!closed_) udvla_close(handle_);
+            handle_ = std::exchange(o.handle_, 0);
+            closed_ = std::exchange(o.closed_, false);
+            info_ = std::move(o.info_);
+        }
+        return *this;
+    }
+
+    // close frees the engine now (a second close does nothing); later steps throw
+    // Error(Status::Closed). A moved-from engine holds no handle: its steps throw
+    // Error(Status::InvalidHandle).
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        detail::check(udvla_close(handle_));
+    }
+    bool closed() const noexcept { return closed_; }
+
+    udvla_engine handle() const noexcept { return handle_; }
+    const ModelInfo &info() const noexcept { return info_; }
+
+    Result step(const Request &req) { return step(req.view()); }
+    Result step(const RequestView &req) {
+        Result r;
+        step(req, r);
+        return r;
+    }
+    void step(const Request &req, Result &out) { step(req.view(), out); }
+
+    // step runs one control step into out, reusing its buffers (no allocation once they have grown
+    // to the model's sizes).
+    void step(const RequestView &req, Result &out) {
+        // the per-camera arrays live on the stack for the usual few cameras
+        constexpr std::size_t inline_cameras = 8;
+        const int32_t *ptr_buf[inline_cameras];
+        size_t count_buf[inline_cameras];
+        std::vector<const int32_t *> ptr_heap;
+        std::vector<size_t> count_heap;
+        const int32_t **ptrs = ptr_buf;
+        size_t *counts = count_buf;
+        if (req.codes.size() > inline_cameras) {
+            ptr_heap.resize(req.codes.size());
+            count_heap.resize(req.codes.size());
+            ptrs = ptr_heap.data();
+            counts = count_heap.data();
+        }
+        for (std::size_t c = 0; c < req.codes.size(); c++) {
+            ptrs[c] = req.codes[c].data();
+            counts[c] = req.codes[c].size();
+        }
+        udvla_request r;
+        udvla_request_init(&r);
+        r.mode = static_cast<int32_t>(req.mode);
+        r.instruction = req.instruction.data();
+        r.instruction_len = req.instruction.size();
+        r.instruction_text = req.instruction_text;
+        r.codes = ptrs;
+        r.code_counts = counts;
+        r.num_cameras = req.codes.size();
+        r.seed = req.seed;
+        r.steps = req.steps;
+        r.mask = static_cast<int32_t>(req.mask);
+        r.no_cache = req.no_cache ? 1 : 0;
+
+        out.region.resize(info_.region_size);
+        out.future_codes.resize(info_.future_codes_size);
+        out.action_tokens.resize(info_.action_tokens_max);
+        out.actions.resize(info_.actions_size);
+        udvla_result res;
+        udvla_result_init(&res);
+        res.region = out.region.data();
+        res.region_capacity = out.region.size();
+        res.future_codes = out.future_codes.data();
+        res.future_codes_capacity = out.future_codes.size();
+        res.action_tokens = out.action_tokens.data();
+        res.action_tokens_capacity = out.action_tokens.size();
+        res.actions = out.actions.data();
+        res.actions_capacity = out.actions.size();
+        detail::check(udvla_step(handle_, &r, &res));
+        out.region.resize(res.region_len);
+        out.future_codes.resize(res.future_codes_len);
+        out.action_tokens.resize(res.action_tokens_len);
+        out.actions.resize(res.actions_len);
+        out.horizon = res.action_horizon;
+        out.dims = res.action_dims;
+        out.actions_complete = res.actions_complete != 0;
+        out.eoa_found = res.eoa_found != 0;
+        out.generated = res.generated;
+        out.total = std::chrono::nanoseconds(res.total_ns);
+        out.loop = std::chrono::nanoseconds(res.loop_ns);
+        out.prefill = std::chrono::nanoseconds(res.prefill_ns);
+        out.gpu = std::chrono::nanoseconds(res.gpu_ns);
+    }
+
+    // live_engines is the number of engines open in this process.
+    static uint64_t live_engines() { return udvla_live_engines(); }
+
+private:
+    void load_info() {
+        udvla_model_info_init(&info_);
+        detail::check(udvla_get_model_info(handle_, &info_));
+        info_.cameras.clear();
+        for (int32_t c = 0; c < info_.num_cameras; c++) {
+            udvla_camera_info ci;
+            udvla_camera_info_init(&ci);
+            detail::check(udvla_get_camera_info(handle_, static_cast<size_t>(c), &ci));
+            info_.cameras.push_back(Camera{ci.name, ci.height, ci.width});
+        }
+    }
+
+    udvla_engine handle_ = 0;
+    bool closed_ = false;
+    ModelInfo info_{};
+};
+
+} // namespace udvla
+
+#endif

@@ -1,0 +1,11 @@
+// Declarations shared by the cgo files and c_exports.c; not part of the public header.
+#ifndef UDVLA_C_EXPORTS_H
+#define UDVLA_C_EXPORTS_H
+#include <stddef.h>
+
+// The library's release; its major is the ABI version and the SONAME's.
+#define UDVLA_RELEASE "1.0.0"
+
+void uvi_set_error(const char *msg, size_t n);
+
+#endif

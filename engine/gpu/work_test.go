@@ -1,0 +1,109 @@
+package gpu
+
+import (
+	"math"
+	"testing"
+
+	"github.com/udvla/udvla/engine/quant"
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/engine/vk/vktest"
+)
+
+// WorkOf decodes what each kernel's Record wrote: the commands of a recorded sequence come back
+// in order with their shader, and the work matches the shapes the test recorded.
+func TestWorkOfRecordedCommands(t *testing.T) {
+	dev := vktest.Device(t)
+	r := seed(t)
+	const n, rows, cols, subset = 5, 45, 96, 7
+	mm := newTestMatmul(t, dev, matmulConfigFor(dev.Info))
+	w := uploadWeight(t, dev, randWeight(t, r, quant.Q4_0, rows, cols))
+	x := upload(t, dev, randFloats(r, n*cols, 1))
+	y := poisoned(t, dev, n*rows)
+	ids := uploadI32(t, dev, randRows(r, rows, subset))
+
+	const heads, kvHeads, hd, nq, nk, q0 = 4, 2, 16, 5, 11, 6
+	at, err := NewAttention(dev, AttentionShape{Heads: heads, KVHeads: kvHeads, HeadDim: hd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := upload(t, dev, randFloats(r, nq*heads*hd, 1))
+	kv := upload(t, dev, randFloats(r, nk*kvHeads*hd, 1))
+	out := poisoned(t, dev, nq*heads*hd)
+	m := seq.CausalMask(nk)
+	mask := uploadI32(t, dev, words(t, m))
+	rms, err := NewRMSNorm(dev, 1e-5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := upload(t, dev, randFloats(r, cols, 1))
+
+	s, err := dev.NewSequence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Timing = dev.Info.Timestamps
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(mm.Record(s, w, MatmulArgs{X: bind(t, x), Y: bind(t, y), N: n}))
+	must(mm.Record(s, w, MatmulArgs{X: bind(t, x), Y: bind(t, y), N: n, Rows: bind(t, ids), NRows: subset, Accumulate: true}))
+	must(at.Record(s, AttentionArgs{Q: bind(t, q), K: bind(t, kv), V: bind(t, kv), Mask: bind(t, mask), Out: bind(t, out), NQ: nq, NK: nk, Q0: q0}))
+	xb, _ := x.Bind(0, 4*3*cols)
+	must(rms.Record(s, xb, bind(t, norm), xb, 3, cols))
+	yb, _ := y.Bind(0, 64)
+	s.Copy(yb, xb)
+	s.Fill(yb, 7)
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+
+	cmds := s.Commands()
+	if len(cmds) != 6 {
+		t.Fatalf("%d commands, recorded 6", len(cmds))
+	}
+	q4, q4s := quant.RowBytes(quant.Q4_0, cols)
+	works := make([]Work, len(cmds))
+	for i, c := range cmds {
+		works[i] = WorkOf(c)
+	}
+	for i, c := range []struct {
+		kernel       string
+		flops, bytes float64
+	}{
+		{"matmul q4_0", 2 * n * rows * cols, 4*n*cols + 4*n*rows + rows*float64(q4+q4s)},
+		{"matmul q4_0", 2 * n * subset * cols, 4*n*cols + 2*4*n*subset + subset*float64(q4+q4s)},
+		{"attention", 4 * heads * hd * nq * nk, 4 * hd * (2*heads*nq + 2*kvHeads*nk + nk)},
+		{"rmsnorm", 4 * 3 * cols, 4 * (2*3*cols + cols)},
+		{"copy", 0, 2 * 64},
+		{"fill", 0, 64},
+	} {
+		if w := works[i]; w.Kernel != c.kernel || w.FLOPs != c.flops || w.Bytes != c.bytes {
+			t.Errorf("command %d: %+v, want %s with %g FLOPs and %g bytes", i, w, c.kernel, c.flops, c.bytes)
+		}
+	}
+	if cmds[0].Pipeline != "matmul" || cmds[0].Spec[2] != uint32(quant.Q4_0) || cmds[4].Kind != vk.CommandCopy || cmds[5].Kind != vk.CommandFill {
+		t.Errorf("commands: %+v", cmds)
+	}
+	a := works[2].Attention
+	if a == nil || a.Q0 != q0 || a.NQ != nq || a.NK != nk {
+		t.Fatalf("attention extent %+v", a)
+	}
+	// causal: query q sees keys 0..q
+	if got, want := a.VisiblePairs(m.Allowed), float64(7+8+9+10+11); got != want {
+		t.Errorf("visible pairs %g, want %g", got, want)
+	}
+	if dev.Info.Timestamps {
+		durs, err := s.Durations()
+		if err != nil || len(durs) != len(cmds) {
+			t.Fatalf("%d durations for %d commands (%v)", len(durs), len(cmds), err)
+		}
+	}
+	if got := WorkOf(vk.Command{Kind: vk.CommandDispatch, Pipeline: "unknown", Push: []byte{1}}); got.Kernel != "unknown" || got.FLOPs != 0 || math.IsNaN(got.Bytes) {
+		t.Errorf("unknown shader: %+v", got)
+	}
+}

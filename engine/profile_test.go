@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/seq"
+)
+
+// matmulFLOPs is the matmul work of a control step counted from the architecture: every
+// projection of every layer for every token forwarded, and the lm_head rows of each position's
+// decoding space.
+func matmulFLOPs(a model.Arch, l *seq.Layout, mode Mode, steps, generated int) float64 {
+	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
+	perToken := 2 * float64(a.Layers) * float64(a.Hidden*(qw+2*kw)+qw*a.Hidden+3*a.Hidden*a.FFN)
+	P, N := l.P(), l.N()
+	head := func(space uint8, rows int) float64 { return 2 * float64(a.Hidden*rows*len(l.Allowed[space])) }
+	prefill := float64(P) * perToken
+	switch mode {
+	case ModeAR:
+		total := prefill
+		for j := 0; j < generated; j++ {
+			total += head(l.Space[j], 1)
+			if j < N-1 {
+				total += perToken
+			}
+		}
+		return total
+	case ModeID:
+		steps *= 2
+	}
+	step := float64(N)*perToken + head(seq.SpaceImage, l.BOA) + head(seq.SpaceAction, N-l.BOA)
+	return prefill + float64(steps)*step
+}
+
+// visiblePairs counts the (query, key) pairs a mask lets through for queries [q0, q0+nq) over
+// keys [0, nk).
+func visiblePairs(m *seq.Mask, q0, nq, nk int) float64 {
+	n := 0
+	for q := q0; q < q0+nq; q++ {
+		for k := 0; k < nk; k++ {
+			if m.Allowed(q, k) {
+				n++
+			}
+		}
+	}
+	return float64(n)
+}
+
+func TestStepProfile(t *testing.T) {
+	g, ref := openPair(t, tinyModel)
+	cfg := g.Config()
+	a := cfg.Arch
+	if _, ok := g.Device(); !ok {
+		t.Fatal("no device info on the Vulkan backend")
+	}
+	if _, _, err := ref.StepProfile(context.Background(), randomRequest(cfg, rand.New(rand.NewPCG(1, 1)))); !errors.Is(err, ErrNoProfile) {
+		t.Fatalf("reference profile: %v, want ErrNoProfile", err)
+	}
+	if !g.be.(*vkBackend).dev.Info.Timestamps {
+		t.Skip("the device has no timestamps")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, mode := range []Mode{ModeJD3P, ModeAR, ModeID} {
+		req := randomRequest(cfg, r)
+		req.Mode, req.Steps = mode, 3+r.IntN(3)
+		res, p, err := g.StepProfile(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := g.Step(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(res.Region, plain.Region) {
+			t.Errorf("%v: the profiled step decoded %v, the plain one %v", mode, res.Region, plain.Region)
+		}
+		var names []string
+		for _, ph := range p.Phases {
+			names = append(names, ph.Name)
+		}
+		want := map[Mode][]string{ModeJD3P: {"prefill", "step"}, ModeAR: {"prefill", "ar"}, ModeID: {"prefill", "step", "handoff"}}[mode]
+		if !reflect.DeepEqual(names, want) {
+			t.Fatalf("%v: phases %v, want %v", mode, names, want)
+		}
+		// The decoding loop's phase adds up to the loop's measured device time.
+		loop := p.Phases[1]
+		if d := loop.Time() - res.Timings.GPU; d < -time.Microsecond*time.Duration(len(loop.Kernels)) || d > time.Microsecond*time.Duration(len(loop.Kernels)) {
+			t.Errorf("%v: %s phase %v, loop GPU time %v", mode, loop.Name, loop.Time(), res.Timings.GPU)
+		}
+		l, _, err := g.layout(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kernels := map[string]KernelTime{}
+		for _, k := range p.Kernels() {
+			kernels[k.Kernel] = k
+		}
+		if got, want := kernels["matmul f32"].FLOPs, matmulFLOPs(a, l, mode, req.Steps, res.Generated); got != want {
+			t.Errorf("%v: matmul %g FLOPs, the architecture says %g", mode, got, want)
+		}
+		// Attention counts the pairs the mask lets through.
+		P, N := l.P(), l.N()
+		perPair := 4 * float64(a.Heads*a.HeadDim*a.Layers)
+		var pairs float64
+		switch mode {
+		case ModeAR:
+			m := seq.CausalMask(P + N)
+			pairs = visiblePairs(m, 0, P, P)
+			for j := 0; j < res.Generated && j < N-1; j++ {
+				pairs += visiblePairs(m, P+j, 1, P+j+1)
+			}
+		default:
+			m := seq.PaperMask(l)
+			passes := req.Steps
+			if mode == ModeID {
+				passes *= 2
+			}
+			pairs = visiblePairs(m, 0, P, P) + float64(passes)*visiblePairs(m, P, N, P+N)
+		}
+		if got := kernels["attention"].FLOPs; got != perPair*pairs {
+			t.Errorf("%v: attention %g FLOPs, the mask says %g", mode, got, perPair*pairs)
+		}
+		for _, k := range p.Kernels() {
+			if k.Time <= 0 || k.Dispatches <= 0 {
+				t.Errorf("%v: kernel %+v has no time or dispatches", mode, k)
+			}
+		}
+	}
+}
