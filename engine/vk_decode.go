@@ -242,11 +242,23 @@ func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 	default:
 		m = seq.ReleaseMask(seqIDs, l.Vocab) // recomputed on the device every step
 	}
+	return b.writeMask(m)
+}
+
+// writeMask uploads a host-built mask and its reach.
+func (b *vkBackend) writeMask(m *seq.Mask) error {
 	words, err := gpu.MaskWords(m, nil)
 	if err != nil {
 		return err
 	}
-	return a.mask.Write(0, i32bytes(words))
+	if err := b.acts.mask.Write(0, i32bytes(words)); err != nil {
+		return err
+	}
+	reach, err := gpu.MaskReach(m, nil)
+	if err != nil {
+		return err
+	}
+	return b.acts.reach.Write(0, i32bytes(reach))
 }
 
 // plan returns the recordings of a request shape, recording them on first use.
@@ -275,7 +287,7 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		}
 		r := &recorder{s: p.prefill}
 		a := &b.acts
-		b.forward(r, r.rows(a.idsAll, 0, P, 1), r.rows(a.posAll, 0, P, 1), 0, P, P)
+		b.forward(r, r.rows(a.idsAll, 0, P, 1), r.rows(a.posAll, 0, P, 1), 0, P, P, true)
 		b.finalNorm(r, P-1, 0, 1)
 		if r.err != nil {
 			p.close()
@@ -322,7 +334,7 @@ func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff i
 	if key.cache {
 		// Rows 1..N-1 of fin predict positions 1..N-1 from region positions 0..N-2; fin row 0
 		// (the last prefix token) was written by the prefill.
-		b.forward(r, r.rows(a.idsRegion, 0, N, 1), r.rows(a.posRegion, 0, N, 1), P, N, P+N)
+		b.forward(r, r.rows(a.idsRegion, 0, N, 1), r.rows(a.posRegion, 0, N, 1), P, N, P+N, true)
 		if N > 1 {
 			b.finalNorm(r, 0, 1, N-1)
 		}
@@ -333,7 +345,7 @@ func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff i
 		if key.rule == model.MaskRelease && r.err == nil {
 			r.check(k.relMask.Record(s, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.mask, 0, P+N, 1), P+N))
 		}
-		b.forward(r, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.posAll, 0, P+N, 1), 0, P+N, P+N)
+		b.forward(r, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.posAll, 0, P+N, 1), 0, P+N, P+N, key.rule != model.MaskRelease)
 		b.finalNorm(r, P-1, 0, N)
 	}
 	spaces := []struct {
@@ -400,7 +412,7 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 		posDst := r.rows(a.conf, 0, 1, 1)
 		s.Copy(vk.Binding{Buf: idsAt.Buf, Off: idsAt.Off + 4*int64(j), Size: 4}, tokDst)
 		s.Copy(vk.Binding{Buf: posAt.Buf, Off: posAt.Off + 4*int64(j), Size: 4}, posDst)
-		b.forward(r, tokDst, posDst, P+j, 1, P+j+1)
+		b.forward(r, tokDst, posDst, P+j, 1, P+j+1, true)
 		b.finalNorm(r, 0, 0, 1)
 	}
 	if r.err == nil {

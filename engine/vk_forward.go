@@ -8,8 +8,10 @@ import (
 // forward records the decoder over n tokens whose ids and positions are the given bindings, the
 // first at absolute position q0, attending keys [0, nk) of the KV cache under the mask words in
 // acts.mask. The tokens' K and V land in cache rows [q0, q0+n); their final residual stream is in
-// acts.x rows [0, n).
-func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int) {
+// acts.x rows [0, n). With reach, acts.reach holds gpu.MaskReach of the mask (masks built on the
+// host): query tiles stop at the last key they can see. Masks rebuilt on the device (the release
+// rule) have no reach and visit every key.
+func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, reach bool) {
 	a, k, acts, w := b.a, &b.k, &b.acts, b.w
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	s := r.s
@@ -22,6 +24,10 @@ func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int) {
 	up := r.rows(acts.up, 0, n, a.FFN)
 	act := r.rows(acts.act, 0, n, a.FFN)
 	mask := r.rows(acts.mask, 0, max(nk, q0+n), 1)
+	var reachB vk.Binding
+	if reach {
+		reachB = r.rows(acts.reach, 0, max(nk, q0+n), 1)
+	}
 	if r.err != nil {
 		return
 	}
@@ -41,7 +47,7 @@ func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int) {
 		// V lands in its cache rows directly; RoPE writes the rotated K there (the append).
 		r.check(k.mm.Record(s, l.wv, gpu.MatmulArgs{X: h, Y: r.rows(acts.vc[i], q0, n, kw), N: n}))
 		r.check(k.rope.Record(s, gpu.RoPEArgs{Pos: pos, N: n, Q: q, K: kt, KOut: kc, KOutRow: q0}))
-		r.check(k.attn.Record(s, gpu.AttentionArgs{Q: q, K: kc, V: vc, Mask: mask, Out: att, NQ: n, NK: nk, Q0: q0}))
+		r.check(k.attn.Record(s, gpu.AttentionArgs{Q: q, K: kc, V: vc, Mask: mask, MaskLen: max(nk, q0+n), Reach: reachB, Out: att, NQ: n, NK: nk, Q0: q0}))
 		r.check(k.mm.Record(s, l.wo, gpu.MatmulArgs{X: att, Y: x, N: n, Accumulate: true}))
 		r.check(k.rms.Record(s, x, fn, h, n, a.Hidden))
 		r.check(k.mm.Record(s, l.wgate, gpu.MatmulArgs{X: h, Y: gate, N: n}))

@@ -19,11 +19,7 @@ func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) 
 	if err != nil {
 		return nil, err
 	}
-	words, err := gpu.MaskWords(m, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.acts.mask.Write(0, i32bytes(words)); err != nil {
+	if err := b.writeMask(m); err != nil {
 		return nil, err
 	}
 	if err := b.acts.idsAll.Write(0, i32bytes(ids)); err != nil {
@@ -35,7 +31,7 @@ func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) 
 	}
 	defer s.Close()
 	r := &recorder{s: s}
-	b.forward(r, r.rows(b.acts.idsAll, 0, n, 1), r.rows(b.acts.posAll, 0, n, 1), 0, n, n)
+	b.forward(r, r.rows(b.acts.idsAll, 0, n, 1), r.rows(b.acts.posAll, 0, n, 1), 0, n, n, true)
 	b.finalNorm(r, 0, 0, n)
 	if r.err != nil {
 		return nil, r.err

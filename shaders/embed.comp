@@ -9,10 +9,10 @@
 // outside [0, vocab) writes a row of zeros (only in the dispatch with ownsInvalid set), never
 // reading outside the table.
 #include "common.glsl"
-#include "dequant_embed.glsl"
+#include "quant.glsl"
 
 DECLARE_LOCAL_X
-layout(constant_id = 1) const uint DTYPE = 0; // engine/quant DType: 0 f32, 1 f16, 2 q8_0, 3 q4_0
+layout(constant_id = 1) const uint DTYPE = DT_F32; // engine/quant DType (quant.glsl DT_*)
 
 layout(binding = 0) readonly buffer TQ { uint tq[]; };
 layout(binding = 1) readonly buffer TS { float16_t ts[]; }; // read as halves: the last scale may end a binding mid-word
@@ -50,22 +50,22 @@ void main() {
 	uint r = uint(id) - p.first;
 	uint e = 4 * c; // first element
 	vec4 v;
-	if (DTYPE == 0) {
+	if (DTYPE == DT_F32) {
 		uint w = p.qOff / 4 + r * p.hidden + e;
 		v = uintBitsToFloat(uvec4(tq[w], tq[w + 1], tq[w + 2], tq[w + 3]));
-	} else if (DTYPE == 1) {
+	} else if (DTYPE == DT_F16) {
 		uint w = p.qOff / 4 + (r * p.hidden + e) / 2;
-		v = dq_f16_words(tq[w], tq[w + 1]);
+		v = dq_f16x4(tq[w], tq[w + 1]);
 	} else {
 		uint blocks = p.hidden / 32;
 		uint hidx = p.sOff / 2 + r * blocks + e / 32;
 		float d = float(ts[hidx]);
-		if (DTYPE == 2) {
-			v = dq_q8_0_word(tq[p.qOff / 4 + (r * p.hidden + e) / 4], d);
+		if (DTYPE == DT_Q8_0) {
+			v = dq_i8x4(tq[p.qOff / 4 + (r * p.hidden + e) / 4]) * d;
 		} else {
 			uint j = e % 32;
 			uint byteInRow = (e / 32) * 16 + (j % 16);
-			v = dq_q4_0_word(tq[p.qOff / 4 + (r * p.hidden / 2 + byteInRow) / 4], j >= 16, d);
+			v = dq_u4x4(tq[p.qOff / 4 + (r * p.hidden / 2 + byteInRow) / 4], j >= 16) * d;
 		}
 	}
 	o[dst] = v;

@@ -49,6 +49,17 @@ layout(push_constant) uniform Push {
 const bool QUANT = DTYPE == DT_Q8_0 || DTYPE == DT_Q4_0;
 const uint NU = DT_UNITS(DTYPE);
 const uint GPU = 8u / NU; // groups of 4 elements per unit
+// With few columns, quantized rows sum 32-term partials and scale them once per block (a
+// multiply per column instead of four per group); with many, the weights are scaled instead,
+// which spares a second R*C tile of registers.
+const bool PARTIALS = QUANT && C <= 2u;
+const uint PC = PARTIALS ? C : 1u;
+
+// The first element, within its block, of group j of unit u (q4_0 holds elements j and j+16 in
+// one byte, so its single unit has groups 0..3 low and 4..7 high: still elements 4j..4j+3).
+uint group_start(uint u, uint j) {
+	return 4u * (u * GPU + j);
+}
 
 // Four x values of column n from element k; zero at and past K (rows of W are padded to whole
 // blocks, and the padding must meet zeros, not the next token's values).
@@ -62,13 +73,6 @@ vec4 load_x(uint n, uint k) {
 		v[i] = kk < p.K ? xi : 0.0;
 	}
 	return v;
-}
-
-void load_block(uint qr, uint b, out uvec4 blk[8]) {
-	uint u0 = (qr * p.nb + b) * NU;
-	[[unroll]] for (uint u = 0; u < 8; u++) {
-		blk[u] = u < NU ? wq[u0 + u] : uvec4(0);
-	}
 }
 
 float load_scale(uint sr, uint b) {
@@ -119,12 +123,12 @@ void main_rows_per_invocation() {
 	uint n0 = gl_WorkGroupID.y * C;
 
 	Row rr[R];
-	bool any_active = false;
+	bool any_work = false;
 	[[unroll]] for (uint r = 0; r < R; r++) {
 		rr[r] = map_row(p.first + (wg * R + r) * LOCAL_X + gl_LocalInvocationID.x);
-		any_active = any_active || rr[r].live || rr[r].bad;
+		any_work = any_work || rr[r].live || rr[r].bad;
 	}
-	if (!subgroupAny(any_active)) {
+	if (!subgroupAny(any_work)) {
 		return;
 	}
 
@@ -149,36 +153,66 @@ void main_rows_per_invocation() {
 			if (BPC > 1u && b >= p.nb) {
 				break;
 			}
+			float d[R];
+			uint u0[R];
+			float part[R][PC];
 			[[unroll]] for (uint r = 0; r < R; r++) {
-				float part[C];
-				[[unroll]] for (uint c = 0; c < C; c++) {
-					part[c] = 0.0;
+				d[r] = load_scale(rr[r].sr, b);
+				u0[r] = (rr[r].qr * p.nb + b) * NU;
+				[[unroll]] for (uint c = 0; c < PC; c++) {
+					part[r][c] = 0.0;
 				}
-				uint u0 = (rr[r].qr * p.nb + b) * NU;
-				// One 16-byte unit of the row per iteration: the loop is kept rolled, so that the
-				// kernel stays small enough to compile in seconds on a CPU device.
-				[[dont_unroll]] for (uint u = 0; u < NU; u++) {
-					uvec4 unit = wq[u0 + u];
-					[[unroll]] for (uint j = 0; j < GPU; j++) {
-						vec4 w = dq_unit_group(DTYPE, unit, j);
-						uint src = bb * 8u + u * GPU + j;
-						[[unroll]] for (uint c = 0; c < C; c++) {
-							part[c] += dot(w, subgroupBroadcast(xv[c], src));
+			}
+			// One 16-byte unit of every row per iteration, kept rolled so that the kernel stays
+			// small enough to compile in a second on a CPU device. Each broadcast x group serves
+			// all R rows.
+			[[dont_unroll]] for (uint u = 0; u < NU; u++) {
+				uvec4 unit[R];
+				[[unroll]] for (uint r = 0; r < R; r++) {
+					unit[r] = wq[u0[r] + u];
+				}
+				[[unroll]] for (uint j = 0; j < GPU; j++) {
+					uint src = bb * 8u + group_start(u, j) / 4u;
+					vec4 xb[C];
+					[[unroll]] for (uint c = 0; c < C; c++) {
+						xb[c] = subgroupBroadcast(xv[c], src);
+					}
+					[[unroll]] for (uint r = 0; r < R; r++) {
+						vec4 w = dq_unit_group(DTYPE, unit[r], j);
+						if (PARTIALS) {
+							[[unroll]] for (uint c = 0; c < PC; c++) {
+								part[r][c] += dot(w, xb[c]);
+							}
+						} else {
+							w *= d[r];
+							[[unroll]] for (uint c = 0; c < C; c++) {
+								acc[r][c] += dot(w, xb[c]);
+							}
 						}
 					}
 				}
-				float d = load_scale(rr[r].sr, b);
-				[[unroll]] for (uint c = 0; c < C; c++) {
-					acc[r][c] += d * part[c];
+			}
+			if (PARTIALS) {
+				[[unroll]] for (uint r = 0; r < R; r++) {
+					[[unroll]] for (uint c = 0; c < PC; c++) {
+						acc[r][c] += d[r] * part[r][c];
+					}
 				}
 			}
 		}
 	}
 
+	// The R*C stores run in a loop kept rolled: unrolled, each per-invocation store and the read
+	// of accumulation would be expanded R*C times, and on a CPU device that code dominates the
+	// compile time. acc is copied out first so that the main loop keeps it in registers.
+	float res[R * C];
 	[[unroll]] for (uint r = 0; r < R; r++) {
 		[[unroll]] for (uint c = 0; c < C; c++) {
-			store(rr[r], n0 + c, acc[r][c]);
+			res[r * C + c] = acc[r][c];
 		}
+	}
+	[[dont_unroll]] for (uint i = 0; i < R * C; i++) {
+		store(rr[i / C], n0 + i % C, res[i]);
 	}
 }
 
@@ -188,12 +222,12 @@ void main_rows_per_subgroup() {
 	uint n0 = gl_WorkGroupID.y * C;
 
 	Row rr[R];
-	bool any_active = false;
+	bool any_work = false;
 	[[unroll]] for (uint r = 0; r < R; r++) {
 		rr[r] = map_row(p.first + sub * R + r);
-		any_active = any_active || rr[r].live || rr[r].bad;
+		any_work = any_work || rr[r].live || rr[r].bad;
 	}
-	if (!any_active) {
+	if (!any_work) {
 		return; // uniform: every invocation of the subgroup maps the same rows
 	}
 
@@ -209,33 +243,39 @@ void main_rows_per_subgroup() {
 	}
 
 	for (uint b = lane; b < p.nb; b += SG) {
-		uvec4 blk[R][8];
 		float d[R];
 		[[unroll]] for (uint r = 0; r < R; r++) {
-			load_block(rr[r].qr, b, blk[r]);
 			d[r] = load_scale(rr[r].sr, b);
 		}
-		[[unroll]] for (uint g = 0; g < 8; g++) {
-			vec4 xv[C];
-			[[unroll]] for (uint c = 0; c < C; c++) {
-				xv[c] = load_x(ncols[c], b * 32u + 4u * g);
-			}
+		for (uint u = 0; u < NU; u++) {
+			uvec4 unit[R];
 			[[unroll]] for (uint r = 0; r < R; r++) {
-				vec4 w = dq_group(DTYPE, blk[r], g) * d[r];
+				unit[r] = wq[(rr[r].qr * p.nb + b) * NU + u];
+			}
+			[[unroll]] for (uint j = 0; j < GPU; j++) {
+				vec4 xv[C];
 				[[unroll]] for (uint c = 0; c < C; c++) {
-					acc[r][c] += dot(w, xv[c]);
+					xv[c] = load_x(ncols[c], b * 32u + group_start(u, j));
+				}
+				[[unroll]] for (uint r = 0; r < R; r++) {
+					vec4 w = dq_unit_group(DTYPE, unit[r], j) * d[r];
+					[[unroll]] for (uint c = 0; c < C; c++) {
+						acc[r][c] += dot(w, xv[c]);
+					}
 				}
 			}
 		}
 	}
 
+	// Every invocation holds every sum after the reduction: each stores a share of them.
+	float res[R * C];
 	[[unroll]] for (uint r = 0; r < R; r++) {
 		[[unroll]] for (uint c = 0; c < C; c++) {
-			float v = subgroupAdd(acc[r][c]);
-			if ((r * C + c) % SG == lane) {
-				store(rr[r], n0 + c, v);
-			}
+			res[r * C + c] = subgroupAdd(acc[r][c]);
 		}
+	}
+	[[dont_unroll]] for (uint i = lane; i < R * C; i += SG) {
+		store(rr[i / C], n0 + i % C, res[i]);
 	}
 }
 

@@ -12,5 +12,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 echo "== go test"
 go test -count=1 -timeout 45m ./...
+echo "== C ABI, C++ and Python bindings (libudvla.so, CMake, ctest, pip)"
+bash capi/test.sh
 echo "== go test -race (packages whose tests are quick enough under the race detector)"
 go test -count=1 -race -short -timeout 15m ./engine/vk ./engine/seq ./engine/quant ./engine/fast ./engine/textok

@@ -19,12 +19,13 @@ const MaxAttentionHeadDim = 256
 
 // Attention is block-masked flash attention (ref.Attention with the mask of engine/seq): online
 // softmax in fp32, GQA, queries at consecutive absolute positions over keys [0, NK) of a KV cache
-// that holds [cached prefix ; current tokens], key chunks that no query of a subgroup may attend
-// skipped.
+// that holds [cached prefix ; current tokens]; with the masks' reaches, the keys past the last one
+// a query tile may attend are skipped.
 type Attention struct {
-	p     *vk.Pipeline
-	shape AttentionShape
-	local int
+	fast, scalar *vk.Pipeline // fast is nil when the head dim is not a multiple of 4
+	shape        AttentionShape
+	local        int // fast path: the subgroup size
+	scalarLocal  int
 }
 
 // NewAttention creates the pipeline for a head layout on dev.
@@ -33,16 +34,27 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	if s.Heads <= 0 || s.KVHeads <= 0 || s.Heads%s.KVHeads != 0 || s.HeadDim <= 0 || s.HeadDim > MaxAttentionHeadDim {
 		return nil, fmt.Errorf("attention: bad shape %+v (head dim at most %d)", s, MaxAttentionHeadDim)
 	}
-	local, kt := 64, 16
-	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
-		local = dev.Info.SubgroupSize
+	a := &Attention{shape: s, local: dev.Info.SubgroupSize, scalarLocal: 64}
+	if a.local <= 0 {
+		return nil, fmt.Errorf("attention: device reports no subgroup size")
 	}
-	p, err := dev.Pipeline("attention", shaders.MustSPIRV("attention"),
-		[]uint32{uint32(local), uint32(s.HeadDim), uint32(kt)}, 5, 32, 0)
+	if s.HeadDim%4 == 0 {
+		// One subgroup per workgroup, at the device's subgroup size (pinned where the device
+		// lets it vary): the shader broadcasts across exactly LOCAL_X lanes.
+		p, err := dev.Pipeline("attention", shaders.MustSPIRV("attention"),
+			[]uint32{uint32(a.local), uint32(s.HeadDim)}, 6, 36, a.local)
+		if err != nil {
+			return nil, err
+		}
+		a.fast = p
+	}
+	p, err := dev.Pipeline("attention_scalar", shaders.MustSPIRV("attention_scalar"),
+		[]uint32{uint32(a.scalarLocal), uint32(s.HeadDim)}, 6, 36, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &Attention{p: p, shape: s, local: local}, nil
+	a.scalar = p
+	return a, nil
 }
 
 // AttentionArgs are the operands of one attention dispatch. Strides count floats between rows;
@@ -52,8 +64,12 @@ type AttentionArgs struct {
 	QStride int
 	K, V    vk.Binding // [NK][KVHeads*HeadDim]: keys (rotated) and values at positions 0..NK-1
 	KStride int        // for both K and V
-	// Mask holds MaskWords of every position in [0, max(NK, Q0+NQ)).
-	Mask      vk.Binding
+	// Mask holds MaskWords of MaskLen positions, at least max(NK, Q0+NQ) (0 means that many).
+	Mask    vk.Binding
+	MaskLen int
+	// Reach, optional, holds MaskReach of the same positions: each query tile then stops at the
+	// last key its queries may attend. A zero Reach visits all NK keys (masked keys weigh 0).
+	Reach     vk.Binding
 	Out       vk.Binding // [NQ][Heads*HeadDim]
 	OutStride int
 	NQ, NK    int
@@ -74,7 +90,10 @@ func (at *Attention) Record(s *vk.Sequence, a AttentionArgs) error {
 	if a.OutStride == 0 {
 		a.OutStride = qw
 	}
-	if a.NQ <= 0 || a.NK <= 0 || a.Q0 < 0 || a.NQ > maxGroupsY*at.local || a.Q0+a.NQ > math.MaxInt32 {
+	if a.MaskLen == 0 {
+		a.MaskLen = max(a.NK, a.Q0+a.NQ)
+	}
+	if a.NQ <= 0 || a.NK <= 0 || a.Q0 < 0 || a.NQ > maxGroupsY || a.Q0+a.NQ > math.MaxInt32 || a.MaskLen > math.MaxInt32/2 {
 		return fmt.Errorf("%s: %d queries at %d over %d keys", op, a.NQ, a.Q0, a.NK)
 	}
 	for _, e := range []error{
@@ -82,17 +101,33 @@ func (at *Attention) Record(s *vk.Sequence, a AttentionArgs) error {
 		needRows(op, "k", a.K, a.NK, kw, a.KStride),
 		needRows(op, "v", a.V, a.NK, kw, a.KStride),
 		needRows(op, "out", a.Out, a.NQ, qw, a.OutStride),
-		needBytes(op, "mask", a.Mask, 4*int64(max(a.NK, a.Q0+a.NQ))),
+		needBytes(op, "mask", a.Mask, 4*int64(a.MaskLen)),
 	} {
 		if e != nil {
 			return e
 		}
 	}
+	useReach := uint32(0)
+	if a.Reach.Size > 0 {
+		if err := needBytes(op, "reach", a.Reach, 4*int64(a.MaskLen)); err != nil {
+			return err
+		}
+		useReach = 1
+	} else {
+		a.Reach = a.Mask // bound but not read
+	}
+	if a.MaskLen < max(a.NK, a.Q0+a.NQ) {
+		return fmt.Errorf("%s: a mask of %d positions for keys [0,%d) and queries [%d,%d)", op, a.MaskLen, a.NK, a.Q0, a.Q0+a.NQ)
+	}
 	var p Push
 	p.U32(uint32(a.NQ)).U32(uint32(a.NK)).U32(uint32(a.Q0)).U32(uint32(sh.Heads / sh.KVHeads)).
 		U32(uint32(a.QStride)).U32(uint32(a.KStride)).U32(uint32(a.OutStride)).
-		F32(float32(math.Log2E / math.Sqrt(float64(sh.HeadDim))))
-	s.Dispatch(at.p, groups(a.NQ, at.local), uint32(sh.Heads), 1, p.Bytes(),
-		vk.R(a.Q), vk.R(a.K), vk.R(a.V), vk.R(a.Mask), vk.W(a.Out))
+		F32(float32(math.Log2E / math.Sqrt(float64(sh.HeadDim)))).U32(useReach)
+	binds := [6]vk.Access{vk.R(a.Q), vk.R(a.K), vk.R(a.V), vk.R(a.Mask), vk.R(a.Reach), vk.W(a.Out)}
+	if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
+		s.Dispatch(at.fast, groups(a.NQ, at.local), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)
+	} else {
+		s.Dispatch(at.scalar, groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)
+	}
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 const attnLimit = 2e-5
 
 // attnLargeLogitLimit: with logits of size S the score's absolute fp32 error grows like S·2^-24
-// per rounding (S ≈ 1000 here: ~1e-4 after the dot product's roundings), and a weight's relative
+// per rounding (S up to ~1600 here: ~1e-4 after the dot product's roundings), and a weight's relative
 // error equals its score's absolute error; 1e-3 bounds that, while an unstable softmax (overflow,
 // a lost maximum) gives NaN or O(1) errors.
 const attnLargeLogitLimit = 1e-3
@@ -32,6 +32,8 @@ type attnCase struct {
 	mask           *seq.Mask
 	qScale, kScale float64
 	limit          float64
+	kStride        int  // floats between K/V rows; 0 is dense
+	noReach        bool // run without the reach buffer
 }
 
 // runAttention runs one case on the device and the reference and compares them.
@@ -43,6 +45,10 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 		t.Fatal(err)
 	}
 	qw, kw := c.heads*c.hd, c.kv*c.hd
+	stride := kw
+	if c.kStride != 0 {
+		stride = c.kStride
+	}
 	q := randFloats(r, c.nq*qw, c.qScale)
 	kk := randFloats(r, c.nk*kw, c.kScale)
 	v := randFloats(r, c.nk*kw, 1)
@@ -57,12 +63,25 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qb, kb, vb := upload(t, dev, q), upload(t, dev, kk), upload(t, dev, v)
+	// K and V rows at the given stride, the gaps poisoned: a kernel reading them gives NaN.
+	spread := func(x []float32) []float32 {
+		out := make([]float32, c.nk*stride)
+		for i := range out {
+			out[i] = math.Float32frombits(poison)
+		}
+		for i := range c.nk {
+			copy(out[i*stride:], x[i*kw:(i+1)*kw])
+		}
+		return out
+	}
+	qb, kb, vb := upload(t, dev, q), upload(t, dev, spread(kk)), upload(t, dev, spread(v))
 	mb, ob := uploadI32(t, dev, words(t, c.mask)), poisoned(t, dev, c.nq*qw)
-	run(t, dev, func(s *vk.Sequence) {
-		mustRecord(t, k.Record(s, AttentionArgs{Q: bind(t, qb), K: bind(t, kb), V: bind(t, vb), Mask: bind(t, mb),
-			Out: bind(t, ob), NQ: c.nq, NK: c.nk, Q0: c.q0}))
-	})
+	args := AttentionArgs{Q: bind(t, qb), K: bind(t, kb), V: bind(t, vb), KStride: c.kStride,
+		Mask: bind(t, mb), MaskLen: c.mask.Len(), Out: bind(t, ob), NQ: c.nq, NK: c.nk, Q0: c.q0}
+	if !c.noReach {
+		args.Reach = bind(t, uploadI32(t, dev, reach(t, c.mask)))
+	}
+	run(t, dev, func(s *vk.Sequence) { mustRecord(t, k.Record(s, args)) })
 	checkErr(t, c.name, download(t, ob, c.nq*qw), want, c.limit)
 }
 
@@ -75,22 +94,25 @@ func TestAttention(t *testing.T) {
 	lonely.Pad[0], lonely.Bidir[0] = true, false
 	for _, c := range []attnCase{
 		{name: "mha hd=16", heads: 3, kv: 3, hd: 16, nq: 33, nk: 70, q0: 37, mask: randMask(r, 70)},
+		{name: "mha hd=16 without reach", heads: 3, kv: 3, hd: 16, nq: 33, nk: 70, q0: 37, mask: randMask(r, 70), noReach: true},
 		{name: "gqa x2 hd=16", heads: 4, kv: 2, hd: 16, nq: 7, nk: 33, q0: 26, mask: randMask(r, 33)},
 		{name: "gqa x4 hd=128", heads: 8, kv: 2, hd: 128, nq: 9, nk: 50, q0: 41, mask: randMask(r, 50)},
 		{name: "hd=6 one query", heads: 2, kv: 1, hd: 6, nq: 1, nk: 17, q0: 16, mask: randMask(r, 17)},
-		{name: "queries before the last keys", heads: 2, kv: 1, hd: 8, nq: 20, nk: 60, q0: 10, mask: randMask(r, 60)},
-		{name: "no visible key", heads: 2, kv: 2, hd: 8, nq: 40, nk: 40, q0: 0, mask: lonely},
+		{name: "queries before the last keys", heads: 2, kv: 1, hd: 16, nq: 20, nk: 60, q0: 10, mask: randMask(r, 60)},
+		{name: "no visible key", heads: 2, kv: 2, hd: 16, nq: 40, nk: 40, q0: 0, mask: lonely},
+		{name: "unaligned key rows (scalar kernel)", heads: 4, kv: 2, hd: 16, nq: 19, nk: 45, q0: 26, mask: randMask(r, 45), kStride: 34},
+		{name: "scalar kernel without reach", heads: 4, kv: 2, hd: 16, nq: 19, nk: 45, q0: 26, mask: randMask(r, 45), kStride: 34, noReach: true},
+		{name: "padded key rows", heads: 4, kv: 2, hd: 16, nq: 19, nk: 45, q0: 26, mask: randMask(r, 45), kStride: 40},
 		{name: "calvin paper 817x1587", heads: 2, kv: 1, hd: 16, nq: 817, nk: 1587, q0: 770, mask: paper},
-		{name: "calvin release 817x1587", heads: 2, kv: 1, hd: 16, nq: 817, nk: 1587, q0: 770, mask: release},
+		{name: "calvin release 817x1587", heads: 2, kv: 1, hd: 16, nq: 817, nk: 1587, q0: 770, mask: release, noReach: true},
 	} {
 		c.qScale, c.kScale, c.limit = 1, 1, attnLimit
 		runAttention(t, dev, r, c)
 	}
 }
 
-// Over 2500 keys with logits of several hundred (q and k of size 4 at head dim 32: score standard
-// deviation 4·4·sqrt(32)/sqrt(32)·... ≈ 16²·... see attnLargeLogitLimit), a softmax without a
-// running maximum overflows at once.
+// Over 2500 keys with logits of several hundred (q and k of standard deviation 20: scores
+// q·k/sqrt(hd) of standard deviation 400), where a softmax without a running maximum overflows.
 func TestAttentionStableOverManyKeysAndLargeLogits(t *testing.T) {
 	dev := vktest.Device(t)
 	r := seed(t)
@@ -100,6 +122,8 @@ func TestAttentionStableOverManyKeysAndLargeLogits(t *testing.T) {
 		all.Bidir[i] = true
 	}
 	runAttention(t, dev, r, attnCase{name: "2500 keys, large logits", heads: 2, kv: 1, hd: 32, nq: 5, nk: nk, q0: nk - 5,
+		mask: all, qScale: 20, kScale: 20, limit: attnLargeLogitLimit})
+	runAttention(t, dev, r, attnCase{name: "2500 keys, logits of size 16", heads: 2, kv: 1, hd: 32, nq: 5, nk: nk, q0: nk - 5,
 		mask: all, qScale: 4, kScale: 4, limit: attnLargeLogitLimit})
 	runAttention(t, dev, r, attnCase{name: "2500 keys, causal", heads: 4, kv: 1, hd: 32, nq: 11, nk: nk, q0: nk - 11,
 		mask: seq.CausalMask(nk), qScale: 1, kScale: 1, limit: attnLimit})
@@ -122,16 +146,18 @@ func TestAttentionRejectsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ok := AttentionArgs{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 2, NK: 10, Q0: 8}
+	ok := AttentionArgs{Q: b, K: b, V: b, Mask: b, MaskLen: 10, Out: b, NQ: 2, NK: 10, Q0: 8}
 	if err := k.Record(s, ok); err != nil {
 		t.Fatal(err)
 	}
 	s.Reset()
 	for _, a := range []AttentionArgs{
-		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 11, NK: 10, Q0: 0},  // q needs 176 floats
-		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 2, NK: 10, Q0: 200}, // mask too short
-		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 0, NK: 10},
-		{Q: b, K: b, V: b, Mask: b, Out: b, NQ: 2, NK: 10, QStride: 8},
+		{Q: b, K: b, V: b, Mask: b, MaskLen: 11, Out: b, NQ: 11, NK: 10},                                               // q needs 176 floats
+		{Q: b, K: b, V: b, Mask: b, MaskLen: 10, Out: b, NQ: 2, NK: 10, Q0: 9},                                         // positions 9, 10 outside the mask
+		{Q: b, K: b, V: b, Mask: b, MaskLen: 170, Out: b, NQ: 2, NK: 10, Q0: 80},                                       // mask words need 680 bytes
+		{Q: b, K: b, V: b, Mask: b, MaskLen: 10, Out: b, NQ: 2, NK: 10, Q0: 8, Reach: vk.Binding{Buf: b.Buf, Size: 8}}, // short reach
+		{Q: b, K: b, V: b, Mask: b, MaskLen: 10, Out: b, NQ: 0, NK: 10},
+		{Q: b, K: b, V: b, Mask: b, MaskLen: 10, Out: b, NQ: 2, NK: 10, QStride: 8},
 	} {
 		if k.Record(s, a) == nil {
 			t.Errorf("%+v accepted", a)
@@ -139,9 +165,6 @@ func TestAttentionRejectsBadInput(t *testing.T) {
 	}
 	if s.Len() != 0 {
 		t.Fatalf("rejected records left %d commands", s.Len())
-	}
-	if _, err := MaskWords(&seq.Mask{Block: []int32{0, -1}, Bidir: make([]bool, 2), Pad: make([]bool, 2)}, nil); err == nil {
-		t.Error("a negative block accepted")
 	}
 }
 
@@ -158,8 +181,9 @@ func attnFlops(m *seq.Mask, nq, nk, q0, heads, hd int) float64 {
 	return float64(pairs) * float64(heads) * 4 * float64(hd)
 }
 
-// BenchmarkAttention: a CALVIN step's 817 generated queries over 1587 keys under the paper mask.
-// GFLOP/s counts visible pairs only (skipped tiles do not count). The default shape keeps the head
+// BenchmarkAttention: a CALVIN step's 817 generated queries over 1587 keys under the paper mask,
+// with and without the reach buffer, unmasked, and causal (where the reach skips a quarter of the
+// keys). GFLOP/s counts 4·head_dim flops per visible (query, key, head) only. The default shape keeps the head
 // layout of Emu3-8B (GQA x4, head dim 128) with 8 of its 32 heads; UDVLA_BENCH_FULL=1 runs all 32
 // (about 9.6 GFLOP, seconds per iteration on lavapipe).
 func BenchmarkAttention(b *testing.B) {
@@ -175,9 +199,13 @@ func BenchmarkAttention(b *testing.B) {
 		full.Bidir[i] = true
 	}
 	for _, mc := range []struct {
-		name string
-		m    *seq.Mask
-	}{{"paper", paper}, {"unmasked", full}} {
+		name  string
+		m     *seq.Mask
+		reach bool
+	}{
+		{"paper", paper, true}, {"paper-no-reach", paper, false}, {"unmasked", full, true},
+		{"causal", seq.CausalMask(nk), true}, {"causal-no-reach", seq.CausalMask(nk), false},
+	} {
 		b.Run(fmt.Sprintf("%s/heads=%d", mc.name, heads), func(b *testing.B) {
 			k, err := NewAttention(dev, AttentionShape{Heads: heads, KVHeads: kv, HeadDim: hd})
 			if err != nil {
@@ -186,14 +214,57 @@ func BenchmarkAttention(b *testing.B) {
 			r := seed(b)
 			qb, kb := upload(b, dev, randFloats(r, nq*heads*hd, 1)), upload(b, dev, randFloats(r, nk*kv*hd, 1))
 			vb, ob := upload(b, dev, randFloats(r, nk*kv*hd, 1)), poisoned(b, dev, nq*heads*hd)
-			mb := uploadI32(b, dev, words(b, mc.m))
-			flops := attnFlops(mc.m, nq, nk, q0, heads, hd)
-			benchRun(b, dev, 0, flops, func(s *vk.Sequence) {
-				mustRecord(b, k.Record(s, AttentionArgs{Q: bind(b, qb), K: bind(b, kb), V: bind(b, vb), Mask: bind(b, mb),
-					Out: bind(b, ob), NQ: nq, NK: nk, Q0: q0}))
-			})
+			args := AttentionArgs{Q: bind(b, qb), K: bind(b, kb), V: bind(b, vb), Mask: bind(b, uploadI32(b, dev, words(b, mc.m))),
+				MaskLen: nk, Out: bind(b, ob), NQ: nq, NK: nk, Q0: q0}
+			if mc.reach {
+				args.Reach = bind(b, uploadI32(b, dev, reach(b, mc.m)))
+			}
+			benchRun(b, dev, 0, attnFlops(mc.m, nq, nk, q0, heads, hd), func(s *vk.Sequence) { mustRecord(b, k.Record(s, args)) })
 		})
 	}
 }
 
-var _ = math.Inf
+// MaskWords must pack each position's flags, and MaskReach must be exactly one past the last key
+// each position may attend, for any block numbering (blocks out of order included), or the kernel
+// would skip visible keys.
+func TestMaskWordsAndReach(t *testing.T) {
+	r := seed(t)
+	paper, release := calvinMasks()
+	masks := []*seq.Mask{paper, release, seq.CausalMask(9)}
+	for range 20 {
+		n := 1 + r.IntN(60)
+		m := randMask(r, n)
+		if r.IntN(2) == 0 { // shuffle block numbers: later positions in earlier blocks
+			for i := range m.Block {
+				m.Block[i] = int32(r.IntN(4))
+			}
+		}
+		masks = append(masks, m)
+	}
+	for mi, m := range masks {
+		w, rc := words(t, m), reach(t, m)
+		n := m.Len()
+		if len(w) != n || len(rc) != n {
+			t.Fatalf("mask %d: %d words and %d reaches for %d positions", mi, len(w), len(rc), n)
+		}
+		for q := range n {
+			want := 0
+			for k := range n {
+				if m.Allowed(q, k) {
+					want = k + 1
+				}
+			}
+			if int(rc[q]) != want || w[q]>>2 != m.Block[q] || (w[q]&1 != 0) != m.Bidir[q] || (w[q]&2 != 0) != m.Pad[q] {
+				t.Fatalf("mask %d position %d: word %#x reach %d, want block %d bidir %v pad %v reach %d",
+					mi, q, w[q], rc[q], m.Block[q], m.Bidir[q], m.Pad[q], want)
+			}
+		}
+	}
+	bad := &seq.Mask{Block: []int32{0, -1}, Bidir: make([]bool, 2), Pad: make([]bool, 2)}
+	if _, err := MaskWords(bad, nil); err == nil {
+		t.Error("MaskWords accepted a negative block")
+	}
+	if _, err := MaskReach(bad, nil); err == nil {
+		t.Error("MaskReach accepted a negative block")
+	}
+}

@@ -8,7 +8,8 @@ import (
 )
 
 // RMSNorm normalises rows: y = x / sqrt(mean(x^2) + eps) * w over x [n][dim], statistics in fp32
-// (ref.RMSNorm).
+// (ref.RMSNorm). dim must be a multiple of 4 (the model's hidden size is of 32) and bindings
+// 16-byte aligned: rows are moved as vec4s.
 type RMSNorm struct {
 	p   *vk.Pipeline
 	eps float32
@@ -34,8 +35,13 @@ func NewRMSNorm(dev *vk.Device, eps float64) (*RMSNorm, error) {
 // Record normalises the n rows of x [n][dim] with weight w [dim] into y [n][dim]; y may be x.
 func (r *RMSNorm) Record(s *vk.Sequence, x, w, y vk.Binding, n, dim int) error {
 	const op = "rmsnorm"
-	if n <= 0 || dim <= 0 || n > maxGroupsY*maxGroupsY {
-		return fmt.Errorf("%s: bad shape [%d][%d]", op, n, dim)
+	if n <= 0 || dim <= 0 || dim%4 != 0 || n > maxGroupsY*maxGroupsY {
+		return fmt.Errorf("%s: bad shape [%d][%d] (dim a multiple of 4)", op, n, dim)
+	}
+	for _, b := range []vk.Binding{x, w, y} {
+		if b.Off%16 != 0 {
+			return fmt.Errorf("%s: binding offset %d is not 16-byte aligned", op, b.Off)
+		}
 	}
 	for _, e := range []error{
 		needRows(op, "x", x, n, dim, dim), needRows(op, "y", y, n, dim, dim), needRows(op, "weight", w, 1, dim, dim),

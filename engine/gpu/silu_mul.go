@@ -9,20 +9,25 @@ import (
 
 // SiLUMul is the gated part of SwiGLU, out = silu(gate)·up elementwise over [n][ffn]
 // (ref.SiLUMul). It reads gate and up either from two buffers or from the output of a fused
-// gate/up matmul whose rows are [gate | up].
+// gate/up matmul whose rows are [gate | up]. ffn must be a multiple of 4 (the model's is of 32)
+// and bindings 16-byte aligned: the kernel moves vec4s.
 type SiLUMul struct {
-	p     *vk.Pipeline
-	local int
+	p        *vk.Pipeline
+	local, r int
 }
 
-// NewSiLUMul creates the pipeline on dev.
+// NewSiLUMul creates the pipeline on dev: 256 invocations of 4 vec4s each on a CPU device, where
+// every workgroup has a fixed cost, one vec4 per invocation elsewhere.
 func NewSiLUMul(dev *vk.Device) (*SiLUMul, error) {
-	const local = 64
-	p, err := dev.Pipeline("silu_mul", shaders.MustSPIRV("silu_mul"), []uint32{local}, 3, 20, 0)
+	local, r := 64, 1
+	if dev.Info.Type == vk.TypeCPU {
+		local, r = 256, 4
+	}
+	p, err := dev.Pipeline("silu_mul", shaders.MustSPIRV("silu_mul"), []uint32{uint32(local), uint32(r)}, 3, 20, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &SiLUMul{p: p, local: local}, nil
+	return &SiLUMul{p: p, local: local, r: r}, nil
 }
 
 // Record computes out [n][ffn] from gate and up, two separate [n][ffn] buffers.
@@ -39,8 +44,13 @@ func (k *SiLUMul) RecordFused(s *vk.Sequence, gu, out vk.Binding, n, ffn int) er
 // record reads gate at t*stride + j and up at uOff + t*stride + j.
 func (k *SiLUMul) record(s *vk.Sequence, gate, up, out vk.Binding, n, ffn, stride, uOff int) error {
 	const op = "silu_mul"
-	if n <= 0 || ffn <= 0 || n > maxGroupsY {
-		return fmt.Errorf("%s: bad shape [%d][%d] (at most %d tokens)", op, n, ffn, maxGroupsY)
+	if n <= 0 || ffn <= 0 || ffn%4 != 0 || n > maxGroupsY {
+		return fmt.Errorf("%s: bad shape [%d][%d] (ffn a multiple of 4, at most %d tokens)", op, n, ffn, maxGroupsY)
+	}
+	for _, b := range []vk.Binding{gate, up, out} {
+		if b.Off%16 != 0 {
+			return fmt.Errorf("%s: binding offset %d is not 16-byte aligned", op, b.Off)
+		}
 	}
 	if err := needRows(op, "gate", gate, n, ffn, stride); err != nil {
 		return err
@@ -53,6 +63,6 @@ func (k *SiLUMul) record(s *vk.Sequence, gate, up, out vk.Binding, n, ffn, strid
 	}
 	var p Push
 	p.U32(uint32(n)).U32(uint32(ffn)).U32(uint32(stride)).U32(0).U32(uint32(uOff))
-	s.Dispatch(k.p, groups(ffn, k.local), uint32(n), 1, p.Bytes(), vk.R(gate), vk.R(up), vk.W(out))
+	s.Dispatch(k.p, groups(ffn/4, k.local*k.r), uint32(n), 1, p.Bytes(), vk.R(gate), vk.R(up), vk.W(out))
 	return nil
 }

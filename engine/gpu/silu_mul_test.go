@@ -21,7 +21,7 @@ func TestSiLUMul(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := seed(t)
-	for _, c := range []struct{ n, ffn int }{{1, 32}, {7, 33}, {33, 4096 + 96}, {817, 96}} {
+	for _, c := range []struct{ n, ffn int }{{1, 4}, {7, 36}, {33, 4096 + 4}, {817, 100}, {3, 4 * 1111}} {
 		gate, up := randFloats(r, c.n*c.ffn, 4), randFloats(r, c.n*c.ffn, 1)
 		gate[0] = -120 // exp(120) overflows fp32: silu must still give -0, not NaN
 		want, err := ref.SiLUMul(gate, up)
@@ -55,8 +55,9 @@ func TestSiLUMulRejectsShortBuffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if k.Record(s, b, b, b, 2, 64) == nil || k.RecordFused(s, b, b, 1, 64) == nil || k.Record(s, b, b, b, 0, 4) == nil {
-		t.Fatal("short buffers or an empty shape accepted")
+	if k.Record(s, b, b, b, 2, 64) == nil || k.RecordFused(s, b, b, 1, 64) == nil || k.Record(s, b, b, b, 0, 4) == nil ||
+		k.Record(s, b, b, b, 2, 33) == nil {
+		t.Fatal("short buffers, an empty shape or ffn 33 accepted")
 	}
 	if s.Len() != 0 {
 		t.Fatalf("rejected records left %d commands", s.Len())

@@ -54,12 +54,25 @@ func newTestMatmul(t testing.TB, dev *vk.Device, cfg matmulConfig) *Matmul {
 	return mm
 }
 
-// gpuMatmulConfig is the tile choice of a GPU with lavapipe's subgroup size, so that the
-// K-splitting paths are tested on the device at hand.
+// gpuMatmulConfig is the layout a GPU gets (K split across the subgroup for one and few tokens,
+// several subgroups per workgroup), specialized for the device at hand so that those paths are
+// tested here too. The tiles are smaller than a GPU's: on a CPU device every unrolled load of
+// the K-split loop expands into per-lane code and compiling a GPU-sized tile takes minutes, while
+// 2 rows by 3 columns already exercise every index path (several rows per subgroup, columns not a
+// power of two, partial column groups).
 func gpuMatmulConfig(dev *vk.Device) matmulConfig {
 	info := dev.Info
 	info.Type = vk.TypeDiscrete
-	return matmulConfigFor(info)
+	cfg := matmulConfigFor(info)
+	sg := cfg.SG
+	for i := range cfg.Paths {
+		cfg.Paths[i] = matmulPaths{
+			One:  matmulTile{Local: 2 * sg, R: 2, C: 1, KSplit: sg},
+			Few:  matmulTile{Local: 2 * sg, R: 1, C: 3, KSplit: sg},
+			Many: matmulTile{Local: 2 * sg, R: 2, C: 3, KSplit: cfg.Paths[i].Many.KSplit},
+		}
+	}
+	return cfg
 }
 
 // randRows is a sorted random subset of n distinct ids below rows.

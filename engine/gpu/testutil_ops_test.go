@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/engine/vk"
@@ -120,6 +122,16 @@ func words(t testing.TB, m *seq.Mask) []int32 {
 	return w
 }
 
+// reach computes MaskReach, failing t on error.
+func reach(t testing.TB, m *seq.Mask) []int32 {
+	t.Helper()
+	r, err := MaskReach(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 var (
 	benchOnce sync.Once
 	benchDev  *vk.Device
@@ -137,7 +149,10 @@ func benchDevice(b *testing.B) *vk.Device {
 }
 
 // benchRun records f once and submits it b.N times, reporting GB/s for bytes moved per run and
-// GFLOP/s for flops per run (either may be zero).
+// GFLOP/s for flops per run (either may be zero). On a CPU device (lavapipe runs the kernels on
+// threads of this process) it also reports the same per second of CPU time the process used
+// ("GB/cpu-s", "GFLOP/cpu-s"): a machine shared with other work slows the wall clock, not that,
+// and twice it is what the two cores would reach undisturbed.
 func benchRun(b *testing.B, dev *vk.Device, bytes, flops float64, f func(s *vk.Sequence)) {
 	s, err := dev.NewSequence()
 	if err != nil {
@@ -148,20 +163,47 @@ func benchRun(b *testing.B, dev *vk.Device, bytes, flops float64, f func(s *vk.S
 	if err := s.Run(); err != nil { // warm-up: pipeline compile, first touch of memory
 		b.Fatal(err)
 	}
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for range b.N {
 		if err := s.Submit(); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
 	sec := b.Elapsed().Seconds() / float64(b.N)
-	if bytes > 0 {
-		b.ReportMetric(bytes/sec/1e9, "GB/s")
+	cpu := (cpuTime() - cpu0).Seconds() / float64(b.N)
+	for _, m := range []struct {
+		amount      float64
+		unit, label string
+	}{{bytes, "GB", "GB"}, {flops, "GFLOP", "GFLOP"}} {
+		if m.amount <= 0 {
+			continue
+		}
+		b.ReportMetric(m.amount/sec/1e9, m.unit+"/s")
+		if dev.Info.Type == vk.TypeCPU && cpu > 0 {
+			b.ReportMetric(m.amount/cpu/1e9, m.label+"/cpu-s")
+		}
 	}
-	if flops > 0 {
-		b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+}
+
+// cpuTime is the CPU time this process has used, all threads together.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
 	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // nan is the float32 quiet NaN.
 var nan = float32(math.NaN())
+
+// BenchmarkCopyBaseline is the device's own buffer copy (vkCmdCopyBuffer) of 64 MiB: the memory
+// bandwidth the elementwise kernels are measured against, in the same run.
+func BenchmarkCopyBaseline(b *testing.B) {
+	dev := benchDevice(b)
+	const n = 16 << 20
+	src, dst := upload(b, dev, randFloats(seed(b), n, 1)), poisoned(b, dev, n)
+	benchRun(b, dev, 2*4*n, 0, func(s *vk.Sequence) { s.Copy(bind(b, src), bind(b, dst)) })
+}

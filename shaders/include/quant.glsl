@@ -46,17 +46,3 @@ vec4 dq_unit_group(uint dt, uvec4 unit, uint j) {
 	}
 	return dq_u4x4(unit[j & 3u], j >= 4u);
 }
-
-// Group g of a block held in blk[0 .. DT_UNITS(dt)), unscaled (multiply by the block's d for q8_0
-// and q4_0). g and dt are constants after unrolling and specialization, so every branch folds.
-vec4 dq_group(uint dt, uvec4 blk[8], uint g) {
-	if (dt == DT_F32) {
-		return uintBitsToFloat(blk[g]);
-	} else if (dt == DT_F16) {
-		uvec4 u = blk[g >> 1];
-		return (g & 1u) == 0u ? dq_f16x4(u.x, u.y) : dq_f16x4(u.z, u.w);
-	} else if (dt == DT_Q8_0) {
-		return dq_i8x4(blk[g >> 2][g & 3u]);
-	}
-	return dq_u4x4(blk[0][g & 3u], g >= 4u);
-}
