@@ -83,7 +83,12 @@ func FromModel(f *model.Fast) (*Tokenizer, error) {
 	if f == nil {
 		return nil, errors.New("fast: the model packs no FAST tokenizer")
 	}
-	return New(f.TokenizerJSON, f.Scale, f.MinToken, f.Horizon, f.Dims)
+	t, err := New(f.TokenizerJSON, f.Scale, f.MinToken, f.Horizon, f.Dims)
+	if err != nil {
+		return nil, err
+	}
+	t.CleanUpSpaces = f.CleanUpSpaces
+	return t, nil
 }
 
 // LoadStats reads the q01 and q99 of the first dataset of a norm_stats.json

@@ -140,6 +140,9 @@ type Fast struct {
 	Horizon       int       // T: action steps in a chunk
 	Dims          int       // D: action dimensions
 	Q01, Q99      []float64 // quantile statistics, D each (empty: actions stay normalised)
+	// CleanUpSpaces is tokenizer_config.json's clean_up_tokenization_spaces: the HF decode then
+	// removes the space before punctuation (true for FAST+, false for the CALVIN and Bridge ones).
+	CleanUpSpaces bool
 }
 
 // Config is everything a model file says besides its tensors.

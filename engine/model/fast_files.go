@@ -39,7 +39,19 @@ func LoadFastTokenizer(dir string) (f *Fast, vocabSize int32, err error) {
 	if !(*pc.Scale > 0) || math.IsInf(*pc.Scale, 0) || *pc.VocabSize <= 0 {
 		return nil, 0, fmt.Errorf("fast tokenizer: scale %g and vocab_size %d must be positive", *pc.Scale, *pc.VocabSize)
 	}
-	return &Fast{TokenizerJSON: tok, Scale: *pc.Scale, MinToken: *pc.MinToken}, *pc.VocabSize, nil
+	f = &Fast{TokenizerJSON: tok, Scale: *pc.Scale, MinToken: *pc.MinToken}
+	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+		var tc struct {
+			CleanUp *bool `json:"clean_up_tokenization_spaces"`
+		}
+		if err := json.Unmarshal(raw, &tc); err != nil {
+			return nil, 0, fmt.Errorf("fast tokenizer: tokenizer_config.json: %w", err)
+		}
+		f.CleanUpSpaces = tc.CleanUp != nil && *tc.CleanUp
+	} else if !os.IsNotExist(err) {
+		return nil, 0, fmt.Errorf("fast tokenizer: %w", err)
+	}
+	return f, *pc.VocabSize, nil
 }
 
 // LoadNormStats reads the q01 and q99 action statistics of one dataset from a norm-stats file

@@ -64,3 +64,34 @@ func TestCamerasAndLayoutJSON(t *testing.T) {
 		t.Fatal("an unknown field was accepted")
 	}
 }
+
+// FAST+ asks for clean_up_tokenization_spaces, the CALVIN and Bridge tokenizers do not; the flag
+// survives a write and an open.
+func TestFastCleanUpFlagRoundTrip(t *testing.T) {
+	for dir, want := range map[string]bool{"fast": true, "fast_bridge_t5_s50": false, TinyFastDir: false} {
+		f, _, err := LoadFastTokenizer(filepath.Join(testFast, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.CleanUpSpaces != want {
+			t.Fatalf("%s: clean-up %v, want %v", dir, f.CleanUpSpaces, want)
+		}
+	}
+	o, err := TinyOptions(testFast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Fast.CleanUpSpaces = true
+	path := filepath.Join(t.TempDir(), "m.udvla")
+	if err := WriteRandom(path, o); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !m.Config.Fast.CleanUpSpaces {
+		t.Fatal("the clean-up flag was lost between write and open")
+	}
+}

@@ -185,6 +185,9 @@ func buildFast(b *flatbuffers.Builder, f *Fast) flatbuffers.UOffsetT {
 	if q99 != 0 {
 		fb.FastAddQ99(b, q99)
 	}
+	if f.CleanUpSpaces {
+		fb.FastAddCleanUpSpaces(b, true)
+	}
 	return fb.FastEnd(b)
 }
 

@@ -121,7 +121,8 @@ func readDecoding(d *fb.Decoding) *Decoding {
 }
 
 func readFast(f *fb.Fast) *Fast {
-	out := &Fast{Scale: f.Scale(), MinToken: f.MinToken(), Horizon: int(f.Horizon()), Dims: int(f.Dims())}
+	out := &Fast{Scale: f.Scale(), MinToken: f.MinToken(), Horizon: int(f.Horizon()), Dims: int(f.Dims()),
+		CleanUpSpaces: f.CleanUpSpaces()}
 	if b := f.TokenizerJsonBytes(); len(b) > 0 {
 		out.TokenizerJSON = append([]byte(nil), b...)
 	}

@@ -72,7 +72,8 @@ var (
 		[]fieldSpec{{name: "tokenizer_json", kind: kVector, size: 1}},
 		scalars(8, "scale"),
 		scalars(4, "min_token", "horizon", "dims"),
-		[]fieldSpec{{name: "q01", kind: kVector, size: 8}, {name: "q99", kind: kVector, size: 8}})}
+		[]fieldSpec{{name: "q01", kind: kVector, size: 8}, {name: "q99", kind: kVector, size: 8}},
+		scalars(1, "clean_up_spaces"))}
 	tensorSpec = &tableSpec{"Tensor", []fieldSpec{
 		{name: "name", kind: kString},
 		{name: "shape", kind: kVector, size: 8},

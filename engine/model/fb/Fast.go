@@ -167,8 +167,20 @@ func (rcv *Fast) MutateQ99(j int, n float64) bool {
 	return false
 }
 
+func (rcv *Fast) CleanUpSpaces() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(18))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *Fast) MutateCleanUpSpaces(n bool) bool {
+	return rcv._tab.MutateBoolSlot(18, n)
+}
+
 func FastStart(builder *flatbuffers.Builder) {
-	builder.StartObject(7)
+	builder.StartObject(8)
 }
 func FastAddTokenizerJson(builder *flatbuffers.Builder, tokenizerJson flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(tokenizerJson), 0)
@@ -199,6 +211,9 @@ func FastAddQ99(builder *flatbuffers.Builder, q99 flatbuffers.UOffsetT) {
 }
 func FastStartQ99Vector(builder *flatbuffers.Builder, numElems int) flatbuffers.UOffsetT {
 	return builder.StartVector(8, numElems, 8)
+}
+func FastAddCleanUpSpaces(builder *flatbuffers.Builder, cleanUpSpaces bool) {
+	builder.PrependBoolSlot(7, cleanUpSpaces, false)
 }
 func FastEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
