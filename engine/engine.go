@@ -127,6 +127,10 @@ type Engine struct {
 	be     backend
 	text   textTokenizer
 	fast   actionDecoder
+	// header tokenizes an image block's "1*H*W" size header: the text tokenizer when the model
+	// packs one, else the layout's digit and '*' ids (the same tokens for the Qwen tokenizer, which
+	// splits digits one per token).
+	header func(h, w int) []int32
 }
 
 // backend executes decoding on prepared layouts.
@@ -162,7 +166,7 @@ func Open(path string, opts Options) (*Engine, error) {
 	case BackendReference:
 		e.be, err = newRefBackend(f)
 	case BackendVulkan:
-		e.be, err = newVulkanBackend(f, e.opts)
+		e.be, err = newVulkanBackend(f, e.opts, e.header)
 	default:
 		err = fmt.Errorf("udvla: unknown backend %d", opts.Backend)
 	}

@@ -36,7 +36,7 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 	if len(instr) > e.opts.MaxInstruction {
 		return nil, 0, fmt.Errorf("udvla: instruction of %d tokens exceeds the engine's limit %d (Options.MaxInstruction)", len(instr), e.opts.MaxInstruction)
 	}
-	l, err := seq.Build(e.cfg.Vocab, d, instr, req.Codes)
+	l, err := seq.BuildWithHeader(e.cfg.Vocab, d, instr, req.Codes, e.header)
 	if err != nil {
 		return nil, 0, fmt.Errorf("udvla: %w", err)
 	}

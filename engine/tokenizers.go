@@ -49,6 +49,9 @@ func (d *fastDecoder) Decode(actionIDs []int32) ([][]float32, bool) {
 // loadTokenizers builds the tokenizers the model file packs.
 func (e *Engine) loadTokenizers() error {
 	c := e.cfg
+	if c.Vocab != nil {
+		e.header = c.Vocab.HeaderTokens
+	}
 	if len(c.TextBPE) > 0 {
 		specials := map[string]int32{}
 		if c.Vocab != nil {
@@ -59,6 +62,9 @@ func (e *Engine) loadTokenizers() error {
 			return fmt.Errorf("udvla: the model's text vocabulary: %w", err)
 		}
 		e.text = t
+		if c.Vocab != nil {
+			e.header = func(h, w int) []int32 { return t.EncodeOrdinary(model.HeaderText(h, w)) }
+		}
 	}
 	if c.Fast != nil && c.Vocab != nil {
 		t, err := fast.FromModel(c.Fast)

@@ -60,7 +60,7 @@ type vkBackend struct {
 	states [][]int32
 }
 
-func newVulkanBackend(f *model.File, opts Options) (be backend, err error) {
+func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32) (be backend, err error) {
 	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate}
 	if opts.Device == "" {
 		vo = vo.WithEnv()
@@ -75,7 +75,7 @@ func newVulkanBackend(f *model.File, opts Options) (be backend, err error) {
 			b.close()
 		}
 	}()
-	b.maxL, b.maxN = sequenceLimits(&f.Config, opts.MaxInstruction)
+	b.maxL, b.maxN = sequenceLimits(&f.Config, opts.MaxInstruction, header)
 	if b.w, err = uploadWeights(dev, f); err != nil {
 		return nil, err
 	}
@@ -89,13 +89,13 @@ func newVulkanBackend(f *model.File, opts Options) (be backend, err error) {
 }
 
 // sequenceLimits returns the longest sequence and region a request can have.
-func sequenceLimits(cfg *model.Config, maxInstruction int) (maxL, maxN int) {
+func sequenceLimits(cfg *model.Config, maxInstruction int, header func(h, w int) []int32) (maxL, maxN int) {
 	if cfg.Decoding == nil || cfg.Vocab == nil {
 		return 1 + maxInstruction, 0
 	}
 	blocks := 0
 	for _, c := range cfg.Decoding.Cameras {
-		blocks += 4 + len(cfg.Vocab.HeaderTokens(c.H, c.W)) + c.H*c.W
+		blocks += 4 + len(header(c.H, c.W)) + c.H*c.W
 	}
 	maxN = blocks + cfg.Decoding.ActionLen
 	return 1 + maxInstruction + blocks + maxN, maxN

@@ -19,11 +19,12 @@ type RandomOptions struct {
 	Fast     *Fast
 	DType    quant.DType // of the matrices; vectors (norm weights) stay f32
 	Seed     uint64
+	TextBPE  []byte // a tiktoken-style text vocabulary to pack, or nil
 }
 
 // RandomConfig returns the validated configuration of a random model.
 func RandomConfig(o RandomOptions) (*Config, error) {
-	cfg := &Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast}
+	cfg := &Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast, TextBPE: o.TextBPE}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -72,8 +72,17 @@ func (l *Layout) AllowedIDs(space uint8) []int32 { return l.Allowed[space] }
 
 // Build lays out one control step from the model's vocabulary layout and decoding settings, the
 // instruction tokens (text ids, without BOS) and the visual codes of each camera (H*W, row-major,
-// in d.Cameras order).
+// in d.Cameras order). The "1*H*W" size headers are spelled with the layout's digit and '*' ids.
 func Build(v *model.Vocab, d *model.Decoding, instruction []int32, codes [][]int32) (*Layout, error) {
+	if v == nil {
+		return nil, fmt.Errorf("seq: the model has no vocabulary layout: control steps need one")
+	}
+	return BuildWithHeader(v, d, instruction, codes, v.HeaderTokens)
+}
+
+// BuildWithHeader is Build with the size headers tokenized by header (the model's text tokenizer
+// applied to model.HeaderText(h, w)); every id it returns must be a text id.
+func BuildWithHeader(v *model.Vocab, d *model.Decoding, instruction []int32, codes [][]int32, header func(h, w int) []int32) (*Layout, error) {
 	if v == nil {
 		return nil, fmt.Errorf("seq: the model has no vocabulary layout: control steps need one")
 	}
@@ -120,7 +129,13 @@ func Build(v *model.Vocab, d *model.Decoding, instruction []int32, codes [][]int
 	for c, cam := range d.Cameras {
 		b := Block{Camera: c, Start: len(l.Prefix), H: cam.H, W: cam.W}
 		l.Prefix = append(l.Prefix, v.BOI)
-		l.Prefix = append(l.Prefix, v.HeaderTokens(cam.H, cam.W)...)
+		hdr := header(cam.H, cam.W)
+		for _, id := range hdr {
+			if id < 0 || id >= v.TextSize {
+				return nil, fmt.Errorf("seq: camera %d (%q): header token %d is not a text id", c, cam.Name, id)
+			}
+		}
+		l.Prefix = append(l.Prefix, hdr...)
 		l.Prefix = append(l.Prefix, v.IMG)
 		b.Visual = len(l.Prefix)
 		for _, code := range codes[c] {

@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/udvla/udvla/engine/model"
+)
+
+// byteVocab is a tiktoken vocabulary of the 256 single bytes in the GPT-2 byte order that the Qwen
+// vocabulary starts with, so '*' is rank 9 and '0'..'9' are ranks 15..24 as in the real one.
+func byteVocab() []byte {
+	var order []int
+	for b := 33; b <= 126; b++ {
+		order = append(order, b)
+	}
+	for b := 161; b <= 172; b++ {
+		order = append(order, b)
+	}
+	for b := 174; b <= 255; b++ {
+		order = append(order, b)
+	}
+	seen := map[int]bool{}
+	for _, b := range order {
+		seen[b] = true
+	}
+	for b := 0; b < 256; b++ {
+		if !seen[b] {
+			order = append(order, b)
+		}
+	}
+	var sb strings.Builder
+	for rank, b := range order {
+		fmt.Fprintf(&sb, "%s %d\n", base64.StdEncoding.EncodeToString([]byte{byte(b)}), rank)
+	}
+	return []byte(sb.String())
+}
+
+// A model that packs a text vocabulary takes instructions as text and tokenizes the image size
+// headers with it; for a Qwen-style vocabulary that equals the stored digit ids.
+func TestTextInstructionAndHeaders(t *testing.T) {
+	o, err := model.TinyOptions("../testdata/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.TextBPE = byteVocab()
+	path := filepath.Join(t.TempDir(), "text.udvla")
+	if err := model.WriteRandom(path, o); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Open(path, Options{Backend: BackendReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range e.Config().Decoding.Cameras {
+		if got, want := e.header(c.H, c.W), e.Config().Vocab.HeaderTokens(c.H, c.W); !reflect.DeepEqual(got, want) {
+			t.Fatalf("header of %dx%d: tokenizer %v, digit ids %v", c.H, c.W, got, want)
+		}
+	}
+	req := randomRequest(e.Config(), rand.New(rand.NewPCG(1, 3)))
+	req.Instruction = nil
+	req.InstructionText = "push the blue block"
+	l, _, err := e.layout(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.text.Encode("push the blue block")
+	if !reflect.DeepEqual(l.Prefix[1:1+len(want)], want) || l.TextLen != 1+len(want) {
+		t.Fatalf("prefix %v does not start with BOS + %v", l.Prefix[:l.TextLen], want)
+	}
+	if _, err := e.Step(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+}
