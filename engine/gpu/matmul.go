@@ -9,9 +9,10 @@ import (
 	"github.com/udvla/udvla/shaders"
 )
 
-// Matmul is y = W·x with fp32 accumulation for weights in f32, f16, q8_0 and q4_0 (shaders/matmul.comp).
+// Matmul is y = W·x with fp32 accumulation for weights in f32, f16, q8_0 and q4_0
+// (shaders/matmul.comp): a single-token path, a few-token path that reads each weight once for up
+// to 8 tokens, and a many-token register-tiled path, with tiles chosen per device.
 type Matmul struct {
-	dev   *vk.Device
 	cfg   matmulConfig
 	pipes [numDTypes]*matmulPipes
 	dummy *vk.Buffer // bound where a dispatch has no scales or no row subset
@@ -55,7 +56,7 @@ func newMatmul(dev *vk.Device, cfg matmulConfig, dts []quant.DType) (*Matmul, er
 	if len(dts) == 0 {
 		dts = quant.DTypes
 	}
-	m := &Matmul{dev: dev, cfg: cfg}
+	m := &Matmul{cfg: cfg}
 	var err error
 	if m.dummy, err = dev.NewBuffer(16, vk.DeviceLocal, 0); err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ import (
 //	go test -run '^$' -bench Matmul ./engine/gpu                         # the issue's targets (~2 min on lavapipe)
 //	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=8b  # every shape (long on lavapipe)
 //	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=4096x14336:1/512 -matmul.dtypes=q4_0
+//	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=1536x4096:192 -matmul.tile=4,12
 //
 // UDVLA_MATMUL_SHAPES and UDVLA_MATMUL_DTYPES set the same. Every case also runs OpenBLAS sgemm
 // (fp32, all cores) on the same shape: the machine's fp32 ceiling, measured in the same run.
@@ -34,7 +35,35 @@ var (
 	benchShapes = flag.String("matmul.shapes", envOr("UDVLA_MATMUL_SHAPES", "targets"),
 		`matmul benchmark cases: "targets", "8b", or MxK:N1/N2/... and lmhead-image:N1/..., lmhead-action:N1/..., comma-separated`)
 	benchDTypes = flag.String("matmul.dtypes", envOr("UDVLA_MATMUL_DTYPES", "f16,q8_0,q4_0"), "matmul benchmark weight dtypes")
+	benchTile   = flag.String("matmul.tile", "", `R,C[,KSPLIT]: run every case with this tile instead of the device's choice (KSPLIT 1: rows per invocation; the subgroup size: K split across the subgroup)`)
 )
+
+// benchConfig is the device's tile choice, or every path set to the -matmul.tile override.
+func benchConfig(dev *vk.Device) (matmulConfig, error) {
+	cfg := matmulConfigFor(dev.Info)
+	if *benchTile == "" {
+		return cfg, nil
+	}
+	var v []int
+	for _, f := range strings.Split(*benchTile, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return cfg, fmt.Errorf("-matmul.tile %q: want R,C[,KSPLIT] of positive integers", *benchTile)
+		}
+		v = append(v, n)
+	}
+	if len(v) == 2 {
+		v = append(v, 1)
+	}
+	if len(v) != 3 {
+		return cfg, fmt.Errorf("-matmul.tile %q: want R,C[,KSPLIT]", *benchTile)
+	}
+	t := matmulTile{Local: cfg.SG, R: v[0], C: v[1], KSplit: v[2]}
+	for i := range cfg.Paths {
+		cfg.Paths[i] = matmulPaths{One: t, Few: t, Many: t}
+	}
+	return cfg, nil
+}
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -201,7 +230,11 @@ func BenchmarkMatmul(b *testing.B) {
 
 func benchMatmul(b *testing.B, r *rand.Rand, c benchCase, dt quant.DType) {
 	dev := mmBenchDevice(b)
-	mm, err := NewMatmul(dev, dt)
+	cfg, err := benchConfig(dev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mm, err := newMatmul(dev, cfg, []quant.DType{dt})
 	if err != nil {
 		b.Fatal(err)
 	}
