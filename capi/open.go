@@ -127,6 +127,22 @@ func udvla_close(h C.udvla_engine) C.int {
 	})
 }
 
+//export udvla_validation_messages
+func udvla_validation_messages(h C.udvla_engine, count *C.uint64_t) C.int {
+	return export(func() error {
+		if count == nil {
+			return errorf(statusNullPointer, "count is NULL")
+		}
+		oe, err := engines.get(uint64(h))
+		if err != nil {
+			return err
+		}
+		n, _ := oe.eng.ValidationMessages()
+		*count = C.uint64_t(n)
+		return nil
+	})
+}
+
 //export udvla_live_engines
 func udvla_live_engines() C.uint64_t {
 	var n int

@@ -342,6 +342,11 @@ int udvla_step_alloc(udvla_engine engine, const udvla_request *request, udvla_re
  * not allocate, or one already freed, returns INVALID_ARGUMENT and is left alone. */
 int udvla_result_free(udvla_result *result);
 
+/* The number of Vulkan validation messages (warnings and errors) the engine's device has reported
+ * since it was opened: zero unless validation is on (udvla_open_options.validate, UDVLA_VALIDATE=1).
+ * Statuses: OK, NULL_POINTER, INVALID_HANDLE, CLOSED. */
+int udvla_validation_messages(udvla_engine engine, uint64_t *count);
+
 /* Open engines and unfreed udvla_step_alloc results in this process (for leak checks). */
 uint64_t udvla_live_engines(void);
 uint64_t udvla_live_results(void);

@@ -492,6 +492,13 @@ int main(int argc, char **argv) {
     test_golden(ref, cs, n, 0, 3);
     CHECK_STATUS(udvla_close(ref), UDVLA_OK);
 
+    /* With validation on (UDVLA_VALIDATE=1, as the test command sets it) every call above ran
+     * under the Khronos layer: any message fails the test. */
+    uint64_t vmsgs = 1;
+    CHECK_STATUS(udvla_validation_messages(e, &vmsgs), UDVLA_OK);
+    CHECK(vmsgs == 0);
+    CHECK_STATUS(udvla_validation_messages(e, NULL), UDVLA_ERR_NULL_POINTER);
+
     test_closed(e, &cs[0]);
     CHECK(udvla_live_engines() == 0);
     golden_free(cs, n);
