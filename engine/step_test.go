@@ -197,3 +197,37 @@ func TestConcurrentSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Requests of more shapes than the engine keeps recordings for still give the same results when
+// an evicted shape comes back.
+func TestPlanEviction(t *testing.T) {
+	g := openTiny(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	first := randomRequest(g.Config(), r)
+	first.Steps = 2
+	want, err := g.Step(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= maxPlans+2; n++ { // instruction lengths 1.. give distinct prefix lengths
+		req := randomRequest(g.Config(), r)
+		req.Steps = 2
+		req.Instruction = req.Instruction[:0]
+		for i := 0; i < n+10; i++ {
+			req.Instruction = append(req.Instruction, int32(40+i))
+		}
+		if _, err := g.Step(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(g.be.(*vkBackend).plans); n > maxPlans {
+		t.Fatalf("%d recordings kept, limit %d", n, maxPlans)
+	}
+	got, err := g.Step(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Region, want.Region) {
+		t.Fatal("a re-recorded shape gives another result")
+	}
+}

@@ -53,7 +53,8 @@ type vkBackend struct {
 	// logitsRows is the number of float32s the logits buffer holds.
 	logitsFloats int64
 	// recordings per request shape, replayed for every request of that shape
-	plans map[planKey]*vkPlan
+	plans     map[planKey]*vkPlan
+	planOrder []planKey // oldest first: at most maxPlans recordings are kept
 	// trace, when set (tests only), reads the region state back after every step into states:
 	// a readback the decoding loop otherwise never does.
 	trace  bool

@@ -261,10 +261,20 @@ func (b *vkBackend) writeMask(m *seq.Mask) error {
 	return b.acts.reach.Write(0, i32bytes(reach))
 }
 
+// maxPlans bounds the request shapes whose recordings are kept (instruction lengths vary, and
+// every shape holds its own command buffers).
+const maxPlans = 16
+
 // plan returns the recordings of a request shape, recording them on first use.
 func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 	if p, ok := b.plans[key]; ok {
 		return p, nil
+	}
+	if len(b.planOrder) >= maxPlans {
+		old := b.planOrder[0]
+		b.planOrder = b.planOrder[1:]
+		b.plans[old].close()
+		delete(b.plans, old)
 	}
 	p := &vkPlan{}
 	P, N := key.p, key.n
@@ -322,6 +332,7 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		p.handoff.Copy(out, ids)
 	}
 	b.plans[key] = p
+	b.planOrder = append(b.planOrder, key)
 	return p, nil
 }
 
