@@ -123,7 +123,7 @@ func TestStepProfile(t *testing.T) {
 			}
 			pairs = visiblePairs(m, 0, P, P) + float64(passes)*visiblePairs(m, P, N, P+N)
 		}
-		if got := kernels["attention"].FLOPs; got != perPair*pairs {
+		if got := kernels["attention"].FLOPs + kernels["attention_scalar"].FLOPs; got != perPair*pairs {
 			t.Errorf("%v: attention %g FLOPs, the mask says %g", mode, got, perPair*pairs)
 		}
 		for _, k := range p.Kernels() {

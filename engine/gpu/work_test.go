@@ -38,6 +38,28 @@ func TestWorkOfRecordedCommands(t *testing.T) {
 	}
 	norm := upload(t, dev, randFloats(r, cols, 1))
 
+	rope, err := NewRoPE(dev, heads, kvHeads, hd, 1e6, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rope.Close()
+	pos := uploadI32(t, dev, []int32{3, 9, 27, 40, 63})
+	silu, err := NewSiLUMul(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const vocab = 13
+	tab := upload(t, dev, randFloats(r, vocab*cols, 1))
+	table, err := EmbedTableIn(tab, 0, quant.F32, vocab, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := NewEmbed(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokIDs := uploadI32(t, dev, []int32{4, 12, 0})
+
 	s, err := dev.NewSequence()
 	if err != nil {
 		t.Fatal(err)
@@ -58,13 +80,20 @@ func TestWorkOfRecordedCommands(t *testing.T) {
 	yb, _ := y.Bind(0, 64)
 	s.Copy(yb, xb)
 	s.Fill(yb, 7)
+	must(rope.Record(s, RoPEArgs{Pos: bind(t, pos), N: nq, Q: bind(t, q), K: bind(t, out)}))
+	g1, err := x.Bind(0, 4*2*8)
+	must(err)
+	g2, err := x.Bind(256, 4*2*8)
+	must(err)
+	must(silu.Record(s, g1, g2, yb, 2, 8))
+	must(emb.Record(s, table, bind(t, tokIDs), xb, 3))
 	if err := s.Run(); err != nil {
 		t.Fatal(err)
 	}
 
 	cmds := s.Commands()
-	if len(cmds) != 6 {
-		t.Fatalf("%d commands, recorded 6", len(cmds))
+	if len(cmds) != 9 {
+		t.Fatalf("%d commands, recorded 9", len(cmds))
 	}
 	q4, q4s := quant.RowBytes(quant.Q4_0, cols)
 	works := make([]Work, len(cmds))
@@ -81,12 +110,16 @@ func TestWorkOfRecordedCommands(t *testing.T) {
 		{"rmsnorm", 4 * 3 * cols, 4 * (2*3*cols + cols)},
 		{"copy", 0, 2 * 64},
 		{"fill", 0, 64},
+		{"rope", 3 * nq * hd * (heads + kvHeads), 4*2*nq*hd*(heads+kvHeads) + 4*nq},
+		{"silu_mul", 5 * 2 * 8, 4 * 3 * 2 * 8},
+		{"embed f32", 0, 4 * 3 * cols},
 	} {
 		if w := works[i]; w.Kernel != c.kernel || w.FLOPs != c.flops || w.Bytes != c.bytes {
 			t.Errorf("command %d: %+v, want %s with %g FLOPs and %g bytes", i, w, c.kernel, c.flops, c.bytes)
 		}
 	}
-	if cmds[0].Pipeline != "matmul" || cmds[0].Spec[2] != uint32(quant.Q4_0) || cmds[4].Kind != vk.CommandCopy || cmds[5].Kind != vk.CommandFill {
+	if cmds[0].Pipeline != "matmul" || cmds[0].Spec[2] != uint32(quant.Q4_0) || cmds[4].Kind != vk.CommandCopy || cmds[5].Kind != vk.CommandFill ||
+		cmds[6].Pipeline != "rope" || cmds[8].Pipeline != "embed" {
 		t.Errorf("commands: %+v", cmds)
 	}
 	a := works[2].Attention

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,6 +14,11 @@ import (
 
 func freshRand(t testing.TB) (*rand.Rand, uint64) {
 	seed := uint64(time.Now().UnixNano())
+	if env := os.Getenv("UDVLA_TEST_SEED"); env != "" { // reproduce a logged failure
+		if v, err := strconv.ParseUint(env, 10, 64); err == nil {
+			seed = v
+		}
+	}
 	t.Logf("seed %d", seed)
 	return rand.New(rand.NewPCG(seed, 7)), seed
 }

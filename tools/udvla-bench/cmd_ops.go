@@ -359,7 +359,7 @@ func (sh *opShape) measure(kernel, shape string, params map[string]int, allowed 
 		if w.Attention != nil && allowed != nil {
 			w.FLOPs = w.Attention.FLOPsPerPair * w.Attention.VisiblePairs(allowed)
 		}
-		if strings.HasPrefix(w.Kernel, "matmul") || w.Kernel == "attention" || w.Kernel == "rmsnorm" || w.Kernel == "rope" || w.Kernel == "silu_mul" {
+		if strings.HasPrefix(w.Kernel, "matmul") || strings.HasPrefix(w.Kernel, "attention") || w.Kernel == "rmsnorm" || w.Kernel == "rope" || w.Kernel == "silu_mul" {
 			o.Kernel = w.Kernel
 		}
 		o.FLOPs += w.FLOPs
