@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
@@ -209,31 +208,6 @@ func diffCount(a, b []int32) int {
 	return n
 }
 
-// maskMarginsOf is each c's distance to the re-mask boundary, as ref's Trace.MaskMargin.
-func maskMarginsOf(c []float64, maskLen int) []float64 {
-	sorted := append([]float64(nil), c...)
-	sort.Float64s(sorted)
-	k := min(maskLen, len(c)-1)
-	firstKept, lastMasked := sorted[k], math.Inf(-1)
-	for _, x := range sorted[:k] {
-		if x < firstKept {
-			lastMasked = x
-		}
-	}
-	out := make([]float64, len(c))
-	for i, x := range c {
-		switch {
-		case x < firstKept:
-			out[i] = firstKept - x
-		case math.IsInf(lastMasked, -1):
-			out[i] = x - firstKept
-		default:
-			out[i] = x - lastMasked
-		}
-	}
-	return out
-}
-
 // With c computed on the device (float32 log and Gumbel), c is within cTol of the reference's,
 // and the re-mask decisions equal the reference's but for rare near-ties below maskTieMargin.
 func TestSelectMatchesReference(t *testing.T) {
@@ -268,7 +242,7 @@ func TestSelectMatchesReference(t *testing.T) {
 						t.Fatalf("c of position %d outside the loop was written", j)
 					}
 				}
-				margins := maskMarginsOf(want.C, want.MaskLen)
+				margins := ref.MaskMargins(want.C, want.MaskLen)
 				for i, j := range pos {
 					decided++
 					if got.state[j] == want.State[j] {

@@ -131,6 +131,14 @@ func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, sam
 // re-masked c for a kept one (to the cutoff when none is re-masked). A decision with a small margin
 // is a near-tie that rounding may flip. (The plain |c - cutoff| would be 0 for the cutoff element,
 // whose decision is in fact decided by the gap to its neighbour.)
+// MaskMargins is maskMargins for c in any order: the margins a trace records, for a step's c
+// values and mask_len.
+func MaskMargins(c []float64, maskLen int) []float64 {
+	sorted := append([]float64(nil), c...)
+	sort.Float64s(sorted)
+	return maskMargins(c, sorted, maskLen)
+}
+
 func maskMargins(c, sorted []float64, maskLen int) []float64 {
 	k := min(maskLen, len(sorted)-1)
 	firstKept := sorted[k]
