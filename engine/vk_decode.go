@@ -187,13 +187,9 @@ func (b *vkBackend) runAR(ctx context.Context, l *seq.Layout, plan *vkPlan, d *d
 }
 
 func gpuTime(s *vk.Sequence) time.Duration {
-	durs, err := s.Durations()
+	t, err := s.GPUTime()
 	if err != nil {
 		return 0
-	}
-	var t time.Duration
-	for _, x := range durs {
-		t += x
 	}
 	return t
 }
@@ -264,6 +260,12 @@ func (b *vkBackend) writeMask(m *seq.Mask) error {
 // maxPlans bounds the request shapes whose recordings are kept (instruction lengths vary, and
 // every shape holds its own command buffers).
 const maxPlans = 16
+
+// word is the binding of 4-byte elements [i, i+n) of b, at any offset: for copies, which need no
+// storage-binding alignment.
+func word(b vk.Binding, i, n int) vk.Binding {
+	return vk.Binding{Buf: b.Buf, Off: b.Off + 4*int64(i), Size: 4 * int64(n)}
+}
 
 // plan returns the recordings of a request shape, recording them on first use.
 func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
@@ -350,8 +352,10 @@ func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff i
 			b.finalNorm(r, 0, 1, N-1)
 		}
 	} else {
+		// Copies take any offset: the region's ids land after the prefix in the whole sequence.
+		src, all := r.rows(a.idsRegion, 0, N, 1), r.rows(a.idsAll, 0, P+N, 1)
 		if r.err == nil {
-			s.Copy(r.rows(a.idsRegion, 0, N, 1), vk.Binding{Buf: r.rows(a.idsAll, 0, P+N, 1).Buf, Off: r.rows(a.idsAll, 0, P+N, 1).Off + 4*int64(P), Size: 4 * int64(N)})
+			s.Copy(src, word(all, P, N))
 		}
 		if key.rule == model.MaskRelease && r.err == nil {
 			r.check(k.relMask.Record(s, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.mask, 0, P+N, 1), P+N))
@@ -421,8 +425,8 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 		posAt := r.rows(a.posRegion, 0, N, 1)
 		tokDst := r.rows(a.sampled, 0, 1, 1)
 		posDst := r.rows(a.conf, 0, 1, 1)
-		s.Copy(vk.Binding{Buf: idsAt.Buf, Off: idsAt.Off + 4*int64(j), Size: 4}, tokDst)
-		s.Copy(vk.Binding{Buf: posAt.Buf, Off: posAt.Off + 4*int64(j), Size: 4}, posDst)
+		s.Copy(word(idsAt, j, 1), tokDst)
+		s.Copy(word(posAt, j, 1), posDst)
 		b.forward(r, tokDst, posDst, P+j, 1, P+j+1, true)
 		b.finalNorm(r, 0, 0, 1)
 	}

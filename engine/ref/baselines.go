@@ -81,19 +81,9 @@ func argmax(logits []float32, ids []int32) (int32, float64) {
 // first loop's output. Each loop is the JD3P loop over its own positions (its N counts them); the
 // image loop draws with purposes 0 and 1, the action loop with purposes 2 and 3.
 func (m *Model) IndependentDiffusion(l *seq.Layout, opt Options) (*Result, error) {
-	if err := m.checkLayout(l); err != nil {
-		return nil, err
-	}
-	if err := checkSteps(opt); err != nil {
-		return nil, err
-	}
-	f, err := newRegionForward(m, l, opt)
+	f, tr, err := m.startDenoising(l, opt)
 	if err != nil {
 		return nil, err
-	}
-	var tr *Trace
-	if opt.Trace {
-		tr = &Trace{Mask: l.Vocab.Mask}
 	}
 	var imagePos, actionPos []int
 	for j := range l.Region {

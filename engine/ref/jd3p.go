@@ -29,19 +29,9 @@ import (
 // the output is the last step's sampled tokens (every position filled), not the state g, which
 // always keeps at least one MASK.
 func (m *Model) JD3P(l *seq.Layout, opt Options) (*Result, error) {
-	if err := m.checkLayout(l); err != nil {
-		return nil, err
-	}
-	if err := checkSteps(opt); err != nil {
-		return nil, err
-	}
-	f, err := newRegionForward(m, l, opt)
+	f, tr, err := m.startDenoising(l, opt)
 	if err != nil {
 		return nil, err
-	}
-	var tr *Trace
-	if opt.Trace {
-		tr = &Trace{Mask: l.Vocab.Mask}
 	}
 	g := append([]int32(nil), l.Region...)
 	all := make([]int, l.N())
@@ -55,6 +45,25 @@ func (m *Model) JD3P(l *seq.Layout, opt Options) (*Result, error) {
 	r := finish(l, out)
 	r.Forwards, r.Generated, r.Trace = opt.Steps, l.N(), tr
 	return r, nil
+}
+
+// startDenoising checks a denoising run and prepares its forward and, when asked, its trace.
+func (m *Model) startDenoising(l *seq.Layout, opt Options) (*regionForward, *Trace, error) {
+	if err := m.checkLayout(l); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSteps(opt); err != nil {
+		return nil, nil, err
+	}
+	f, err := newRegionForward(m, l, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tr *Trace
+	if opt.Trace {
+		tr = &Trace{Mask: l.Vocab.Mask}
+	}
+	return f, tr, nil
 }
 
 // denoise runs one T-step masked-denoising loop over the region positions pos (ascending); the

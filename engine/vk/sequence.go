@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unsafe"
 )
@@ -221,21 +222,42 @@ func (s *Sequence) Run() error {
 // Durations returns the GPU time of each command of the last submission (Timing must have been
 // set when recording; nil when the device has no timestamps).
 func (s *Sequence) Durations() ([]time.Duration, error) {
-	if !s.Timing || s.qp == 0 || len(s.cmds) == 0 {
-		return nil, nil
-	}
-	n := len(s.cmds) + 1
-	if len(s.stamps) != n {
-		s.stamps = append(s.stamps[:0], make([]uint64, n)...)
-		if err := check("read timestamps", C.uv_timestamps(s.dev.c, C.uint64_t(s.qp), C.uint32_t(n), (*C.uint64_t)(&s.stamps[0])), ""); err != nil {
-			return nil, err
-		}
+	n, err := s.readStamps()
+	if n == 0 || err != nil {
+		return nil, err
 	}
 	out := make([]time.Duration, n-1)
 	for i := range out {
 		out[i] = time.Duration(float64(s.stamps[i+1]-s.stamps[i]) * s.dev.Info.TimestampPeriodNS)
 	}
 	return out, nil
+}
+
+// GPUTime is the device time of the last submission, first command to last (zero when Timing
+// was not set or the device has no timestamps). It allocates nothing once the sequence has run.
+func (s *Sequence) GPUTime() (time.Duration, error) {
+	n, err := s.readStamps()
+	if n == 0 || err != nil {
+		return 0, err
+	}
+	return time.Duration(float64(s.stamps[n-1]-s.stamps[0]) * s.dev.Info.TimestampPeriodNS), nil
+}
+
+// readStamps reads the timestamps of the last submission once, into s.stamps; it returns how
+// many there are (0 without timing).
+func (s *Sequence) readStamps() (int, error) {
+	if !s.Timing || s.qp == 0 || len(s.cmds) == 0 {
+		return 0, nil
+	}
+	n := len(s.cmds) + 1
+	if len(s.stamps) != n {
+		s.stamps = slices.Grow(s.stamps[:0], n)[:n]
+		if err := check("read timestamps", C.uv_timestamps(s.dev.c, C.uint64_t(s.qp), C.uint32_t(n), (*C.uint64_t)(&s.stamps[0])), ""); err != nil {
+			s.stamps = s.stamps[:0]
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // Close frees the sequence's command buffer, fence and query pool.
