@@ -62,10 +62,8 @@ type vkBackend struct {
 }
 
 func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32) (be backend, err error) {
+	// vk.Open applies UDVLA_VALIDATE, and UDVLA_DEVICE when no device is named
 	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate}
-	if opts.Device == "" {
-		vo = vo.WithEnv()
-	}
 	dev, err := vk.Open(vo)
 	if err != nil {
 		return nil, err

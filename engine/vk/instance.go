@@ -26,17 +26,23 @@ type Options struct {
 	// writing into host memory (on lavapipe device memory is host memory). On by default with
 	// validation.
 	Robust bool
-	// Device selects a device by index or by a case-insensitive name substring; empty chooses the
-	// best (discrete > integrated > virtual > CPU). UDVLA_DEVICE in the environment overrides it.
+	// Device selects a device by index or by a case-insensitive name substring; empty chooses
+	// UDVLA_DEVICE from the environment, else the best (discrete > integrated > virtual > CPU).
 	Device string
 }
 
-// WithEnv returns o with the UDVLA_VALIDATE and UDVLA_DEVICE settings applied.
+// Getenv reads the UDVLA_* settings. It is os.Getenv for Go programs; the C library replaces it
+// with libc's getenv, because a Go runtime loaded into a C or Python process keeps its own copy
+// of the environment taken at load, and the host's setenv after that must still be seen.
+var Getenv = os.Getenv
+
+// WithEnv returns o with the UDVLA_VALIDATE and UDVLA_DEVICE settings applied, read through
+// Getenv at the time of the call. A device named in o wins over UDVLA_DEVICE.
 func (o Options) WithEnv() Options {
-	if v := os.Getenv("UDVLA_VALIDATE"); v != "" && v != "0" {
+	if v := Getenv("UDVLA_VALIDATE"); v != "" && v != "0" {
 		o.Validate, o.SyncValidate, o.Robust = true, true, true
 	}
-	if d := os.Getenv("UDVLA_DEVICE"); d != "" {
+	if d := Getenv("UDVLA_DEVICE"); d != "" && o.Device == "" {
 		o.Device = d
 	}
 	if o.Validate {
