@@ -56,12 +56,14 @@ const (
 // Options configure Open.
 type Options struct {
 	Backend Backend
-	// Device selects the Vulkan device by index or name substring (default: the best one;
-	// UDVLA_DEVICE overrides). Validate turns on the Khronos validation layer.
+	// Device selects the Vulkan device by index or name substring (default: UDVLA_DEVICE, else
+	// the best one). Validate turns on the Khronos validation layer (so does UDVLA_VALIDATE=1).
 	Device   string
 	Validate bool
 	// MaxInstruction bounds the instruction tokens of a request; it sizes the device buffers.
-	// Zero means 128.
+	// Zero means 128. Open refuses a value above what one forward embeds for the model
+	// (InstructionLimitError names the limit: gpu.MaxTokens less BOS, the camera blocks and the
+	// region).
 	MaxInstruction int
 }
 
@@ -154,13 +156,23 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{file: f, cfg: &f.Config, opts: opts}
+	return OpenFile(f, opts)
+}
+
+// OpenFile prepares the backend on a model file already opened. The engine owns f from then on:
+// Close closes it, and so does OpenFile when it fails.
+func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
+	e = &Engine{file: f, cfg: &f.Config, opts: opts}
 	if e.opts.MaxInstruction <= 0 {
 		e.opts.MaxInstruction = 128
 	}
 	if err := e.loadTokenizers(); err != nil {
 		f.Close()
 		return nil, err
+	}
+	if limit := e.instructionLimit(); e.opts.MaxInstruction > limit {
+		f.Close()
+		return nil, &InstructionLimitError{Requested: e.opts.MaxInstruction, Limit: limit}
 	}
 	switch opts.Backend {
 	case BackendReference:

@@ -10,6 +10,10 @@ import (
 // (maxComputeWorkGroupCount[1] is at least 65535 on every Vulkan device).
 const maxGroupsY = 65535
 
+// MaxTokens is the most tokens one forward can carry: embed, attention and SiLU·mul index the
+// token by the grid's y dimension.
+const MaxTokens = maxGroupsY
+
 // needBytes reports an error when binding b, named what, holds fewer than n bytes.
 func needBytes(op, what string, b vk.Binding, n int64) error {
 	if b.Size < n {
