@@ -1,5 +1,5 @@
 // The exports that need no Go: the ABI version, the static strings and the per-thread last-error
-// message. The message lives in C because a Go exported function runs on its caller's thread but Go
+// message (a static one in a forked child). The message lives in C because a Go exported function runs on its caller's thread but Go
 // has no thread-local storage of its own.
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -33,7 +33,15 @@ void uvi_set_error(const char *msg, size_t n) {
     pthread_setspecific(err_key, s);
 }
 
+// forked_message is the last error of every call in a forked child: static, since the child
+// must not depend on anything the fork may have left half-done.
+static const char forked_message[] =
+    "udvla: this process was forked from the one that loaded libudvla, and the library's runtime "
+    "threads do not survive fork: start workers with posix_spawn or fork+exec (Python: "
+    "multiprocessing's spawn or forkserver start method) and load the library there";
+
 const char *udvla_last_error(void) {
+    if (uvi_forked()) return forked_message;
     pthread_once(&err_once, err_key_make);
     const char *s = pthread_getspecific(err_key);
     return s != NULL ? s : "";
@@ -55,6 +63,7 @@ const char *udvla_status_string(int status) {
     case UDVLA_ERR_UNSUPPORTED: return "UDVLA_ERR_UNSUPPORTED";
     case UDVLA_ERR_ENGINE: return "UDVLA_ERR_ENGINE";
     case UDVLA_ERR_INTERNAL: return "UDVLA_ERR_INTERNAL";
+    case UDVLA_ERR_FORKED: return "UDVLA_ERR_FORKED";
     }
     return "UDVLA_ERR_UNKNOWN";
 }

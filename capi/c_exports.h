@@ -8,4 +8,8 @@
 
 void uvi_set_error(const char *msg, size_t n);
 
+// uvi_forked reports whether this process is a child forked from the one that loaded the library
+// (entry_points.c); no Go code may run there.
+int uvi_forked(void);
+
 #endif

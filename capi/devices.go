@@ -7,14 +7,13 @@ package main
 import "C"
 
 import (
-	"os"
 	"unsafe"
 
 	"github.com/udvla/udvla/engine/vk"
 )
 
-//export udvla_list_devices
-func udvla_list_devices(out *C.udvla_device_info, capacity C.size_t, count *C.size_t) C.int {
+//export uvi_list_devices
+func uvi_list_devices(out *C.udvla_device_info, capacity C.size_t, count *C.size_t) C.int {
 	return export(func() error {
 		if count == nil {
 			return errorf(statusNullPointer, "udvla_list_devices: count is NULL")
@@ -55,7 +54,7 @@ func listDevices() ([]vk.DeviceInfo, int, error) {
 	}
 	defer in.Close()
 	chosen := -1
-	if d, err := in.Choose(os.Getenv("UDVLA_DEVICE")); err == nil {
+	if d, err := in.Choose(vk.Options{}.WithEnv().Device); err == nil {
 		chosen = d.Index
 	}
 	return in.Devices(), chosen, nil

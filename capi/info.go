@@ -74,8 +74,8 @@ func cbool(b bool) C.int32_t {
 	return 0
 }
 
-//export udvla_get_model_info
-func udvla_get_model_info(h C.udvla_engine, out *C.udvla_model_info) C.int {
+//export uvi_get_model_info
+func uvi_get_model_info(h C.udvla_engine, out *C.udvla_model_info) C.int {
 	return export(func() error {
 		if out == nil {
 			return errorf(statusNullPointer, "udvla_get_model_info: out is NULL")
@@ -141,8 +141,8 @@ func putVocab(o *C.udvla_vocab_layout, v *model.Vocab, cams []model.Camera) {
 	o.num_header_ids = C.int32_t(n)
 }
 
-//export udvla_get_camera_info
-func udvla_get_camera_info(h C.udvla_engine, index C.size_t, out *C.udvla_camera_info) C.int {
+//export uvi_get_camera_info
+func uvi_get_camera_info(h C.udvla_engine, index C.size_t, out *C.udvla_camera_info) C.int {
 	return export(func() error {
 		if out == nil {
 			return errorf(statusNullPointer, "udvla_get_camera_info: out is NULL")

@@ -7,8 +7,10 @@
 // (the Go runtime's, cgo's and vulkan-go's symbols stay local) and sets the SONAME libudvla.so.1.
 //
 // Engines are kept in a handle table (handles.go) and C sees integers only, never Go pointers.
-// Every exported function runs its body through export (status.go), which turns errors and
-// recovered panics into a status and the calling thread's last-error message.
+// The udvla_* symbols are C (entry_points.c, c_exports.c): those that need Go refuse a forked
+// child first and then call their Go body, exported as uvi_*. Every Go body runs through export
+// (export.go), which turns errors and recovered panics into a status and the calling thread's
+// last-error message.
 package main
 
 /*
@@ -22,7 +24,7 @@ import "C"
 // main is never called: a c-shared library starts the Go runtime when it is loaded.
 func main() {}
 
-// The Go statuses (status.go) must be the header's; a mismatch fails the build here (a constant
+// The Go statuses (status.go) and the request's enumerations (decode.go) must be the header's; a mismatch fails the build here (a constant
 // index outside [0, 1) does not compile).
 func _() {
 	var x [1]struct{}
@@ -40,5 +42,12 @@ func _() {
 	_ = x[statusUnsupported-C.UDVLA_ERR_UNSUPPORTED]
 	_ = x[statusEngine-C.UDVLA_ERR_ENGINE]
 	_ = x[statusInternal-C.UDVLA_ERR_INTERNAL]
+	_ = x[statusForked-C.UDVLA_ERR_FORKED]
 	_ = x[abiVersion-C.UDVLA_ABI_VERSION]
+	_ = x[modeJD3P-C.UDVLA_MODE_JD3P]
+	_ = x[modeAR-C.UDVLA_MODE_AR]
+	_ = x[modeID-C.UDVLA_MODE_ID]
+	_ = x[maskPaper-C.UDVLA_MASK_PAPER]
+	_ = x[maskRelease-C.UDVLA_MASK_RELEASE]
+	_ = x[maskDef-C.UDVLA_MASK_MODEL_DEFAULT]
 }

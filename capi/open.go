@@ -7,9 +7,11 @@ package main
 import "C"
 
 import (
+	"errors"
 	"os"
 
 	"github.com/udvla/udvla/engine"
+	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/model"
 )
 
@@ -22,11 +24,8 @@ type openEngine struct {
 
 var engines handleTable[*openEngine]
 
-// maxInstructionLimit bounds udvla_open_options.max_instruction, which sizes device buffers.
-const maxInstructionLimit = 1 << 16
-
-//export udvla_open
-func udvla_open(path *C.char, opts *C.udvla_open_options, out *C.udvla_engine) C.int {
+//export uvi_open
+func uvi_open(path *C.char, opts *C.udvla_open_options, out *C.udvla_engine) C.int {
 	return export(func() error {
 		if out == nil {
 			return errorf(statusNullPointer, "udvla_open: out is NULL")
@@ -48,12 +47,10 @@ func udvla_open(path *C.char, opts *C.udvla_open_options, out *C.udvla_engine) C
 	})
 }
 
-// openOptions checks the C options and turns them into the engine's.
+// openOptions checks the C options and turns them into the engine's. UDVLA_VALIDATE and
+// UDVLA_DEVICE are the engine's to apply (vk.Options.WithEnv), read when the device opens.
 func openOptions(opts *C.udvla_open_options) (engine.Options, error) {
 	o := engine.Options{Backend: engine.BackendVulkan}
-	if v := os.Getenv("UDVLA_VALIDATE"); v != "" && v != "0" {
-		o.Validate = true
-	}
 	if opts == nil {
 		return o, nil
 	}
@@ -74,8 +71,9 @@ func openOptions(opts *C.udvla_open_options) (engine.Options, error) {
 	default:
 		return o, errorf(statusInvalidArgument, "udvla_open: unknown validate setting %d", opts.validate)
 	}
-	if opts.max_instruction < 0 || opts.max_instruction > maxInstructionLimit {
-		return o, errorf(statusInvalidArgument, "udvla_open: max_instruction %d outside [0, %d]", opts.max_instruction, maxInstructionLimit)
+	// the upper bound depends on the model: engine.OpenFile checks it (InstructionLimitError)
+	if opts.max_instruction < 0 {
+		return o, errorf(statusInvalidArgument, "udvla_open: max_instruction %d is negative (0 takes the default)", opts.max_instruction)
 	}
 	o.MaxInstruction = int(opts.max_instruction)
 	if opts.device != nil {
@@ -84,8 +82,8 @@ func openOptions(opts *C.udvla_open_options) (engine.Options, error) {
 	return o, nil
 }
 
-// open checks the model file (so that its failures get NOT_FOUND or MODEL), opens the engine and
-// gives it a handle.
+// open opens the model file once (so that its failures get NOT_FOUND or MODEL), prepares the
+// engine on it and gives it a handle.
 func open(path string, o engine.Options) (uint64, error) {
 	if path == "" {
 		return 0, errorf(statusNotFound, "udvla_open: empty model path")
@@ -99,8 +97,12 @@ func open(path string, o engine.Options) (uint64, error) {
 	if err != nil {
 		return 0, classifyOpenFile(err)
 	}
-	f.Close()
-	e, err := engine.Open(path, o)
+	e, err := engine.OpenFile(f, o)
+	var le *engine.InstructionLimitError
+	if errors.As(err, &le) {
+		return 0, errorf(statusOutOfRange, "udvla_open: max_instruction %d exceeds this model's limit %d (one forward embeds at most %d tokens: BOS, the instruction, the camera blocks and the region)",
+			le.Requested, le.Limit, gpu.MaxTokens)
+	}
 	if err != nil {
 		return 0, classifyOpenEngine(err, o.Backend)
 	}
@@ -108,8 +110,8 @@ func open(path string, o engine.Options) (uint64, error) {
 	return engines.add(&openEngine{eng: e, info: info}), nil
 }
 
-//export udvla_close
-func udvla_close(h C.udvla_engine) C.int {
+//export uvi_close
+func uvi_close(h C.udvla_engine) C.int {
 	return export(func() error {
 		if h == 0 {
 			return nil
@@ -127,8 +129,8 @@ func udvla_close(h C.udvla_engine) C.int {
 	})
 }
 
-//export udvla_validation_messages
-func udvla_validation_messages(h C.udvla_engine, count *C.uint64_t) C.int {
+//export uvi_validation_messages
+func uvi_validation_messages(h C.udvla_engine, count *C.uint64_t) C.int {
 	return export(func() error {
 		if count == nil {
 			return errorf(statusNullPointer, "count is NULL")
@@ -143,8 +145,8 @@ func udvla_validation_messages(h C.udvla_engine, count *C.uint64_t) C.int {
 	})
 }
 
-//export udvla_live_engines
-func udvla_live_engines() C.uint64_t {
+//export uvi_live_engines
+func uvi_live_engines() C.uint64_t {
 	var n int
 	protect(func() error { n = engines.len(); return nil })
 	return C.uint64_t(n)

@@ -10,94 +10,30 @@ import (
 	"unsafe"
 
 	"github.com/udvla/udvla/engine"
-	"github.com/udvla/udvla/engine/model"
 )
 
-// maxSteps is the engine's bound on denoising steps.
-const maxSteps = 1024
+// sizeofRequest is sizeof(udvla_request), the struct_size a request must carry.
+const sizeofRequest = C.sizeof_udvla_request
 
-// request checks a C request against the model and copies it into an engine request. Every check
-// the engine would make is made here first, so that each failure gets its documented status.
-func request(r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
+// request checks a C request against the model and copies it into an engine request; fn names
+// the calling function in messages.
+func request(fn string, r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
 	if r == nil {
-		return nil, errorf(statusNullPointer, "udvla_step: request is NULL")
+		return nil, errorf(statusNullPointer, "%s: request is NULL", fn)
 	}
-	if r.struct_size != C.sizeof_udvla_request {
-		return nil, errorf(statusStructSize, "udvla_step: request struct_size %d, want %d", r.struct_size, C.sizeof_udvla_request)
-	}
-	if r.reserved != 0 {
-		return nil, errorf(statusInvalidArgument, "udvla_step: request.reserved is %d, must be 0", r.reserved)
-	}
-	if mi.vocab == nil {
-		return nil, wrap(statusUnsupported, engine.ErrNoLayout)
-	}
-	req := &engine.Request{Seed: uint64(r.seed), NoCache: r.no_cache != 0}
-	switch r.mode {
-	case C.UDVLA_MODE_JD3P, C.UDVLA_MODE_AR, C.UDVLA_MODE_ID:
-		req.Mode = engine.Mode(r.mode)
-	default:
-		return nil, errorf(statusOutOfRange, "udvla_step: unknown mode %d (want UDVLA_MODE_JD3P, _AR or _ID)", r.mode)
-	}
-	switch r.mask {
-	case C.UDVLA_MASK_PAPER, C.UDVLA_MASK_RELEASE:
-		req.Mask = model.MaskRule(r.mask)
-	case C.UDVLA_MASK_MODEL_DEFAULT:
-		req.Mask = mi.decoding.Mask
-	default:
-		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_PAPER, _RELEASE or _MODEL_DEFAULT)", r.mask)
-	}
-	if r.steps < 0 || r.steps > maxSteps {
-		return nil, errorf(statusOutOfRange, "udvla_step: steps %d outside [0, %d]", r.steps, maxSteps)
-	}
-	req.Steps = int(r.steps)
-
-	v := mi.vocab
-	if n := uint64(r.instruction_len); n > 0 {
-		if r.instruction == nil {
-			return nil, errorf(statusNullPointer, "udvla_step: instruction is NULL, instruction_len %d", n)
-		}
-		if n > uint64(mi.maxInstruction) {
-			return nil, errorf(statusOutOfRange, "udvla_step: instruction of %d tokens exceeds the engine's max_instruction %d", n, mi.maxInstruction)
-		}
-		ids := unsafe.Slice((*int32)(unsafe.Pointer(r.instruction)), int(n))
-		for i, id := range ids {
-			if id < 0 || id >= v.TextSize {
-				return nil, errorf(statusOutOfRange, "udvla_step: instruction token %d is %d, not a text id [0, %d)", i, id, v.TextSize)
-			}
-		}
-		req.Instruction = append([]int32(nil), ids...)
-	} else if r.instruction_text != nil && *r.instruction_text != 0 {
-		if !mi.hasText {
-			return nil, errorf(statusUnsupported, "udvla_step: the model packs no text vocabulary: pass instruction tokens")
-		}
-		req.InstructionText = C.GoString(r.instruction_text)
-	}
-
-	cams := mi.decoding.Cameras
-	if uint64(r.num_cameras) != uint64(len(cams)) {
-		return nil, errorf(statusInvalidArgument, "udvla_step: codes for %d cameras, the model has %d", uint64(r.num_cameras), len(cams))
-	}
-	if r.codes == nil || r.code_counts == nil {
-		return nil, errorf(statusNullPointer, "udvla_step: codes or code_counts is NULL")
-	}
-	ptrs := unsafe.Slice(r.codes, len(cams))
-	counts := unsafe.Slice(r.code_counts, len(cams))
-	for c, cam := range cams {
-		if uint64(counts[c]) != uint64(cam.H*cam.W) {
-			return nil, errorf(statusInvalidArgument, "udvla_step: camera %d (%s) has %d codes, its %dx%d grid needs %d",
-				c, cam.Name, uint64(counts[c]), cam.H, cam.W, cam.H*cam.W)
-		}
-		if ptrs[c] == nil {
-			return nil, errorf(statusNullPointer, "udvla_step: codes[%d] is NULL", c)
-		}
-		codes := unsafe.Slice((*int32)(unsafe.Pointer(ptrs[c])), cam.H*cam.W)
-		for i, code := range codes {
-			if code < 0 || code >= v.CodebookSize {
-				return nil, errorf(statusOutOfRange, "udvla_step: camera %d (%s) code %d is %d, outside the codebook [0, %d)",
-					c, cam.Name, i, code, v.CodebookSize)
-			}
-		}
-		req.Codes = append(req.Codes, append([]int32(nil), codes...))
-	}
-	return req, nil
+	return decodeRequest(fn, cRequest{
+		structSize:      uint32(r.struct_size),
+		mode:            int32(r.mode),
+		instruction:     unsafe.Pointer(r.instruction),
+		instructionLen:  uint64(r.instruction_len),
+		instructionText: unsafe.Pointer(r.instruction_text),
+		codes:           unsafe.Pointer(r.codes),
+		codeCounts:      unsafe.Pointer(r.code_counts),
+		numCameras:      uint64(r.num_cameras),
+		seed:            uint64(r.seed),
+		steps:           int32(r.steps),
+		mask:            int32(r.mask),
+		noCache:         int32(r.no_cache),
+		reserved:        int32(r.reserved),
+	}, mi)
 }

@@ -29,6 +29,9 @@ const (
 	statusUnsupported
 	statusEngine
 	statusInternal
+	// statusForked is returned by the C entry points (entry_points.c) in a forked child, before
+	// any Go code runs; Go never returns it.
+	statusForked
 )
 
 // abiVersion is UDVLA_ABI_VERSION.
@@ -72,11 +75,16 @@ func statusOf(err error) status {
 }
 
 // protect runs an exported function's body; a panic becomes an INTERNAL error instead of taking
-// the host process down.
+// the host process down. Its message is one line; with UDVLA_DEBUG set (read at the time of the
+// call) the goroutine stack follows on the next lines, for a defect report.
 func protect(body func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = errorf(statusInternal, "udvla: internal error (please report): %v\n%s", r, debug.Stack())
+			msg := strings.ReplaceAll(fmt.Sprintf("udvla: internal error (please report; UDVLA_DEBUG=1 adds the stack): %v", r), "\n", " ")
+			if debugStacks() {
+				msg += "\n" + string(debug.Stack())
+			}
+			err = &apiError{status: statusInternal, msg: msg}
 		}
 	}()
 	return body()

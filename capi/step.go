@@ -15,8 +15,8 @@ import (
 	"github.com/udvla/udvla/engine"
 )
 
-//export udvla_step
-func udvla_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.int {
+//export uvi_step
+func uvi_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.int {
 	return export(func() error {
 		if res == nil {
 			return errorf(statusNullPointer, "udvla_step: result is NULL")
@@ -32,7 +32,7 @@ func udvla_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.i
 		if err != nil {
 			return err
 		}
-		r, err := request(req, oe.info)
+		r, err := request("udvla_step", req, oe.info)
 		if err != nil {
 			return err
 		}
@@ -55,37 +55,30 @@ func clearOutputs(res *C.udvla_result) {
 	res.total_ns, res.loop_ns, res.prefill_ns, res.gpu_ns = 0, 0, 0, 0
 }
 
-// checkBuffers checks the caller's buffers before the step runs. A NULL buffer with capacity 0
-// skips its output; a short one fails with every *_len set to the size it needs.
+// checkBuffers checks the caller's buffers before the step runs (see checkOutputs); a short one
+// fails with every *_len set to the size it needs.
 func checkBuffers(res *C.udvla_result, need resultSizes) error {
-	bufs := []struct {
-		name string
-		ptr  unsafe.Pointer
-		cap  C.size_t
-		need int
-	}{
-		{"region", unsafe.Pointer(res.region), res.region_capacity, need.region},
-		{"future_codes", unsafe.Pointer(res.future_codes), res.future_codes_capacity, need.future},
-		{"action_tokens", unsafe.Pointer(res.action_tokens), res.action_tokens_capacity, need.tokens},
-		{"actions", unsafe.Pointer(res.actions), res.actions_capacity, need.actions},
+	err := checkOutputs(outputsOf(res), need)
+	if statusOf(err) == statusBufferTooSmall {
+		res.region_len, res.future_codes_len = C.size_t(need.region), C.size_t(need.future)
+		res.action_tokens_len, res.actions_len = C.size_t(need.tokens), C.size_t(need.actions)
 	}
-	for _, b := range bufs {
-		if b.ptr == nil && b.cap != 0 {
-			return errorf(statusNullPointer, "udvla_step: result.%s is NULL with capacity %d", b.name, uint64(b.cap))
-		}
+	return err
+}
+
+// outputsOf is the caller's four buffers as plain values.
+func outputsOf(res *C.udvla_result) [4]output {
+	return [4]output{
+		{"region", unsafe.Pointer(res.region), uint64(res.region_capacity)},
+		{"future_codes", unsafe.Pointer(res.future_codes), uint64(res.future_codes_capacity)},
+		{"action_tokens", unsafe.Pointer(res.action_tokens), uint64(res.action_tokens_capacity)},
+		{"actions", unsafe.Pointer(res.actions), uint64(res.actions_capacity)},
 	}
-	for _, b := range bufs {
-		if b.ptr != nil && uint64(b.cap) < uint64(b.need) {
-			res.region_len, res.future_codes_len = C.size_t(need.region), C.size_t(need.future)
-			res.action_tokens_len, res.actions_len = C.size_t(need.tokens), C.size_t(need.actions)
-			return errorf(statusBufferTooSmall, "udvla_step: result.%s holds %d elements, a step needs %d", b.name, uint64(b.cap), b.need)
-		}
-	}
-	return nil
 }
 
 // writeResult copies a step's outputs into the caller's buffers (checked by checkBuffers; the
-// copies are bounded by the capacities all the same).
+// copies are bounded by the capacities all the same, and a capacity above the length written,
+// SIZE_MAX included, is only an upper bound).
 func writeResult(res *C.udvla_result, r *engine.Result) error {
 	var future []int32
 	for _, c := range r.FutureCodes {
@@ -112,12 +105,11 @@ func writeResult(res *C.udvla_result, r *engine.Result) error {
 			return errorf(statusBufferTooSmall, "udvla_step: result.%s holds %d elements, the step made %d", l.name, uint64(l.cap), l.n)
 		}
 	}
-	copyInt32(unsafe.Pointer(res.region), res.region_capacity, r.Region)
-	copyInt32(unsafe.Pointer(res.future_codes), res.future_codes_capacity, future)
-	copyInt32(unsafe.Pointer(res.action_tokens), res.action_tokens_capacity, r.ActionTokens)
-	if res.actions != nil && res.actions_capacity > 0 {
-		copy(unsafe.Slice((*float32)(unsafe.Pointer(res.actions)), int(res.actions_capacity)), actions)
-	}
+	bufs := outputsOf(res)
+	copyOut(bufs[0], r.Region)
+	copyOut(bufs[1], future)
+	copyOut(bufs[2], r.ActionTokens)
+	copyOut(bufs[3], actions)
 	if len(r.Actions) > 0 {
 		res.action_horizon, res.action_dims = C.int32_t(len(r.Actions)), C.int32_t(len(r.Actions[0]))
 	}
@@ -130,12 +122,6 @@ func writeResult(res *C.udvla_result, r *engine.Result) error {
 	return nil
 }
 
-func copyInt32(dst unsafe.Pointer, capacity C.size_t, src []int32) {
-	if dst == nil || capacity == 0 {
-		return
-	}
-	copy(unsafe.Slice((*int32)(dst), int(capacity)), src)
-}
 
 // allocs are the results udvla_step_alloc handed out, so that udvla_result_free can refuse a
 // pointer it did not allocate or already freed. They are C memory: the key is only an address.
@@ -144,8 +130,8 @@ var allocs struct {
 	live map[uintptr]bool
 }
 
-//export udvla_step_alloc
-func udvla_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_result) C.int {
+//export uvi_step_alloc
+func uvi_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_result) C.int {
 	return export(func() error {
 		if out == nil {
 			return errorf(statusNullPointer, "udvla_step_alloc: out is NULL")
@@ -155,7 +141,7 @@ func udvla_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_resu
 		if err != nil {
 			return err
 		}
-		r, err := request(req, oe.info)
+		r, err := request("udvla_step_alloc", req, oe.info)
 		if err != nil {
 			return err
 		}
@@ -213,8 +199,8 @@ func allocResult(r *engine.Result) (*C.udvla_result, error) {
 	return res, nil
 }
 
-//export udvla_result_free
-func udvla_result_free(res *C.udvla_result) C.int {
+//export uvi_result_free
+func uvi_result_free(res *C.udvla_result) C.int {
 	return export(func() error {
 		if res == nil {
 			return nil
@@ -231,8 +217,8 @@ func udvla_result_free(res *C.udvla_result) C.int {
 	})
 }
 
-//export udvla_live_results
-func udvla_live_results() C.uint64_t {
+//export uvi_live_results
+func uvi_live_results() C.uint64_t {
 	var n int
 	protect(func() error {
 		allocs.Lock()

@@ -21,9 +21,19 @@
  *   different engines run in parallel.
  * - Counts are in elements, not bytes. Token ids and codes are int32_t, actions float.
  *
- * Environment
- * - UDVLA_DEVICE=<index|name substring> chooses the Vulkan device when the options name none.
+ * Environment (read through the C library's getenv when each call is made, so setenv or Python's
+ * os.environ after the library was loaded take effect at the next call)
+ * - UDVLA_DEVICE=<index|name substring> chooses the Vulkan device when the options name none
+ *   (udvla_open, and udvla_list_devices' "chosen"); a device named in the options wins.
  * - UDVLA_VALIDATE=1 turns on the Khronos validation layer for every engine opened.
+ * - UDVLA_DEBUG=1 appends the library's stack to UDVLA_ERR_INTERNAL messages (otherwise one line).
+ *
+ * Processes
+ * - A process that forks after loading libudvla cannot use it in the child: the library's runtime
+ *   threads do not survive fork. Every function of the child that would need them returns
+ *   UDVLA_ERR_FORKED at once (never a hang), udvla_live_* return 0, and udvla_last_error() says
+ *   so; the parent is unaffected. Start workers with posix_spawn or fork+exec (Python:
+ *   multiprocessing's "spawn" or "forkserver" start method) and load the library in them.
  */
 #ifndef UDVLA_H
 #define UDVLA_H
@@ -66,7 +76,9 @@ enum {
                                        Llama checkpoint), or instruction text without a packed text
                                        vocabulary */
     UDVLA_ERR_ENGINE = 12,          /* any other failure of a step */
-    UDVLA_ERR_INTERNAL = 13         /* a defect inside the library, caught before it reached you */
+    UDVLA_ERR_INTERNAL = 13,        /* a defect inside the library, caught before it reached you */
+    UDVLA_ERR_FORKED = 14           /* called in a child forked from the process that loaded the
+                                       library: use spawn or fork+exec (see Processes above) */
 };
 
 /* ---- Enumerations ------------------------------------------------------------------------- */
@@ -112,7 +124,10 @@ typedef struct udvla_open_options {
                                 integrated > virtual > CPU); otherwise an index or a
                                 case-insensitive name substring */
     int32_t validate;        /* UDVLA_VALIDATE_* */
-    int32_t max_instruction; /* most instruction tokens a request may carry; 0 means 128 */
+    int32_t max_instruction; /* most instruction tokens a request may carry; 0 means 128. At most
+                                65535 (the tokens of one forward) less BOS, the camera blocks and
+                                the region; above the model's limit udvla_open returns
+                                OUT_OF_RANGE naming it */
 } udvla_open_options;
 
 /* One control step. Zeroed fields take the defaults (JD3P, the model's steps, the paper mask). */
@@ -274,8 +289,7 @@ static inline void udvla_camera_info_init(udvla_camera_info *c) {
 
 /* ---- Functions ------------------------------------------------------------------------------- */
 
-/* The library's own build defines UDVLA_IMPLEMENTATION: its generated prototypes say the same
- * without const. */
+/* The library's Go files define UDVLA_IMPLEMENTATION: they need the types only. */
 #ifndef UDVLA_IMPLEMENTATION
 
 /* The ABI version of the loaded library (UDVLA_ABI_VERSION of the header it was built from). */
@@ -304,7 +318,8 @@ int udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count);
  * Opens a model file on a backend. options may be NULL for the defaults (Vulkan, the best device).
  * *out receives the engine handle (0 on failure).
  * Statuses: OK, NULL_POINTER (model_path, out), STRUCT_SIZE, INVALID_ARGUMENT (backend, validate,
- * max_instruction outside [0, 65536]), NOT_FOUND, MODEL, DEVICE.
+ * a negative max_instruction), OUT_OF_RANGE (max_instruction above the model's limit), NOT_FOUND,
+ * MODEL, DEVICE.
  */
 int udvla_open(const char *model_path, const udvla_open_options *options, udvla_engine *out);
 
@@ -323,7 +338,8 @@ int udvla_get_model_info(udvla_engine engine, udvla_model_info *out);
 int udvla_get_camera_info(udvla_engine engine, size_t index, udvla_camera_info *out);
 
 /*
- * Runs one control step into the caller's buffers (see udvla_result).
+ * Runs one control step into the caller's buffers (see udvla_result). A capacity is an upper
+ * bound: any capacity at or above the size needed, SIZE_MAX included, is written up to the size.
  * Statuses: OK, NULL_POINTER (request, result, a non-empty array, a NULL buffer with a capacity),
  * STRUCT_SIZE, INVALID_ARGUMENT (camera or code counts, reserved fields), OUT_OF_RANGE (ids,
  * codes, steps, mode, mask, instruction length), BUFFER_TOO_SMALL, INVALID_HANDLE, CLOSED,

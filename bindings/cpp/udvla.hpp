@@ -39,6 +39,7 @@ enum class Status : int {
     Unsupported = UDVLA_ERR_UNSUPPORTED,
     Engine = UDVLA_ERR_ENGINE,
     Internal = UDVLA_ERR_INTERNAL,
+    Forked = UDVLA_ERR_FORKED,
 };
 
 enum class Backend : int32_t { Vulkan = UDVLA_BACKEND_VULKAN, Reference = UDVLA_BACKEND_REFERENCE };

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"unsafe"
+
+	"github.com/udvla/udvla/engine"
+	"github.com/udvla/udvla/engine/model"
+)
+
+// maxSteps is the engine's bound on denoising steps.
+const maxSteps = 1024
+
+// The udvla.h constants decodeRequest compares with (main.go checks them against the header at
+// build time).
+const (
+	modeJD3P, modeAR, modeID        = 0, 1, 2
+	maskPaper, maskRelease, maskDef = 0, 1, -1
+)
+
+// cRequest is a udvla_request's fields as plain values, so that decoding needs no cgo and can be
+// fuzzed (decode_fuzz_test.go). Pointers are the caller's: instruction points to instructionLen
+// int32s, instructionText to a NUL-terminated string, codes to numCameras pointers to int32s and
+// codeCounts to numCameras size_t (uint on every platform Go supports).
+type cRequest struct {
+	structSize                      uint32
+	mode                            int32
+	instruction                     unsafe.Pointer
+	instructionLen                  uint64
+	instructionText                 unsafe.Pointer
+	codes, codeCounts               unsafe.Pointer
+	numCameras                      uint64
+	seed                            uint64
+	steps, mask, noCache, reserved int32
+}
+
+// decodeRequest checks a request against the model and copies it into an engine request. Every
+// check the engine would make is made here first, so that each failure gets its documented
+// status; no array is read before its length has been checked against the model.
+func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error) {
+	if r.structSize != sizeofRequest {
+		return nil, errorf(statusStructSize, "%s: request struct_size %d, want %d", fn, r.structSize, sizeofRequest)
+	}
+	if r.reserved != 0 {
+		return nil, errorf(statusInvalidArgument, "%s: request.reserved is %d, must be 0", fn, r.reserved)
+	}
+	if mi.vocab == nil {
+		return nil, wrap(statusUnsupported, engine.ErrNoLayout)
+	}
+	req := &engine.Request{Seed: r.seed, NoCache: r.noCache != 0}
+	switch r.mode {
+	case modeJD3P, modeAR, modeID:
+		req.Mode = engine.Mode(r.mode)
+	default:
+		return nil, errorf(statusOutOfRange, "%s: unknown mode %d (want UDVLA_MODE_JD3P, _AR or _ID)", fn, r.mode)
+	}
+	switch r.mask {
+	case maskPaper, maskRelease:
+		req.Mask = model.MaskRule(r.mask)
+	case maskDef:
+		req.Mask = mi.decoding.Mask
+	default:
+		return nil, errorf(statusOutOfRange, "%s: unknown mask rule %d (want UDVLA_MASK_PAPER, _RELEASE or _MODEL_DEFAULT)", fn, r.mask)
+	}
+	if r.steps < 0 || r.steps > maxSteps {
+		return nil, errorf(statusOutOfRange, "%s: steps %d outside [0, %d]", fn, r.steps, maxSteps)
+	}
+	req.Steps = int(r.steps)
+	if err := decodeInstruction(fn, r, mi, req); err != nil {
+		return nil, err
+	}
+	if err := decodeCodes(fn, r, mi, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func decodeInstruction(fn string, r cRequest, mi *modelInfo, req *engine.Request) error {
+	v := mi.vocab
+	if n := r.instructionLen; n > 0 {
+		if r.instruction == nil {
+			return errorf(statusNullPointer, "%s: instruction is NULL, instruction_len %d", fn, n)
+		}
+		if n > uint64(mi.maxInstruction) {
+			return errorf(statusOutOfRange, "%s: instruction of %d tokens exceeds the engine's max_instruction %d", fn, n, mi.maxInstruction)
+		}
+		ids := unsafe.Slice((*int32)(r.instruction), int(n)) // n <= max_instruction < 2^31
+		for i, id := range ids {
+			if id < 0 || id >= v.TextSize {
+				return errorf(statusOutOfRange, "%s: instruction token %d is %d, not a text id [0, %d)", fn, i, id, v.TextSize)
+			}
+		}
+		req.Instruction = append([]int32(nil), ids...)
+		return nil
+	}
+	if text := cString(r.instructionText); text != "" {
+		if !mi.hasText {
+			return errorf(statusUnsupported, "%s: the model packs no text vocabulary: pass instruction tokens", fn)
+		}
+		req.InstructionText = text
+	}
+	return nil
+}
+
+func decodeCodes(fn string, r cRequest, mi *modelInfo, req *engine.Request) error {
+	cams, v := mi.decoding.Cameras, mi.vocab
+	if r.numCameras != uint64(len(cams)) {
+		return errorf(statusInvalidArgument, "%s: codes for %d cameras, the model has %d", fn, r.numCameras, len(cams))
+	}
+	if r.codes == nil || r.codeCounts == nil {
+		return errorf(statusNullPointer, "%s: codes or code_counts is NULL", fn)
+	}
+	ptrs := unsafe.Slice((*unsafe.Pointer)(r.codes), len(cams))
+	counts := unsafe.Slice((*uint)(r.codeCounts), len(cams))
+	for c, cam := range cams {
+		if uint64(counts[c]) != uint64(cam.H*cam.W) {
+			return errorf(statusInvalidArgument, "%s: camera %d (%s) has %d codes, its %dx%d grid needs %d",
+				fn, c, cam.Name, uint64(counts[c]), cam.H, cam.W, cam.H*cam.W)
+		}
+		if ptrs[c] == nil {
+			return errorf(statusNullPointer, "%s: codes[%d] is NULL", fn, c)
+		}
+		codes := unsafe.Slice((*int32)(ptrs[c]), cam.H*cam.W)
+		for i, code := range codes {
+			if code < 0 || code >= v.CodebookSize {
+				return errorf(statusOutOfRange, "%s: camera %d (%s) code %d is %d, outside the codebook [0, %d)",
+					fn, c, cam.Name, i, code, v.CodebookSize)
+			}
+		}
+		req.Codes = append(req.Codes, append([]int32(nil), codes...))
+	}
+	return nil
+}
+
+// cString copies a NUL-terminated C string; nil is "".
+func cString(p unsafe.Pointer) string {
+	if p == nil {
+		return ""
+	}
+	n := 0
+	for *(*byte)(unsafe.Add(p, n)) != 0 {
+		n++
+	}
+	return string(unsafe.Slice((*byte)(p), n))
+}
