@@ -22,14 +22,14 @@ const (
 // int32s, instructionText to a NUL-terminated string, codes to numCameras pointers to int32s and
 // codeCounts to numCameras size_t (uint on every platform Go supports).
 type cRequest struct {
-	structSize                      uint32
-	mode                            int32
-	instruction                     unsafe.Pointer
-	instructionLen                  uint64
-	instructionText                 unsafe.Pointer
-	codes, codeCounts               unsafe.Pointer
-	numCameras                      uint64
-	seed                            uint64
+	structSize                     uint32
+	mode                           int32
+	instruction                    unsafe.Pointer
+	instructionLen                 uint64
+	instructionText                unsafe.Pointer
+	codes, codeCounts              unsafe.Pointer
+	numCameras                     uint64
+	seed                           uint64
 	steps, mask, noCache, reserved int32
 }
 

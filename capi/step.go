@@ -122,7 +122,6 @@ func writeResult(res *C.udvla_result, r *engine.Result) error {
 	return nil
 }
 
-
 // allocs are the results udvla_step_alloc handed out, so that udvla_result_free can refuse a
 // pointer it did not allocate or already freed. They are C memory: the key is only an address.
 var allocs struct {
