@@ -3,7 +3,8 @@
 #define UDVLA_C_EXPORTS_H
 #include <stddef.h>
 
-// The library's release; its major is the ABI version and the SONAME's.
+// The library's release: engine.Version (the one source, checked by TestVersionHasOneSource);
+// its major is the ABI version and the SONAME's.
 #define UDVLA_RELEASE "1.0.0"
 
 void uvi_set_error(const char *msg, size_t n);

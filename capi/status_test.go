@@ -140,3 +140,27 @@ func TestClassifyOpenEngine(t *testing.T) {
 		}
 	}
 }
+
+// An INTERNAL message is one line for the caller; UDVLA_DEBUG=1, read at the time of the call
+// through libc's environment, appends the goroutine stack.
+func TestInternalMessageStackBehindDebug(t *testing.T) {
+	boom := func() error { panic("boom\nsecond line") }
+	t.Setenv("UDVLA_DEBUG", "")
+	msg := protect(boom).Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "boom") || strings.Contains(msg, "goroutine") {
+		t.Errorf("without UDVLA_DEBUG: %q, want one line naming the panic", msg)
+	}
+	t.Setenv("UDVLA_DEBUG", "0")
+	if msg := protect(boom).Error(); strings.Contains(msg, "\n") {
+		t.Errorf("UDVLA_DEBUG=0: %q, want one line", msg)
+	}
+	t.Setenv("UDVLA_DEBUG", "1")
+	msg = protect(boom).Error()
+	first, stack, ok := strings.Cut(msg, "\n")
+	if !ok || !strings.Contains(first, "boom") || !strings.Contains(stack, "goroutine") || !strings.Contains(stack, "protect") {
+		t.Errorf("UDVLA_DEBUG=1: %q, want the panic's line and then the stack", msg)
+	}
+	if statusOf(protect(boom)) != statusInternal {
+		t.Error("status is not INTERNAL")
+	}
+}
