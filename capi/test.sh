@@ -2,11 +2,14 @@
 # Builds libudvla.so.1 and everything around it with CMake in a temporary directory and runs the
 # C, C++ and Python tests of the C ABI:
 #   - ctest: the exported symbols, results equal to the Go engine's (capi/golden), every error
-#     status, 8 threads x 200 steps on one engine, the C++ wrapper and the example controller;
+#     status, 8 threads x 200 steps on one engine, the boundary (capacities, settings read at
+#     call time, the max_instruction bound), forked children, the C++ wrapper and the example
+#     controller;
 #   - a C program built from udvla.h alone against the installed package via pkg-config, and a C++
 #     program via find_package(udvla);
 #   - pip install bindings/python into a fresh environment holding only the standard library, the
-#     Python tests, and 100 open/step/close cycles in one process without growth;
+#     Python tests (forked multiprocessing workers among them), and 100 open/step/close cycles in
+#     one process without growth;
 #   - the Python package with the library bundled beside it, found without UDVLA_LIBRARY.
 # Runs from any directory; UDVLA_TEST_SEED=<n> repeats a run's random requests.
 set -euo pipefail
@@ -52,7 +55,7 @@ nm -D --defined-only "$lib"
 
 step "ctest"
 (cd "$build" && ctest --output-on-failure)
-grep -h "symbols, all\|test_capi: ok\|test_cpp: ok\|sequential:\|close while\|latency over" \
+grep -h "symbols, all\|test_capi: ok\|test_boundary: ok\|test_fork: ok\|fork with\|test_cpp: ok\|sequential:\|close while\|latency over" \
   "$build/Testing/Temporary/LastTest.log" || true
 
 step "install into a temporary prefix"
@@ -79,7 +82,7 @@ echo "installed: $(ls "$site" | tr '\n' ' ')"
 
 step "Python tests"
 export UDVLA_LIBRARY=$lib UDVLA_MODEL=$model UDVLA_GOLDEN=$build/golden.txt
-(cd "$root/bindings/python/tests" && "$py" -m unittest -v test_udvla)
+(cd "$root/bindings/python/tests" && "$py" -m unittest -v test_udvla test_process)
 
 step "Python: 100 engines opened, stepped and closed in one process"
 (cd "$work" && UDVLA_VALIDATE=0 "$py" "$root/bindings/python/tests/leak_check.py" "$model" 100)

@@ -202,6 +202,10 @@ class Engine:
 
         with udvla.Engine("model.udvla") as e:
             r = e.step(codes=[main, wrist], instruction=[...], seed=7)
+
+    UDVLA_DEVICE chooses the device when device is None, read from os.environ when the engine is
+    opened. In a process forked after the library was loaded every call raises ForkedError: give
+    multiprocessing workers the "spawn" start method and open engines in them.
     """
 
     def __init__(self, model_path, *, backend: str = "vulkan", device: Optional[str] = None,

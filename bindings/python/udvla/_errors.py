@@ -67,10 +67,19 @@ class InternalError(Error):
     status, status_name = n.ERR_INTERNAL, "UDVLA_ERR_INTERNAL"
 
 
+class ForkedError(Error, RuntimeError):
+    """The call was made in a process forked from the one that loaded the library (a
+    multiprocessing worker of the "fork" start method, os.fork): the library's runtime threads do
+    not survive fork, so every call there raises this at once instead of hanging. Use the "spawn"
+    or "forkserver" start method: multiprocessing.get_context("spawn")."""
+
+    status, status_name = n.ERR_FORKED, "UDVLA_ERR_FORKED"
+
+
 _BY_STATUS = {cls.status: cls for cls in (
     NullPointerError, StructSizeError, InvalidArgumentError, OutOfRangeError, BufferTooSmallError,
     InvalidHandleError, ClosedError, NotFoundError, ModelError, DeviceError, UnsupportedError,
-    EngineError, InternalError)}
+    EngineError, InternalError, ForkedError)}
 
 
 def check(lib, status):
