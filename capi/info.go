@@ -33,13 +33,17 @@ type resultSizes struct {
 
 // describe snapshots an engine's model.
 func describe(e *engine.Engine, o engine.Options) *modelInfo {
-	cfg := e.Config()
+	return describeConfig(e.Config(), o, e.BackendName())
+}
+
+// describeConfig snapshots a model's configuration as opened with o.
+func describeConfig(cfg *model.Config, o engine.Options, backendName string) *modelInfo {
 	mi := &modelInfo{
 		arch:           cfg.Arch,
 		hasText:        len(cfg.TextBPE) > 0,
 		maxInstruction: o.MaxInstruction,
 		backend:        o.Backend,
-		backendName:    e.BackendName(),
+		backendName:    backendName,
 	}
 	if mi.maxInstruction == 0 {
 		mi.maxInstruction = 128 // engine.Options' default
