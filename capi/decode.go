@@ -44,7 +44,7 @@ func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error
 		return nil, errorf(statusInvalidArgument, "%s: request.reserved is %d, must be 0", fn, r.reserved)
 	}
 	if mi.vocab == nil {
-		return nil, wrap(statusUnsupported, engine.ErrNoLayout)
+		return nil, errorf(statusUnsupported, "%s: %v", fn, engine.ErrNoLayout)
 	}
 	req := &engine.Request{Seed: r.seed, NoCache: r.noCache != 0}
 	switch r.mode {

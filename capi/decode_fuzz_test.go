@@ -215,10 +215,14 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add(raw, resultBytes([4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}, all), pay, byte(1))
 	f.Add(raw, resultBytes([4]uint64{}, [4]bool{}), pay, byte(2))
 	f.Add(raw[:40], resultBytes([4]uint64{1, 0, 3, 0}, [4]bool{true, false, false, true}), pay[:9], byte(3))
+	f.Add(raw, resultBytes(exact, all), pay, byte(4))
 
 	f.Fuzz(func(t *testing.T, raw, res, pay []byte, flags byte) {
 		info := *mi
 		info.hasText = flags&1 != 0
+		if flags&4 != 0 { // a plain Llama checkpoint: no layout, every request UNSUPPORTED
+			info.vocab, info.decoding = nil, nil
+		}
 		p := &payload{b: pay}
 		r, bk := buildRequest(raw, p)
 		fn := "udvla_step"
@@ -226,6 +230,9 @@ func FuzzDecodeRequest(f *testing.F) {
 			fn = "udvla_step_alloc"
 		}
 		req, err := decodeRequest(fn, r, &info)
+		if info.vocab == nil && err == nil {
+			t.Fatal("a model without a layout accepted a request")
+		}
 		if err != nil {
 			checkRefusal(t, fn, err)
 		} else {
