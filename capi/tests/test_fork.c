@@ -19,61 +19,53 @@ static const char *model_path;
 /* The seconds a child may take; a child that hangs is killed by SIGALRM. */
 #define CHILD_SECONDS 30
 
-/* The child's checks: exit status 0 when every call returned FORKED with the static message. */
+/* check_forked checks a call's status in the child: FORKED, with the static one-line message. */
+static void check_forked(int status) {
+    CHECK(status == UDVLA_ERR_FORKED);
+    CHECK(strstr(udvla_last_error(), "fork") != NULL);
+    CHECK(strstr(udvla_last_error(), "exec") != NULL);
+    CHECK(strchr(udvla_last_error(), '\n') == NULL);
+}
+
+/* The child's checks: exit status 0 when every call returned FORKED with the static message (the
+ * child counts its own failures in its copy of check_failures). */
 static int child_calls(udvla_engine parent_engine) {
     alarm(CHILD_SECONDS);
-    int failures = 0;
-#define EXPECT(cond)                                                              \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "child: %s:%d: %s failed\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
-#define EXPECT_FORKED(call)                                                                     \
-    do {                                                                                        \
-        int s_ = (call);                                                                        \
-        EXPECT(s_ == UDVLA_ERR_FORKED);                                                         \
-        EXPECT(strstr(udvla_last_error(), "fork") != NULL);                                     \
-        EXPECT(strstr(udvla_last_error(), "exec") != NULL);                                     \
-        EXPECT(strchr(udvla_last_error(), '\n') == NULL);                                       \
-    } while (0)
-
+    int before = check_failures;
     udvla_engine e = 99;
-    EXPECT_FORKED(udvla_open(model_path, NULL, &e));
-    EXPECT(e == 0);
+    check_forked(udvla_open(model_path, NULL, &e));
+    CHECK(e == 0);
     udvla_request req;
     udvla_request_init(&req);
     udvla_result res;
     udvla_result_init(&res);
     res.region_len = 5;
-    EXPECT_FORKED(udvla_step(parent_engine ? parent_engine : 1, &req, &res));
-    EXPECT(res.region_len == 0);
+    check_forked(udvla_step(parent_engine ? parent_engine : 1, &req, &res));
+    CHECK(res.region_len == 0);
     udvla_result *owned = (udvla_result *)&res;
-    EXPECT_FORKED(udvla_step_alloc(parent_engine ? parent_engine : 1, &req, &owned));
-    EXPECT(owned == NULL);
+    check_forked(udvla_step_alloc(parent_engine ? parent_engine : 1, &req, &owned));
+    CHECK(owned == NULL);
     udvla_model_info mi;
     udvla_model_info_init(&mi);
-    EXPECT_FORKED(udvla_get_model_info(parent_engine, &mi));
+    check_forked(udvla_get_model_info(parent_engine, &mi));
     udvla_camera_info ci;
     udvla_camera_info_init(&ci);
-    EXPECT_FORKED(udvla_get_camera_info(parent_engine, 0, &ci));
+    check_forked(udvla_get_camera_info(parent_engine, 0, &ci));
     size_t count = 7;
-    EXPECT_FORKED(udvla_list_devices(NULL, 0, &count));
-    EXPECT(count == 0);
+    check_forked(udvla_list_devices(NULL, 0, &count));
+    CHECK(count == 0);
     uint64_t msgs = 7;
-    EXPECT_FORKED(udvla_validation_messages(parent_engine, &msgs));
-    EXPECT_FORKED(udvla_result_free((udvla_result *)&res));
-    EXPECT_FORKED(udvla_close(parent_engine));
-    EXPECT(udvla_live_engines() == 0);
-    EXPECT(udvla_live_results() == 0);
+    check_forked(udvla_validation_messages(parent_engine, &msgs));
+    CHECK(msgs == 0);
+    check_forked(udvla_result_free((udvla_result *)&res));
+    check_forked(udvla_close(parent_engine));
+    CHECK(udvla_live_engines() == 0);
+    CHECK(udvla_live_results() == 0);
     /* what needs no runtime still answers */
-    EXPECT(udvla_abi_version() == UDVLA_ABI_VERSION);
-    EXPECT(strcmp(udvla_status_string(UDVLA_ERR_FORKED), "UDVLA_ERR_FORKED") == 0);
-    EXPECT(udvla_version()[0] != '\0');
-    return failures == 0 ? 0 : 1;
-#undef EXPECT_FORKED
-#undef EXPECT
+    CHECK(udvla_abi_version() == UDVLA_ABI_VERSION);
+    CHECK(strcmp(udvla_status_string(UDVLA_ERR_FORKED), "UDVLA_ERR_FORKED") == 0);
+    CHECK(udvla_version()[0] != '\0');
+    return check_failures == before ? 0 : 1;
 }
 
 /* fork_and_check forks, runs child_calls in the child and checks it exited 0 in time. */
