@@ -35,7 +35,9 @@ type ConvertOptions struct {
 	Layout string
 
 	// Decoding defaults for a model with a layout; zero values take the CALVIN ones (cameras
-	// main 25x25 and wrist 10x10, 72 steps, L_a = 70, the paper mask).
+	// main 25x25 and wrist 10x10, 72 steps, L_a = 70). Mask's zero value (MaskDefault) takes the
+	// rule config.json names (hfConfig.MaskRule): release for use_blockwise_attn_mask, causal
+	// when it sets neither flag.
 	Cameras   []Camera
 	Steps     int
 	ActionLen int
@@ -175,6 +177,12 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 		return fmt.Errorf("the FAST tokenizer has %d ids, the vocabulary layout reserves %d", fastVocab, cfg.Vocab.FastSize)
 	}
 	d := &Decoding{Cameras: o.Cameras, Steps: o.Steps, ActionLen: o.ActionLen, Mask: o.Mask}
+	if d.Mask == MaskDefault {
+		var err error
+		if d.Mask, err = hc.MaskRule(); err != nil {
+			return err
+		}
+	}
 	if d.Cameras == nil {
 		d.Cameras = DefaultCameras
 	}

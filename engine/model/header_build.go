@@ -156,7 +156,7 @@ func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
 	fb.DecodingAddSteps(b, int32(d.Steps))
 	fb.DecodingAddActionLen(b, int32(d.ActionLen))
 	fb.DecodingAddCameras(b, camVec)
-	fb.DecodingAddMask(b, fb.MaskRule(d.Mask))
+	fb.DecodingAddMask(b, maskToFile(d.Mask))
 	return fb.DecodingEnd(b)
 }
 
@@ -201,4 +201,21 @@ func filePrefix(header []byte, dataOffset int64) ([]byte, error) {
 	copy(out, header)
 	binary.LittleEndian.PutUint32(out[len(header):], crc32.Checksum(header, crcTable))
 	return out, nil
+}
+
+// maskToFile is the inverse of maskFromFile. Validation refuses the rules a file cannot record
+// (MaskDefault, unknown values) before a header is built; only crafted test files carry them.
+func maskToFile(m MaskRule) fb.MaskRule {
+	switch m {
+	case MaskPaper:
+		return fb.MaskRulePaper
+	case MaskRelease:
+		return fb.MaskRuleRelease
+	case MaskCausal:
+		return fb.MaskRuleCausal
+	}
+	if m > MaskCausal && m <= MaskCausal+256 {
+		return fb.MaskRule(m - MaskCausal - 1)
+	}
+	return 255
 }

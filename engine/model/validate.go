@@ -117,7 +117,7 @@ func (d *Decoding) validate(v *Vocab) error {
 	case len(d.Cameras) == 0 || len(d.Cameras) > maxCameras:
 		return fmt.Errorf("decoding: %d cameras, want 1 to %d", len(d.Cameras), maxCameras)
 	case d.Mask != MaskPaper && d.Mask != MaskRelease && d.Mask != MaskCausal:
-		return fmt.Errorf("decoding: unknown mask rule %d", int(d.Mask))
+		return fmt.Errorf("decoding: mask rule %v; a model records release, paper or causal", d.Mask)
 	}
 	names := map[string]bool{}
 	for i, c := range d.Cameras {

@@ -30,7 +30,7 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	cameras := fs.String("cameras", "", "decoding default camera grids, e.g. main:25x25,wrist:10x10 (the default)")
 	steps := fs.Int("steps", 0, "decoding default JD3P steps (default 72)")
 	actionLen := fs.Int("action-len", 0, "decoding default L_a (default 70)")
-	mask := fs.String("mask", "paper", "decoding default mask rule: paper, release or causal")
+	mask := fs.String("mask", "model", "the model's mask rule: model (from config.json: release for use_blockwise_attn_mask, causal when it sets no mask flag), release, paper or causal")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +80,9 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		layoutName = "Emu3"
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, vocabulary layout %s\n", *out, dt, st.Size(), layoutName)
+	if d := res.Config.Decoding; d != nil {
+		fmt.Fprintf(stdout, "mask rule: %v\n", d.Mask)
+	}
 	if res.Tied {
 		fmt.Fprintln(stdout, "lm_head: tied to the embedding")
 	}
