@@ -73,14 +73,16 @@ func TestRunTinyModel(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
-	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention"} {
+	// no --mask: the model's rule, release for tiny.udvla (a checkpoint with use_blockwise_attn_mask)
+	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention", "release mask"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	r := readReport(t, path)
 	c := r.Config
-	if r.Command != "run" || r.Device == nil || c == nil || c.Source != "file" || c.Layers != 2 || c.Steps != 4 || c.WriteSeconds != nil {
+	if r.Command != "run" || r.Device == nil || c == nil || c.Source != "file" || c.Layers != 2 || c.Steps != 4 || c.WriteSeconds != nil ||
+		c.Mask != "release" || c.Cache {
 		t.Fatalf("report: %+v %+v", r, c)
 	}
 	f, err := model.Open(tinyPath)
@@ -217,7 +219,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"run", "--config", "gpt-9"}, "unknown --config"},
 		{[]string{"run", "--config", "tiny", "--dtype", "q2_k"}, "q2_k"},
 		{[]string{"run", "--model", tinyPath, "--modes", "jd3p,beam"}, "--modes"},
-		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want paper or release"},
+		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want model, release or paper"},
 		{[]string{"run", "--model", tinyPath, "--runs", "0"}, "at least one run"},
 		{[]string{"ops", "--kernels", "fft"}, "unknown kernel"},
 		{[]string{"ops", "--n", "0"}, "not a token count"},

@@ -62,7 +62,7 @@ func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
 		cams := []model.Camera{{Name: "main", H: 5, W: 5}, {Name: "wrist", H: 3, W: 3}}
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch = model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192, Vocab: n, RopeTheta: 1e6, RMSEps: 1e-5}
-		o.Vocab, o.Decoding = v, &model.Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: model.MaskPaper}
+		o.Vocab, o.Decoding = v, &model.Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: model.MaskRelease}
 	case "calvin-8b", "bridge-8b":
 		// spec §3 and §5: CALVIN has a 25x25 main and a 10x10 wrist camera, L_a 70, T 72;
 		// Bridge one 32x32 view, L_a 72, T 96.
@@ -74,7 +74,7 @@ func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
 		v := model.Emu3Vocab(1024)
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch, o.Vocab = emu3Arch(), v
-		o.Decoding = &model.Decoding{Steps: steps, ActionLen: la, Cameras: cams, Mask: model.MaskPaper}
+		o.Decoding = &model.Decoding{Steps: steps, ActionLen: la, Cameras: cams, Mask: model.MaskRelease}
 		dt = quant.Q8_0
 	case "custom":
 		if int32(*f.textSize) <= int32(*f.fastSize)+25 {
@@ -88,7 +88,7 @@ func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch = model.Arch{Layers: 2, Hidden: *f.hidden, Heads: *f.heads, KVHeads: *f.kvHeads, HeadDim: *f.headDim,
 			FFN: *f.ffn, Vocab: n, RopeTheta: 1e6, RMSEps: 1e-5}
-		o.Vocab, o.Decoding = v, &model.Decoding{Steps: *f.steps, ActionLen: *f.actionLen, Cameras: cams, Mask: model.MaskPaper}
+		o.Vocab, o.Decoding = v, &model.Decoding{Steps: *f.steps, ActionLen: *f.actionLen, Cameras: cams, Mask: model.MaskRelease}
 	default:
 		return o, fmt.Errorf("unknown --config %q: want one of %v", *f.config, configNames)
 	}
