@@ -152,6 +152,7 @@ type Decoding struct {
 	ActionLen int      // L_a: BOA plus L_a-1 MASK slots
 	Cameras   []Camera // in sequence order
 	Mask      MaskRule // the model's rule: release, paper or causal (never MaskDefault)
+	Preset    string   // the benchmark these settings come from (Presets), "" for none
 }
 
 // Fast is the FAST action tokenizer as packed in a model file (spec §6).
@@ -165,6 +166,10 @@ type Fast struct {
 	// CleanUpSpaces is tokenizer_config.json's clean_up_tokenization_spaces: the HF decode then
 	// removes the space before punctuation (true for FAST+, false for the CALVIN and Bridge ones).
 	CleanUpSpaces bool
+	// GripperThreshold binarises the gripper (last) dimension of the un-normalised actions: +1
+	// where the value exceeds it, -1 otherwise. 0 for CALVIN and LIBERO, 0.5 for Bridge, whose
+	// gripper ranges over [0, 1] (spec §6).
+	GripperThreshold float64
 }
 
 // Config is everything a model file says besides its tensors.

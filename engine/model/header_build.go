@@ -147,6 +147,10 @@ func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
 		fb.CameraAddW(b, int32(c.W))
 		cams[i] = fb.CameraEnd(b)
 	}
+	var preset flatbuffers.UOffsetT
+	if d.Preset != "" {
+		preset = b.CreateString(d.Preset)
+	}
 	fb.DecodingStartCamerasVector(b, len(cams))
 	for i := len(cams) - 1; i >= 0; i-- {
 		b.PrependUOffsetT(cams[i])
@@ -157,6 +161,9 @@ func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
 	fb.DecodingAddActionLen(b, int32(d.ActionLen))
 	fb.DecodingAddCameras(b, camVec)
 	fb.DecodingAddMask(b, maskToFile(d.Mask))
+	if preset != 0 {
+		fb.DecodingAddPreset(b, preset)
+	}
 	return fb.DecodingEnd(b)
 }
 
@@ -188,6 +195,7 @@ func buildFast(b *flatbuffers.Builder, f *Fast) flatbuffers.UOffsetT {
 	if f.CleanUpSpaces {
 		fb.FastAddCleanUpSpaces(b, true)
 	}
+	fb.FastAddGripperThreshold(b, f.GripperThreshold)
 	return fb.FastEnd(b)
 }
 

@@ -111,7 +111,7 @@ func readVocab(v *fb.Vocab) (*Vocab, error) {
 }
 
 func readDecoding(d *fb.Decoding) *Decoding {
-	out := &Decoding{Steps: int(d.Steps()), ActionLen: int(d.ActionLen()), Mask: maskFromFile(d.Mask())}
+	out := &Decoding{Steps: int(d.Steps()), ActionLen: int(d.ActionLen()), Mask: maskFromFile(d.Mask()), Preset: string(d.Preset())}
 	var c fb.Camera
 	for i := 0; i < d.CamerasLength() && i <= maxCameras; i++ { // one past the limit fails validation
 		d.Cameras(&c, i)
@@ -122,7 +122,7 @@ func readDecoding(d *fb.Decoding) *Decoding {
 
 func readFast(f *fb.Fast) *Fast {
 	out := &Fast{Scale: f.Scale(), MinToken: f.MinToken(), Horizon: int(f.Horizon()), Dims: int(f.Dims()),
-		CleanUpSpaces: f.CleanUpSpaces()}
+		CleanUpSpaces: f.CleanUpSpaces(), GripperThreshold: f.GripperThreshold()}
 	if b := f.TokenizerJsonBytes(); len(b) > 0 {
 		out.TokenizerJSON = append([]byte(nil), b...)
 	}
