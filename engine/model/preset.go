@@ -22,6 +22,7 @@ type Preset struct {
 	// FastDir and NormStats name the FAST tokenizer directory and the norm-stats file, relative
 	// to the directory of FAST data (testdata/fast in the repository).
 	FastDir, NormStats string
+	FastSize           int32 // the FAST tokenizer's ids (its vocab_size)
 	// GripperThreshold binarises the gripper: +1 above it, -1 otherwise (Fast.GripperThreshold).
 	GripperThreshold float64
 }
@@ -30,11 +31,11 @@ var (
 	calvinCameras = []Camera{{Name: "main", H: 25, W: 25}, {Name: "wrist", H: 10, W: 10}}
 	presets       = []Preset{
 		{Name: "calvin", Cameras: calvinCameras, ActionLen: 70, Steps: 72, Horizon: 10, Dims: 7, HeaderChars: "*0125",
-			FastDir: "fast_calvin_norm_a10_s50", NormStats: "norm_stats_calvin.json", GripperThreshold: 0},
+			FastDir: "fast_calvin_norm_a10_s50", NormStats: "norm_stats_calvin.json", FastSize: 1024, GripperThreshold: 0},
 		{Name: "libero", Cameras: calvinCameras, ActionLen: 70, Steps: 72, Horizon: 10, Dims: 7, HeaderChars: "*012345",
-			FastDir: "fast", NormStats: "norm_stats_libero.json", GripperThreshold: 0},
+			FastDir: "fast", NormStats: "norm_stats_libero.json", FastSize: 2048, GripperThreshold: 0},
 		{Name: "bridge", Cameras: []Camera{{Name: "main", H: 25, W: 25}}, ActionLen: 72, Steps: 96, Horizon: 10, Dims: 7,
-			HeaderChars: "*0123456", FastDir: "fast_bridge_t5_s50", NormStats: "norm_stats_bridge.json", GripperThreshold: 0.5},
+			HeaderChars: "*0123456", FastDir: "fast_bridge_t5_s50", NormStats: "norm_stats_bridge.json", FastSize: 1024, GripperThreshold: 0.5},
 	}
 )
 

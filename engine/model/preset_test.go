@@ -53,8 +53,8 @@ func TestPresetFigures(t *testing.T) {
 				t.Errorf("%s: the size headers use id %d, which the preset does not allow", c.name, id)
 			}
 		}
-		if _, err := os.Stat(filepath.Join(testFast, p.FastDir, "tokenizer.json")); err != nil {
-			t.Errorf("%s: %v", c.name, err)
+		if _, size, err := LoadFastTokenizer(filepath.Join(testFast, p.FastDir)); err != nil || size != p.FastSize {
+			t.Errorf("%s: the FAST tokenizer has %d ids, the preset says %d (%v)", c.name, size, p.FastSize, err)
 		}
 	}
 	if !reflect.DeepEqual(PresetNames(), []string{"calvin", "libero", "bridge"}) || PresetByName("droid") != nil {

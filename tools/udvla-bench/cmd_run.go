@@ -107,7 +107,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	profile := fs.Bool("profile", true, "time every kernel of the measured steps (timestamp queries)")
 	jsonPath := fs.String("json", "", "also write the figures to this JSON file (docs/bench.schema.json)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: udvla-bench run (--model FILE | --config tiny|calvin-8b|bridge-8b|custom [--layers N] [--dtype DT]) [flags]")
+		fmt.Fprintln(stderr, "usage: udvla-bench run (--model FILE | --config tiny|calvin-8b|libero-8b|bridge-8b|custom [--layers N] [--dtype DT]) [flags]")
 		fmt.Fprintln(stderr, "Measures control steps end to end: latency, prefill, tokens/s per mode, per-kernel GPU time, host overhead.")
 		fs.PrintDefaults()
 	}
@@ -118,7 +118,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q (flags come as --name value)", fs.Args())
 	}
 	if (*modelPath == "") == (*sf.config == "") {
-		return errors.New("give what to measure once: --model FILE, or --config tiny|calvin-8b|bridge-8b|custom for synthetic random weights")
+		return errors.New("give what to measure once: --model FILE, or --config tiny|calvin-8b|libero-8b|bridge-8b|custom for synthetic random weights")
 	}
 	if *modelPath != "" && (*sf.layers != 0 || *sf.dtype != "" || *save != "") {
 		return errors.New("--layers, --dtype and --save shape a synthetic --config model: drop them with --model")

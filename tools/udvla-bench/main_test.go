@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -254,12 +255,14 @@ func TestSummarise(t *testing.T) {
 // The 8B configurations have the real token counts of spec §3 without writing anything.
 func TestSyntheticShapes(t *testing.T) {
 	for _, c := range []struct {
-		config             string
-		prefix, region, la int
+		config                    string
+		prefix, region, la, steps int
+		header                    []int32
 	}{
-		{"calvin-8b", 1 + 20 + 636 + 111, 636 + 111 + 70, 70},
-		{"bridge-8b", 1 + 20 + 1035, 1035 + 72, 72},
-		{"tiny", 1 + 20 + 4 + 5 + 25 + 4 + 5 + 9, 4 + 5 + 25 + 4 + 5 + 9 + 16, 16},
+		{"calvin-8b", 1 + 20 + 636 + 111, 817, 70, 72, []int32{9, 15, 16, 17, 20}},
+		{"libero-8b", 1 + 20 + 636 + 111, 817, 70, 72, []int32{9, 15, 16, 17, 18, 19, 20}},
+		{"bridge-8b", 1 + 20 + 636, 708, 72, 96, []int32{9, 15, 16, 17, 18, 19, 20, 21}},
+		{"tiny", 1 + 20 + 4 + 5 + 25 + 4 + 5 + 9, 4 + 5 + 25 + 4 + 5 + 9 + 16, 16, 8, []int32{9, 16, 18, 20}},
 	} {
 		fs := newFlagSet("run", &bytes.Buffer{})
 		sf := addSynthFlags(fs)
@@ -281,6 +284,9 @@ func TestSyntheticShapes(t *testing.T) {
 		}
 		if l.P() != c.prefix || l.N() != c.region || cfg.Decoding.ActionLen != c.la || o.Arch.Layers != 2 {
 			t.Errorf("%s: P=%d N=%d L_a=%d layers %d, want %d, %d, %d, 2", c.config, l.P(), l.N(), cfg.Decoding.ActionLen, o.Arch.Layers, c.prefix, c.region, c.la)
+		}
+		if d := cfg.Decoding; d.Steps != c.steps || d.Mask != model.MaskRelease || !reflect.DeepEqual(cfg.Vocab.HeaderIDs, c.header) {
+			t.Errorf("%s: T=%d, %v mask, header ids %v; want T=%d, release, %v", c.config, d.Steps, d.Mask, cfg.Vocab.HeaderIDs, c.steps, c.header)
 		}
 		if c.config != "tiny" && (o.Arch != (model.Arch{Layers: 2, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336,
 			Vocab: model.Emu3VocabSize, RopeTheta: 1e6, RMSEps: 1e-5}) || o.DType.String() != "q8_0") {
