@@ -15,27 +15,25 @@ import (
 // The vectors come from testdata/frames/gen_vectors.py (Debian's python3-pil); see that file.
 const vectorDir = "../../testdata/frames"
 
+// frameVector names a splitmix64-filled input frame and the SHA-256 of what became of it.
+type frameVector struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Seed   uint64 `json:"seed"`
+	In     [2]int `json:"in"`
+	Out    [2]int `json:"out"`
+	SHA256 string `json:"sha256"`
+}
+
 type vectorFile struct {
 	Pillow string `json:"pillow"`
 	Resize []struct {
-		Name   string `json:"name"`
-		Kind   string `json:"kind"`
-		Seed   uint64 `json:"seed"`
-		In     [2]int `json:"in"`
-		Out    [2]int `json:"out"`
-		SHA256 string `json:"sha256"`
-		File   string `json:"file"`
+		frameVector
+		File string `json:"file"` // the output bytes, when small enough to store
 	} `json:"resize"`
-	Process []struct {
-		Name   string `json:"name"`
-		Kind   string `json:"kind"`
-		Seed   uint64 `json:"seed"`
-		In     [2]int `json:"in"`
-		Out    [2]int `json:"out"`
-		SHA256 string `json:"sha256"`
-	} `json:"process"`
-	Levels      []uint32 `json:"levels_f32_bits"`
-	SmartResize [][4]int `json:"smart_resize"`
+	Process     []frameVector `json:"process"`
+	Levels      []uint32      `json:"levels_f32_bits"`
+	SmartResize [][4]int      `json:"smart_resize"`
 	Decode      []struct {
 		File   string `json:"file"`
 		Mode   string `json:"mode"`
