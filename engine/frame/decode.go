@@ -25,9 +25,12 @@ import (
 // can differ from PIL's by a few levels. The header is checked against MaxSide and MaxPixels before
 // the pixels are decoded.
 func Decode(r io.Reader) (*Frame, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
+	}
+	if int64(len(data)) > maxFileBytes {
+		return nil, fmt.Errorf("%w: image file larger than %d bytes", ErrInvalid, maxFileBytes)
 	}
 	var dec func(io.Reader) (image.Image, error)
 	var cfg func(io.Reader) (image.Config, error)
@@ -52,6 +55,9 @@ func Decode(r io.Reader) (*Frame, error) {
 	}
 	return FromImage(img)
 }
+
+// maxFileBytes bounds what Decode reads, so an endless stream cannot exhaust memory.
+var maxFileBytes int64 = 256 << 20
 
 // FromImage converts any image.Image to a packed frame with the rules Decode describes.
 func FromImage(img image.Image) (*Frame, error) {

@@ -281,6 +281,11 @@ func TestDecodeRejectsBadFiles(t *testing.T) {
 	if err != nil || f.Width != 3 || f.Height != 2 {
 		t.Fatalf("good PNG: %v", err)
 	}
+	defer func(n int64) { maxFileBytes = n }(maxFileBytes)
+	maxFileBytes = int64(len(good) - 1)
+	if _, err := Decode(bytes.NewReader(good)); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("a file over the limit: %v", err)
+	}
 }
 
 // TestFromImageColourModels: alpha is dropped without compositing, grey is replicated and a
