@@ -49,6 +49,9 @@ func Decode(r io.Reader) (*Frame, error) {
 	if err := checkSize(c.Width, c.Height); err != nil {
 		return nil, err
 	}
+	if c.Width*c.Height > maxDecodePixels {
+		return nil, fmt.Errorf("%w: image of %dx%d exceeds %d pixels", ErrInvalid, c.Width, c.Height, maxDecodePixels)
+	}
 	img, err := dec(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -58,6 +61,9 @@ func Decode(r io.Reader) (*Frame, error) {
 
 // maxFileBytes bounds what Decode reads, so an endless stream cannot exhaust memory.
 var maxFileBytes int64 = 256 << 20
+
+// maxDecodePixels is MaxPixels; the decoding fuzzer lowers it to keep each execution small.
+var maxDecodePixels = MaxPixels
 
 // FromImage converts any image.Image to a packed frame with the rules Decode describes.
 func FromImage(img image.Image) (*Frame, error) {

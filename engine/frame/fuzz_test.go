@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -84,6 +86,33 @@ func FuzzResize(f *testing.F) {
 			if want := naiveResize(fr, int(ow), int(oh)); !bytes.Equal(out.Pix, want) {
 				t.Fatalf("%dx%d -> %dx%d: %s", w, h, ow, oh, firstDiff(out.Pix, want, int(ow)))
 			}
+		}
+	})
+}
+
+// FuzzDecode: any bytes either decode to a valid packed frame or give an ErrInvalid; nothing
+// panics. The seeds are the stored PNG and JPEG files of every colour model.
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"rgb.png", "rgba.png", "l.png", "la.png", "p.png", "p_transparent.png",
+		"i16.png", "rgb.jpg", "rgb444.jpg", "l.jpg"} {
+		data, err := os.ReadFile(filepath.Join(vectorDir, "decode", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	maxDecodePixels = 1 << 16
+	defer func() { maxDecodePixels = MaxPixels }()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := Decode(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		if err := fr.Validate(); err != nil || len(fr.Pix) != 3*fr.Width*fr.Height {
+			t.Fatalf("decoded frame %dx%d with %d bytes: %v", fr.Width, fr.Height, len(fr.Pix), err)
 		}
 	})
 }
