@@ -14,9 +14,10 @@ type Processor struct {
 	MaxPixels int // larger frames are scaled down
 }
 
-// Release is the processor as UD-VLA uses it: the checkpoint's processor with min_pixels lowered
-// to 80*80 (the default 512*512 would blow a 200x200 frame up to 512x512); max_pixels stays at
-// the processor's 1024*1024.
+// Release is the processor as UD-VLA uses it: the vision tokenizer checkpoint's
+// preprocessor_config.json (resample 3 = BICUBIC, rescale_factor 1/255, mean and std 0.5,
+// spatial_factor 8, min_pixels 512*512, max_pixels 1024*1024) with min_pixels lowered to 80*80
+// after loading (512*512 would blow a 200x200 frame up to 512x512).
 var Release = Processor{Factor: 8, MinPixels: 80 * 80, MaxPixels: 1024 * 1024}
 
 // SmartResize is Emu3's smart_resize: the size the processor resizes a height x width frame to.
