@@ -76,6 +76,10 @@ RESIZE = [
     ("vertical_only_80x100_to_80x37", "binary", 20, (80, 100), (80, 37)),
     ("heavy1000x3_to_5x2", "noise", 21, (1000, 3), (5, 2)),
     ("mixed50x90_to_91x13", "noise", 22, (50, 90), (91, 13)),
+    ("extreme4000x30_to_3x2", "noise", 23, (4000, 30), (3, 2)),
+    ("extreme2x3000_to_5x9", "binary", 24, (2, 3000), (5, 9)),
+    ("upscale3x2_to_500x7", "noise", 25, (3, 2), (500, 7)),
+    ("near641x479_to_199x201", "noise", 26, (641, 479), (199, 201)),
 ]
 
 MIN_PIXELS = 80 * 80  # UD-VLA sets image_processor.min_pixels = 80 * 80
