@@ -3,7 +3,9 @@
 // processor (smart resize to multiples of 8, x/255, (x−0.5)/0.5, CHW float32). It also decodes
 // PNG and JPEG files into frames the way PIL's convert("RGB") sees them.
 //
-// Everything here is plain Go on the host; the uint8 output of Resize equals Pillow's bit for bit.
+// Everything here is plain Go on the host. The uint8 output of Resize equals Pillow's bit for bit:
+// tested against Pillow 9.4 (Debian 12's python3-pil) with testdata/frames/gen_vectors.py; the
+// fixed-point resampler (libImaging/Resample.c) reads the same in Pillow's current source.
 package frame
 
 import (
