@@ -181,6 +181,7 @@ class ErrorsTest(unittest.TestCase):
             udvla.Engine(missing)
         except FileNotFoundError as e:
             self.assertEqual(e.status, _native.ERR_NOT_FOUND)
+            self.assertEqual(e.filename, missing)
             self.assertIn("no-such-model.udvla", str(e))
 
     def test_status_classes(self):

@@ -6,6 +6,11 @@
         r = engine.step(codes=[main, wrist], instruction=[...], seed=1)
         r.action_chunk()                            # horizon x dims floats
 
+Failures raise udvla.Error subclasses named after the C statuses (NotFoundError, which is also a
+FileNotFoundError, OutOfRangeError, ...); wrong argument types raise TypeError. Engine.cancel(),
+from another thread, makes a step in progress raise CancelledError. docs/EXAMPLES.md has a
+complete example.
+
 The library is found through UDVLA_LIBRARY, else beside this package, else the system's loader
 paths; it is loaded on first use, so importing udvla never fails for want of it.
 """

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 from . import _native as n
 from ._buffers import int32_view
-from ._errors import InvalidArgumentError, OutOfRangeError, check
+from ._errors import InvalidArgumentError, NotFoundError, OutOfRangeError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
 _MODES = {"jd3p": n.MODE_JD3P, "ar": n.MODE_AR, "id": n.MODE_ID}
@@ -257,7 +257,11 @@ class Engine:
             raise InvalidArgumentError(f"max_instruction {max_instruction}: outside int32")
         opts.max_instruction = max_instruction
         h = ctypes.c_uint64()
-        check(lib, lib.udvla_open(path, ctypes.byref(opts), ctypes.byref(h)))
+        try:
+            check(lib, lib.udvla_open(path, ctypes.byref(opts), ctypes.byref(h)))
+        except NotFoundError as e:
+            e.filename = os.fsdecode(path)  # as the FileNotFoundError it also is
+            raise
         self._handle = h.value
         self._lib = lib
         try:
