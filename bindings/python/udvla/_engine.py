@@ -355,6 +355,9 @@ class Engine:
             vocabulary.
         mode: "jd3p", "ar" or "id"; mask: "paper", "release" or "default" (the model's).
         out: a Result of this engine to reuse (its buffers are kept).
+
+        Raises a udvla.Error subclass for a refused request or a failed step (CancelledError when
+        cancel() stopped it), and TypeError for arguments of the wrong type.
         """
         if _need(mode, (str,), "mode") not in _MODES:
             raise InvalidArgumentError(f"mode {mode!r}: want one of {sorted(_MODES)}")
