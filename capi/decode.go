@@ -14,7 +14,9 @@ const maxSteps = 1024
 // build time).
 const (
 	modeJD3P, modeAR, modeID        = 0, 1, 2
-	maskPaper, maskRelease, maskDef = 0, 1, -1
+	maskDef, maskRelease, maskPaper = 0, 1, 2
+	// maskDefOld is UDVLA_MASK_MODEL_DEFAULT in headers before the release rule became the default
+	maskDefOld = -1
 )
 
 // cRequest is a udvla_request's fields as plain values, so that decoding needs no cgo and can be
@@ -54,12 +56,18 @@ func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error
 		return nil, errorf(statusOutOfRange, "%s: unknown mode %d (want UDVLA_MODE_JD3P, _AR or _ID)", fn, r.mode)
 	}
 	switch r.mask {
-	case maskPaper, maskRelease:
-		req.Mask = model.MaskRule(r.mask)
-	case maskDef:
-		req.Mask = mi.decoding.Mask
+	case maskDef, maskDefOld:
+		req.Mask = model.MaskDefault
+	case maskRelease:
+		req.Mask = model.MaskRelease
+	case maskPaper:
+		req.Mask = model.MaskPaper
 	default:
-		return nil, errorf(statusOutOfRange, "%s: unknown mask rule %d (want UDVLA_MASK_PAPER, _RELEASE or _MODEL_DEFAULT)", fn, r.mask)
+		return nil, errorf(statusOutOfRange, "%s: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE or _PAPER)", fn, r.mask)
+	}
+	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR {
+		return nil, errorf(statusUnsupported, "%s: the model's mask rule is causal (a checkpoint trained without a block mask): "+
+			"it runs UDVLA_MODE_AR; name UDVLA_MASK_RELEASE or _PAPER to run the diffusion modes", fn)
 	}
 	if r.steps < 0 || r.steps > maxSteps {
 		return nil, errorf(statusOutOfRange, "%s: steps %d outside [0, %d]", fn, r.steps, maxSteps)

@@ -257,7 +257,7 @@ func checkAccepted(t *testing.T, r cRequest, bk *backing, req *engine.Request, m
 	if r.structSize != sizeofRequest || r.reserved != 0 || r.steps < 0 || r.steps > maxSteps {
 		t.Fatalf("accepted a bad request: %+v", r)
 	}
-	if r.mode < modeJD3P || r.mode > modeID || r.mask < maskDef || r.mask > maskRelease {
+	if r.mode < modeJD3P || r.mode > modeID || r.mask < maskDefOld || r.mask > maskPaper {
 		t.Fatalf("accepted mode %d, mask %d", r.mode, r.mask)
 	}
 	if r.instructionLen > uint64(len(bk.instr)) || r.instructionLen > uint64(mi.maxInstruction) {

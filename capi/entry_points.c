@@ -17,7 +17,7 @@ __attribute__((constructor)) static void record_loader(void) { loaded_by = getpi
 
 int uvi_forked(void) { return getpid() != loaded_by; }
 
-int udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count) {
+udvla_status udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count) {
     if (uvi_forked()) {
         if (count != NULL) *count = 0;
         return UDVLA_ERR_FORKED;
@@ -25,7 +25,7 @@ int udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count) {
     return uvi_list_devices(out, capacity, count);
 }
 
-int udvla_open(const char *model_path, const udvla_open_options *options, udvla_engine *out) {
+udvla_status udvla_open(const char *model_path, const udvla_open_options *options, udvla_engine *out) {
     if (uvi_forked()) {
         if (out != NULL) *out = 0;
         return UDVLA_ERR_FORKED;
@@ -33,22 +33,22 @@ int udvla_open(const char *model_path, const udvla_open_options *options, udvla_
     return uvi_open((char *)model_path, (udvla_open_options *)options, out);
 }
 
-int udvla_close(udvla_engine engine) {
+udvla_status udvla_close(udvla_engine engine) {
     if (uvi_forked()) return UDVLA_ERR_FORKED;
     return uvi_close(engine);
 }
 
-int udvla_get_model_info(udvla_engine engine, udvla_model_info *out) {
+udvla_status udvla_get_model_info(udvla_engine engine, udvla_model_info *out) {
     if (uvi_forked()) return UDVLA_ERR_FORKED;
     return uvi_get_model_info(engine, out);
 }
 
-int udvla_get_camera_info(udvla_engine engine, size_t index, udvla_camera_info *out) {
+udvla_status udvla_get_camera_info(udvla_engine engine, size_t index, udvla_camera_info *out) {
     if (uvi_forked()) return UDVLA_ERR_FORKED;
     return uvi_get_camera_info(engine, index, out);
 }
 
-int udvla_step(udvla_engine engine, const udvla_request *request, udvla_result *result) {
+udvla_status udvla_step(udvla_engine engine, const udvla_request *request, udvla_result *result) {
     if (uvi_forked()) {
         // the outputs a step writes: every field from region_len to the end of this ABI's struct
         if (result != NULL && result->struct_size == sizeof *result)
@@ -58,7 +58,7 @@ int udvla_step(udvla_engine engine, const udvla_request *request, udvla_result *
     return uvi_step(engine, (udvla_request *)request, result);
 }
 
-int udvla_step_alloc(udvla_engine engine, const udvla_request *request, udvla_result **out) {
+udvla_status udvla_step_alloc(udvla_engine engine, const udvla_request *request, udvla_result **out) {
     if (uvi_forked()) {
         if (out != NULL) *out = NULL;
         return UDVLA_ERR_FORKED;
@@ -66,12 +66,17 @@ int udvla_step_alloc(udvla_engine engine, const udvla_request *request, udvla_re
     return uvi_step_alloc(engine, (udvla_request *)request, out);
 }
 
-int udvla_result_free(udvla_result *result) {
+udvla_status udvla_result_free(udvla_result *result) {
     if (uvi_forked()) return UDVLA_ERR_FORKED;
     return uvi_result_free(result);
 }
 
-int udvla_validation_messages(udvla_engine engine, uint64_t *count) {
+udvla_status udvla_cancel(udvla_engine engine) {
+    if (uvi_forked()) return UDVLA_ERR_FORKED;
+    return uvi_cancel(engine);
+}
+
+udvla_status udvla_validation_messages(udvla_engine engine, uint64_t *count) {
     if (uvi_forked()) {
         if (count != NULL) *count = 0;
         return UDVLA_ERR_FORKED;

@@ -42,6 +42,7 @@ func _() {
 	_ = x[statusUnsupported-C.UDVLA_ERR_UNSUPPORTED]
 	_ = x[statusEngine-C.UDVLA_ERR_ENGINE]
 	_ = x[statusInternal-C.UDVLA_ERR_INTERNAL]
+	_ = x[statusCancelled-C.UDVLA_ERR_CANCELLED]
 	_ = x[statusForked-C.UDVLA_ERR_FORKED]
 	_ = x[abiVersion-C.UDVLA_ABI_VERSION]
 	_ = x[modeJD3P-C.UDVLA_MODE_JD3P]

@@ -8,7 +8,6 @@ package main
 import "C"
 
 import (
-	"context"
 	"sync"
 	"unsafe"
 
@@ -39,7 +38,7 @@ func uvi_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.int
 		if err := checkBuffers(res, oe.info.sizes); err != nil {
 			return err
 		}
-		out, err := oe.eng.Step(context.Background(), r)
+		out, err := oe.step(r)
 		if err != nil {
 			return classifyStep(err)
 		}
@@ -144,7 +143,7 @@ func uvi_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_result
 		if err != nil {
 			return err
 		}
-		res, err := oe.eng.Step(context.Background(), r)
+		res, err := oe.step(r)
 		if err != nil {
 			return classifyStep(err)
 		}

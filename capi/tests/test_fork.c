@@ -58,6 +58,7 @@ static int child_calls(udvla_engine parent_engine) {
     check_forked(udvla_validation_messages(parent_engine, &msgs));
     CHECK(msgs == 0);
     check_forked(udvla_result_free((udvla_result *)&res));
+    check_forked(udvla_cancel(parent_engine));
     check_forked(udvla_close(parent_engine));
     CHECK(udvla_live_engines() == 0);
     CHECK(udvla_live_results() == 0);

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "golden.h"
+#include "golden_request.hpp"
 #include "udvla.hpp"
 
 namespace {
@@ -27,18 +28,6 @@ void expect_error(const char *what, udvla::Status want, F f) {
             check_failures++;
         }
     }
-}
-
-udvla::Request to_request(const golden_case &g) {
-    udvla::Request r;
-    r.instruction.assign(g.instruction.v, g.instruction.v + g.instruction.n);
-    for (size_t c = 0; c < g.num_cameras; c++) r.codes.emplace_back(g.codes[c].v, g.codes[c].v + g.codes[c].n);
-    r.seed = g.seed;
-    r.steps = g.steps;
-    r.mode = static_cast<udvla::Mode>(g.mode);
-    r.mask = static_cast<udvla::MaskRule>(g.mask);
-    r.no_cache = g.no_cache != 0;
-    return r;
 }
 
 // matches compares a Result with a case through golden_matches.
@@ -105,6 +94,21 @@ int main(int argc, char **argv) {
             if (i == 0) region_data = reused.region.data();
             CHECK(reused.region.data() == region_data); // buffers kept between steps
         }
+        // A default-constructed request runs the model's rule: tiny.udvla, the conversion of a
+        // checkpoint whose config.json sets use_blockwise_attn_mask, records release.
+        CHECK(info.default_mask == UDVLA_MASK_RELEASE);
+        CHECK(udvla::StepParams{}.mask == udvla::MaskRule::ModelDefault);
+        bool paper_differs = false;
+        for (size_t i = 0; i < n && i < 3; i++) {
+            udvla::Request req = to_request(cs[i]);
+            req.mask = udvla::StepParams{}.mask;
+            udvla::Result dflt = e.step(req);
+            req.mask = udvla::MaskRule::Release;
+            CHECK(e.step(req).region == dflt.region);
+            req.mask = udvla::MaskRule::Paper;
+            paper_differs = paper_differs || e.step(req).region != dflt.region;
+        }
+        CHECK(paper_differs);
         if (n > 0 && cs[0].rows > 0) {
             udvla::Result r = e.step(to_request(cs[0]));
             CHECK(r.action(1, 2) == r.actions[static_cast<size_t>(r.dims) + 2]);

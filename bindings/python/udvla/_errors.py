@@ -43,7 +43,7 @@ class ClosedError(Error):
     status, status_name = n.ERR_CLOSED, "UDVLA_ERR_CLOSED"
 
 
-class NotFoundError(Error):
+class NotFoundError(Error, FileNotFoundError):
     status, status_name = n.ERR_NOT_FOUND, "UDVLA_ERR_NOT_FOUND"
 
 
@@ -67,6 +67,11 @@ class InternalError(Error):
     status, status_name = n.ERR_INTERNAL, "UDVLA_ERR_INTERNAL"
 
 
+class CancelledError(Error):
+    """Engine.cancel stopped the step."""
+    status, status_name = n.ERR_CANCELLED, "UDVLA_ERR_CANCELLED"
+
+
 class ForkedError(Error, RuntimeError):
     """The call was made in a process forked from the one that loaded the library (a
     multiprocessing worker of the "fork" start method, os.fork): the library's runtime threads do
@@ -79,7 +84,7 @@ class ForkedError(Error, RuntimeError):
 _BY_STATUS = {cls.status: cls for cls in (
     NullPointerError, StructSizeError, InvalidArgumentError, OutOfRangeError, BufferTooSmallError,
     InvalidHandleError, ClosedError, NotFoundError, ModelError, DeviceError, UnsupportedError,
-    EngineError, InternalError, ForkedError)}
+    EngineError, InternalError, CancelledError, ForkedError)}
 
 
 def check(lib, status):
