@@ -260,6 +260,9 @@ func checkAccepted(t *testing.T, r cRequest, bk *backing, req *engine.Request, m
 	if r.mode < modeJD3P || r.mode > modeID || r.mask < maskDefOld || r.mask > maskPaper {
 		t.Fatalf("accepted mode %d, mask %d", r.mode, r.mask)
 	}
+	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR {
+		t.Fatalf("accepted mode %d under the model's causal rule", r.mode)
+	}
 	if r.instructionLen > uint64(len(bk.instr)) || r.instructionLen > uint64(mi.maxInstruction) {
 		t.Fatalf("accepted instruction_len %d with %d tokens behind it (max %d)", r.instructionLen, len(bk.instr), mi.maxInstruction)
 	}
