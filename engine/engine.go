@@ -75,6 +75,9 @@ type Request struct {
 	Mode            Mode           // JD3P (default), AR or ID
 	Mask            model.MaskRule // paper (default) or release
 	NoCache         bool           // recompute the prefix at every step (paper rule); release never caches
+	// ActionSteps is the action loop's steps of independent diffusion; 0 takes the release's 28.
+	// (Its image loop runs Steps, 0 taking the release's 64.)
+	ActionSteps int
 }
 
 // Timings of a step.

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/seq"
 )
 
@@ -12,9 +13,15 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 	steps := req.Steps
 	if steps == 0 {
 		steps = d.Steps
+		if req.Mode == ModeID {
+			steps = ref.IDImageSteps
+		}
 	}
 	if steps < 1 || steps > 1024 {
 		return nil, 0, fmt.Errorf("udvla: steps %d out of range [1, 1024]", steps)
+	}
+	if a := req.actionSteps(); a < 1 || a > 1024 {
+		return nil, 0, fmt.Errorf("udvla: action steps %d out of range [1, 1024]", a)
 	}
 	switch req.Mode {
 	case ModeJD3P, ModeAR, ModeID:
@@ -41,6 +48,14 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 		return nil, 0, fmt.Errorf("udvla: %w", err)
 	}
 	return l, steps, nil
+}
+
+// actionSteps is the action loop's steps of independent diffusion: the request's, else the release's.
+func (req *Request) actionSteps() int {
+	if req.ActionSteps == 0 {
+		return ref.IDActionSteps
+	}
+	return req.ActionSteps
 }
 
 // finish cuts the region into outputs and decodes the actions.

@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/udvla/udvla/engine/seq"
@@ -75,35 +76,70 @@ func argmax(logits []float32, ids []int32) (int32, float64) {
 	return ids[bi], best - second
 }
 
-// IndependentDiffusion is the paper's "independent diffusion" baseline: the image positions are
-// denoised first by their own T-step loop, with the action positions held at their initial tokens
-// (BOA and MASK), then the action positions by their own T-step loop with the images fixed to the
-// first loop's output. Each loop is the JD3P loop over its own positions (its N counts them); the
-// image loop draws with purposes 0 and 1, the action loop with purposes 2 and 3.
+// The release's loop lengths of independent diffusion (model_wrapper_emu_dis.py, the two-stage
+// wrapper's image_steps and action_steps defaults).
+const (
+	IDImageSteps  = 64
+	IDActionSteps = 28
+)
+
+// IndependentDiffusion is the "independent diffusion" baseline as the release runs it (spec §5):
+//
+//   - an image loop of opt.Steps steps over the prefix and the future-image positions only: the
+//     action slots are not in the sequence at all, so under the release rule the images attend to
+//     no action slot. Its N is the image positions (pre-filled BOI/EOI included), tau starts at 1
+//     and compounds to exactly 0 at its last step;
+//   - the images become the image loop's last sampled tokens, BOA and the MASK slots are appended,
+//     and an action loop of opt.ActionSteps steps runs over the action positions (N = L_a, BOA
+//     included) with tau held at 0 (carried over from the image loop) and the positions after the
+//     state's first EOA frozen (LoopRule).
+//
+// The image loop draws with purposes 0 and 1, the action loop with purposes 2 and 3. In the trace
+// the image loop's steps (phase 0) hold states of the image positions only.
 func (m *Model) IndependentDiffusion(l *seq.Layout, opt Options) (*Result, error) {
-	f, tr, err := m.startDenoising(l, opt)
+	if opt.ActionSteps < 1 || opt.ActionSteps > 1<<14 {
+		return nil, fmt.Errorf("decode: %d action steps (want 1..%d)", opt.ActionSteps, 1<<14)
+	}
+	if err := m.checkLayout(l); err != nil {
+		return nil, err
+	}
+	il := ImageLayout(l)
+	f, tr, err := m.startDenoising(il, opt)
 	if err != nil {
 		return nil, err
 	}
-	var imagePos, actionPos []int
-	for j := range l.Region {
-		if l.Space[j] == seq.SpaceAction {
-			actionPos = append(actionPos, j)
-		} else {
-			imagePos = append(imagePos, j)
-		}
+	imagePos := make([]int, l.BOA)
+	for j := range imagePos {
+		imagePos[j] = j
 	}
-	g := append([]int32(nil), l.Region...)
-	images, err := m.denoise(f, g, imagePos, opt, PurposeSample, PurposeConfidence, 0, tr)
+	images, _, err := m.denoise(f, append([]int32(nil), il.Region...), imagePos, opt,
+		loopSpec{steps: opt.Steps, sample: PurposeSample, confidence: PurposeConfidence}, tr)
 	if err != nil {
 		return nil, err
 	}
-	g = images // images fixed to the loop's output; action positions untouched
-	out, err := m.denoise(f, g, actionPos, opt, PurposeActionSample, PurposeActionConfidence, 1, tr)
+	if f, err = newRegionForward(m, l, opt); err != nil {
+		return nil, err
+	}
+	g := append(images, l.Region[l.BOA:]...)
+	actionPos := make([]int, 0, l.N()-l.BOA)
+	for j := l.BOA; j < l.N(); j++ {
+		actionPos = append(actionPos, j)
+	}
+	out, _, err := m.denoise(f, g, actionPos, opt, loopSpec{steps: opt.ActionSteps, sample: PurposeActionSample,
+		confidence: PurposeActionConfidence, phase: 1, rule: LoopRule{TauZero: true, FreezeAfterEOA: true}}, tr)
 	if err != nil {
 		return nil, err
 	}
 	r := finish(l, out)
-	r.Forwards, r.Generated, r.Trace = 2*opt.Steps, l.N(), tr
+	r.Forwards, r.Generated, r.Trace = opt.Steps+opt.ActionSteps, l.N(), tr
 	return r, nil
+}
+
+// ImageLayout is l without its action slots: the sequence of the image loop of independent
+// diffusion (the prefix and the future-image blocks).
+func ImageLayout(l *seq.Layout) *seq.Layout {
+	il := *l
+	il.Region, il.Known, il.Space = l.Region[:l.BOA:l.BOA], l.Known[:l.BOA:l.BOA], l.Space[:l.BOA:l.BOA]
+	il.ActionLen = 0
+	return &il
 }
