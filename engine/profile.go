@@ -135,13 +135,7 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 // profile reads the timestamps of the recordings the last decode of l ran; loopGPU is the device
 // time of all the decoding loop's replays.
 func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, loopGPU time.Duration) (*Profile, error) {
-	// The plan key as decode forms it.
-	cache := req.Mode == ModeAR || (!req.NoCache && req.Mask == model.MaskPaper)
-	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, cache}
-	if req.Mode == ModeAR {
-		key.rule = model.MaskCausal
-	}
-	plan, ok := b.plans[key]
+	plan, ok := b.plans[planKeyOf(l, req)]
 	if !ok {
 		return nil, errors.New("udvla: profile: the step's recordings are missing")
 	}
@@ -185,13 +179,15 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 		}
 		prof.Phases = append(prof.Phases, PhaseProfile{Name: "ar", Runs: generated, Kernels: acc.sorted()})
 	case ModeID:
-		if err = add("step", 2*steps, plan.step); err == nil {
-			prof.Phases[len(prof.Phases)-1].scaleTo(loopGPU)
-			err = add("handoff", 1, plan.handoff)
+		if err = add("image-step", steps, plan.imageStep); err == nil {
+			if err = add("action-step", req.actionSteps(), plan.step); err == nil {
+				scaleAll(prof.Phases[len(prof.Phases)-2:], loopGPU)
+				err = add("handoff", 1, plan.handoff)
+			}
 		}
 	default:
 		if err = add("step", steps, plan.step); err == nil {
-			prof.Phases[len(prof.Phases)-1].scaleTo(loopGPU)
+			scaleAll(prof.Phases[len(prof.Phases)-1:], loopGPU)
 		}
 	}
 	if err != nil {
@@ -200,15 +196,21 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 	return prof, nil
 }
 
-// scaleTo scales the kernel times so that they sum to total, keeping their shares.
-func (p *PhaseProfile) scaleTo(total time.Duration) {
-	sum := p.Time()
+// scaleAll scales the kernel times of phases by one factor, keeping their shares, so that together
+// they sum to total.
+func scaleAll(phases []PhaseProfile, total time.Duration) {
+	var sum time.Duration
+	for i := range phases {
+		sum += phases[i].Time()
+	}
 	if sum <= 0 || total <= 0 {
 		return
 	}
 	f := float64(total) / float64(sum)
-	for i := range p.Kernels {
-		p.Kernels[i].Time = time.Duration(f * float64(p.Kernels[i].Time))
+	for i := range phases {
+		for k := range phases[i].Kernels {
+			phases[i].Kernels[k].Time = time.Duration(f * float64(phases[i].Kernels[k].Time))
+		}
 	}
 }
 
