@@ -27,9 +27,10 @@ func newRefBackend(f *model.File) (*refBackend, error) {
 func (b *refBackend) name() string { return "reference (CPU)" }
 func (b *refBackend) close()       {}
 
-func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error) {
+func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
 	opt := ref.Options{Seed: req.Seed, Steps: steps, Mask: req.Mask, Cache: !req.NoCache && req.Mask == model.MaskPaper,
 		ActionSteps: req.actionSteps()}
+	opt.Continue = func(s int) bool { return at.next(s) && !at.expired(ctx, s) }
 	start := time.Now()
 	var r *ref.Result
 	var err error
@@ -47,7 +48,15 @@ func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, st
 		return nil, err
 	}
 	loop := time.Since(start)
-	return &decoded{region: r.Region, generated: r.Generated, timings: Timings{Loop: loop}}, ctx.Err()
+	d := &decoded{region: r.Region, generated: r.Generated, timings: Timings{Loop: loop}, early: at != nil && at.stopped,
+		stepsRun: r.Forwards}
+	if req.Mode == ModeAR {
+		d.stepsRun = r.Generated
+	}
+	if err := ctx.Err(); err != nil && !(at != nil && err == context.DeadlineExceeded) {
+		return nil, err
+	}
+	return d, nil
 }
 
 func (b *refBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) {

@@ -65,7 +65,10 @@ type Options struct {
 	MaxInstruction int
 }
 
-// Request is one control step.
+// Request is one control step. A JD3P request whose context has a deadline decodes anytime:
+// before each step after the first, the engine checks that the step, judged by the longest step so
+// far, would finish by the deadline; when not, it returns the last step's sampled tokens marked
+// Result.Early. Other modes fail when the deadline passes.
 type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
 	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
@@ -102,6 +105,11 @@ type Result struct {
 	ActionsComplete bool
 	Generated       int // generated tokens (tokens per second = Generated / Loop)
 	Timings         Timings
+	// Early marks a JD3P result cut short by the context's deadline (anytime decoding): the tokens
+	// are the sampled tokens of the last step run, not of a full T-step run. StepsRun is the
+	// decoding steps run (AR: the tokens generated; independent diffusion: both loops).
+	Early    bool
+	StepsRun int
 }
 
 // TokensPerSecond is the generated tokens over the decoding loop's time.
@@ -134,11 +142,14 @@ type Engine struct {
 	// packs one, else the layout's digit and '*' ids (the same tokens for the Qwen tokenizer, which
 	// splits digits one per token).
 	header func(h, w int) []int32
+	// now is the clock of anytime decoding (time.Now; tests inject a clock that advances a fixed
+	// time per step).
+	now func() time.Time
 }
 
 // backend executes decoding on prepared layouts.
 type backend interface {
-	decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error)
+	decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error)
 	logits(ids []int32, rule model.MaskRule) ([]float32, error)
 	name() string
 	close()
@@ -149,6 +160,8 @@ type decoded struct {
 	region    []int32
 	generated int
 	timings   Timings
+	early     bool // anytime decoding stopped the loop
+	stepsRun  int  // decoding steps run (AR: tokens generated)
 }
 
 // Open loads a model file and prepares the backend.
@@ -219,7 +232,7 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := e.be.decode(ctx, l, req, steps)
+	d, err := e.be.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
 	if err != nil {
 		return nil, err
 	}

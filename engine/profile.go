@@ -119,7 +119,7 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := b.decode(ctx, l, req, steps)
+	d, err := b.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,6 +68,8 @@ func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
 		EOAFound:     out.EOAFound,
 		Generated:    d.generated,
 		Timings:      d.timings,
+		Early:        d.early,
+		StepsRun:     d.stepsRun,
 	}
 	if e.fast != nil {
 		res.Actions, res.ActionsComplete = e.fast.Decode(out.Actions)

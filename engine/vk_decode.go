@@ -43,7 +43,7 @@ func (p *vkPlan) close() {
 	}
 }
 
-func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error) {
+func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
 	P, N := l.P(), l.N()
 	if P+N > b.maxL || N > b.maxN {
 		return nil, fmt.Errorf("udvla: sequence of %d tokens exceeds the engine's %d", P+N, b.maxL)
@@ -86,13 +86,16 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 		d.generated = N
 	default:
 		err = b.runLoop(ctx, plan.step, vkLoop{seed: req.Seed, steps: steps, a0: 0, a1: N,
-			sample: ref.PurposeSample, confidence: ref.PurposeConfidence}, &d)
+			sample: ref.PurposeSample, confidence: ref.PurposeConfidence, at: at}, &d)
 		d.generated = N
+		d.early = at != nil && at.stopped
 	}
 	if err != nil {
 		return nil, err
 	}
 	d.timings.Loop = time.Since(loop)
+	d.stepsRun = len(d.timings.Steps)
+	// Diffusion: the sampled tokens of the last step run, which the selection leaves in out.
 	src := b.acts.out
 	if req.Mode == ModeAR {
 		src = b.acts.state
@@ -112,6 +115,7 @@ type vkLoop struct {
 	steps, a0, a1      int
 	sample, confidence uint32
 	rule               ref.LoopRule
+	at                 *anytime // JD3P with a deadline: may stop the loop after any step
 }
 
 // runLoop runs a denoising loop by replaying the recorded step: the host only writes the step's
@@ -119,6 +123,9 @@ type vkLoop struct {
 func (b *vkBackend) runLoop(ctx context.Context, step *vk.Sequence, lp vkLoop, d *decoded) error {
 	var buf [gpu.StepParamsSize]byte
 	for s := 0; s < lp.steps; s++ {
+		if !lp.at.next(s) || lp.at.expired(ctx, s) {
+			return nil
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("udvla: step cancelled after %d of %d denoising steps: %w", s, lp.steps, err)
 		}

@@ -19,8 +19,9 @@ type Options struct {
 	Trace bool // record every decision (Result.Trace)
 	// ActionSteps is the action loop's steps of independent diffusion (Steps is its image loop's).
 	ActionSteps int
-	// Continue, when set, is asked before every JD3P step after the first; when it returns false the
-	// loop stops and the result is the last step's sampled tokens (anytime decoding).
+	// Continue, when set, is asked before every JD3P step; when it returns false the loop stops
+	// (the first step always runs) and the result is the last step's sampled tokens (anytime
+	// decoding).
 	Continue func(step int) bool
 }
 

@@ -30,8 +30,8 @@ import (
 // the output is the last step's sampled tokens (every position filled), not the state g, which
 // always keeps at least one MASK.
 //
-// With opt.Continue set, the loop asks it before every step after the first and stops when it
-// says no: the output is then the sampled tokens of the last step run (a complete answer, since
+// With opt.Continue set, the loop asks it before every step and stops when it says no (the first
+// step always runs): the output is then the sampled tokens of the last step run (a complete answer, since
 // every step samples every position), and Result.StepsRun says how many ran.
 func (m *Model) JD3P(l *seq.Layout, opt Options) (*Result, error) {
 	f, tr, err := m.startDenoising(l, opt)
@@ -78,7 +78,7 @@ type loopSpec struct {
 	sample, confidence uint32 // RNG purposes of sampling and of the confidence noise
 	phase              int    // recorded in the trace
 	rule               LoopRule
-	next               func(step int) bool // asked before every step after the first; nil: run all
+	next               func(step int) bool // asked before every step; false stops (after step 0); nil: run all
 }
 
 // LoopRule holds the two ways the release's action loop of independent diffusion departs from
@@ -119,7 +119,7 @@ func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, ls 
 	tau := 1.0
 	ran := 0
 	for s := 0; s < ls.steps; s++ {
-		if s > 0 && ls.next != nil && !ls.next(s) {
+		if ls.next != nil && !ls.next(s) && s > 0 {
 			break
 		}
 		r := float64(s+1) / float64(ls.steps)
