@@ -39,6 +39,8 @@ func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, st
 		r, err = b.m.JD3P(l, opt)
 	case ModeAR:
 		r, err = b.m.GreedyAR(l, opt)
+	case ModeARRestricted:
+		r, err = b.m.GreedyARRestricted(l, opt)
 	case ModeID:
 		r, err = b.m.IndependentDiffusion(l, opt)
 	default:
@@ -50,7 +52,7 @@ func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, st
 	loop := time.Since(start)
 	d := &decoded{region: r.Region, generated: r.Generated, timings: Timings{Loop: loop}, early: at != nil && at.stopped,
 		stepsRun: r.Forwards}
-	if req.Mode == ModeAR {
+	if req.Mode.autoregressive() {
 		d.stepsRun = r.Generated
 	}
 	if err := ctx.Err(); err != nil && !(at != nil && err == context.DeadlineExceeded) {

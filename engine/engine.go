@@ -17,33 +17,51 @@ import (
 // Mode is the decoding algorithm of a step.
 type Mode int
 
+// The values are those of the C ABI's UDVLA_MODE_*: 1 keeps the space-restricted AR it always
+// meant; the release's AR is new, 3.
 const (
 	ModeJD3P Mode = iota // joint discrete denoising of image and action tokens (spec §5)
-	ModeAR               // greedy, KV-cached, one token per forward (the paper's AR baseline)
-	ModeID               // independent diffusion: image positions first, then action positions
+	// ModeARRestricted is greedy AR on a JD3P checkpoint: each position's decoding space, the
+	// pre-filled BOI/EOI/BOA inserted (KV-cached, one token per forward).
+	ModeARRestricted
+	// ModeID is independent diffusion as the release runs it: an image loop (64 steps) over the
+	// prefix and the image positions, then an action loop (28 steps, tau 0, slots after the first
+	// EOA frozen).
+	ModeID
+	// ModeAR is the release's AR baseline for an AR checkpoint: unconstrained greedy generation of
+	// the region from the prefix, nothing pre-filled, stopping at EOA or after N tokens.
+	ModeAR
 )
+
+// Modes lists every mode.
+var Modes = []Mode{ModeJD3P, ModeARRestricted, ModeID, ModeAR}
 
 func (m Mode) String() string {
 	switch m {
 	case ModeJD3P:
 		return "jd3p"
-	case ModeAR:
-		return "ar"
+	case ModeARRestricted:
+		return "ar-restricted"
 	case ModeID:
 		return "id"
+	case ModeAR:
+		return "ar"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
 // ParseMode is the inverse of String.
 func ParseMode(s string) (Mode, error) {
-	for _, m := range []Mode{ModeJD3P, ModeAR, ModeID} {
+	for _, m := range Modes {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown mode %q (want jd3p, ar or id)", s)
+	return 0, fmt.Errorf("unknown mode %q (want jd3p, id, ar or ar-restricted)", s)
 }
+
+// autoregressive tells the modes that generate one token per forward pass.
+func (m Mode) autoregressive() bool { return m == ModeAR || m == ModeARRestricted }
 
 // Backend is what executes the model.
 type Backend int
@@ -75,7 +93,7 @@ type Request struct {
 	Codes           [][]int32 // per camera of the model, H*W visual codes row-major
 	Seed            uint64
 	Steps           int            // denoising steps T; 0 takes the model's default
-	Mode            Mode           // JD3P (default), AR or ID
+	Mode            Mode           // JD3P (default), ID, AR or AR-restricted
 	Mask            model.MaskRule // paper (default) or release
 	NoCache         bool           // recompute the prefix at every step (paper rule); release never caches
 	// ActionSteps is the action loop's steps of independent diffusion; 0 takes the release's 28.
@@ -162,6 +180,7 @@ type decoded struct {
 	timings   Timings
 	early     bool // anytime decoding stopped the loop
 	stepsRun  int  // decoding steps run (AR: tokens generated)
+	free      bool // freely generated (ModeAR): the actions follow the generated BOA
 }
 
 // Open loads a model file and prepares the backend.
@@ -236,6 +255,7 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.free = req.Mode == ModeAR
 	res := e.finish(l, d)
 	res.Timings.Total = time.Since(start)
 	return res, nil

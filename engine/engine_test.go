@@ -51,7 +51,7 @@ func TestVulkanEqualsReferenceTiny(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	ctx := context.Background()
 	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease} {
-		for _, mode := range []Mode{ModeJD3P, ModeID, ModeAR} {
+		for _, mode := range Modes {
 			for i := 0; i < 3; i++ {
 				req := randomRequest(g.Config(), r)
 				req.Mask, req.Mode = rule, mode

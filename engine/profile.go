@@ -123,6 +123,7 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if err != nil {
 		return nil, nil, err
 	}
+	d.free = req.Mode == ModeAR
 	res := e.finish(l, d)
 	res.Timings.Total = time.Since(start)
 	prof, err := b.profile(l, req, steps, d.generated, d.timings.GPU)
@@ -144,7 +145,7 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 	// move when an EOA appears; the initial ones stand for every step).
 	var m *seq.Mask
 	switch {
-	case req.Mode == ModeAR:
+	case req.Mode.autoregressive():
 		m = seq.CausalMask(l.P() + l.N())
 	case req.Mask == model.MaskPaper:
 		m = seq.PaperMask(l)
@@ -172,7 +173,7 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 	}
 	var err error
 	switch req.Mode {
-	case ModeAR:
+	case ModeAR, ModeARRestricted:
 		acc := acc()
 		for j := 0; j < generated && j < len(plan.ar) && err == nil; j++ {
 			err = acc.addSequence(plan.ar[j], 1)

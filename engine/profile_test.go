@@ -24,10 +24,14 @@ func matmulFLOPs(a model.Arch, l *seq.Layout, mode Mode, steps, actionSteps, gen
 	head := func(space uint8, rows int) float64 { return 2 * float64(a.Hidden*rows*len(l.Allowed[space])) }
 	prefill := float64(P) * perToken
 	switch mode {
-	case ModeAR:
+	case ModeAR, ModeARRestricted:
 		total := prefill
 		for j := 0; j < generated; j++ {
-			total += head(l.Space[j], 1)
+			if mode == ModeAR {
+				total += 2 * float64(a.Hidden*a.Vocab) // unconstrained: every lm_head row
+			} else {
+				total += head(l.Space[j], 1)
+			}
 			if j < N-1 {
 				total += perToken
 			}
@@ -69,7 +73,7 @@ func TestStepProfile(t *testing.T) {
 		t.Skip("the device has no timestamps")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, mode := range []Mode{ModeJD3P, ModeAR, ModeID} {
+	for _, mode := range Modes {
 		req := randomRequest(cfg, r)
 		req.Mode, req.Steps, req.ActionSteps = mode, 3+r.IntN(3), 2+r.IntN(3)
 		res, p, err := g.StepProfile(context.Background(), req)
@@ -87,7 +91,7 @@ func TestStepProfile(t *testing.T) {
 		for _, ph := range p.Phases {
 			names = append(names, ph.Name)
 		}
-		want := map[Mode][]string{ModeJD3P: {"prefill", "step"}, ModeAR: {"prefill", "ar"}, ModeID: {"prefill", "image-step", "action-step", "handoff"}}[mode]
+		want := map[Mode][]string{ModeJD3P: {"prefill", "step"}, ModeAR: {"prefill", "ar"}, ModeARRestricted: {"prefill", "ar"}, ModeID: {"prefill", "image-step", "action-step", "handoff"}}[mode]
 		if !reflect.DeepEqual(names, want) {
 			t.Fatalf("%v: phases %v, want %v", mode, names, want)
 		}
@@ -121,7 +125,7 @@ func TestStepProfile(t *testing.T) {
 		perPair := 4 * float64(a.Heads*a.HeadDim*a.Layers)
 		var pairs float64
 		switch mode {
-		case ModeAR:
+		case ModeAR, ModeARRestricted:
 			m := seq.CausalMask(P + N)
 			pairs = visiblePairs(m, 0, P, P)
 			for j := 0; j < res.Generated && j < N-1; j++ {

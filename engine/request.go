@@ -24,7 +24,7 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 		return nil, 0, fmt.Errorf("udvla: action steps %d out of range [1, 1024]", a)
 	}
 	switch req.Mode {
-	case ModeJD3P, ModeAR, ModeID:
+	case ModeJD3P, ModeARRestricted, ModeID, ModeAR:
 	default:
 		return nil, 0, fmt.Errorf("udvla: unknown mode %d", req.Mode)
 	}
@@ -61,6 +61,9 @@ func (req *Request) actionSteps() int {
 // finish cuts the region into outputs and decodes the actions.
 func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
 	out := l.Outputs(d.region)
+	if d.free {
+		out = l.FreeOutputs(d.region)
+	}
 	res := &Result{
 		Region:       d.region,
 		FutureCodes:  out.FutureCodes,

@@ -30,7 +30,8 @@ type vkPlan struct {
 	// only, and the handoff that makes the image loop's output the state.
 	imageStep *vk.Sequence
 	handoff   *vk.Sequence
-	actOff    int // float offset of the action logits (aligned)
+	actOff    int  // float offset of the action logits (aligned)
+	free      bool // AR over the whole vocabulary (ModeAR)
 }
 
 func (p *vkPlan) close() {
@@ -66,7 +67,7 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 	}
 	loop := time.Now()
 	switch req.Mode {
-	case ModeAR:
+	case ModeAR, ModeARRestricted:
 		err = b.runAR(ctx, l, plan, &d)
 	case ModeID:
 		// The image loop runs over the prefix and the image positions only; the action positions
@@ -97,7 +98,7 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 	d.stepsRun = len(d.timings.Steps)
 	// Diffusion: the sampled tokens of the last step run, which the selection leaves in out.
 	src := b.acts.out
-	if req.Mode == ModeAR {
+	if req.Mode.autoregressive() {
 		src = b.acts.state
 	}
 	raw := make([]byte, 4*N)
@@ -219,9 +220,9 @@ func gpuTime(s *vk.Sequence) time.Duration {
 
 // planKeyOf is the key of a request's recordings.
 func planKeyOf(l *seq.Layout, req *Request) planKey {
-	cache := req.Mode == ModeAR || (!req.NoCache && req.Mask == model.MaskPaper)
+	cache := req.Mode.autoregressive() || (!req.NoCache && req.Mask == model.MaskPaper)
 	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, cache}
-	if req.Mode == ModeAR {
+	if req.Mode.autoregressive() {
 		key.rule = model.MaskCausal
 	}
 	return key
@@ -232,6 +233,12 @@ func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 	a := &b.acts
 	P, N := l.P(), l.N()
 	region := l.Region
+	if key.mode == ModeAR { // free generation: nothing pre-filled
+		region = make([]int32, N)
+		for j := range region {
+			region[j] = l.Vocab.Mask
+		}
+	}
 	seqIDs := l.Sequence(region)
 	pos := make([]int32, N)
 	for i := range pos {
@@ -339,7 +346,7 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 			return nil, r.err
 		}
 	}
-	if key.mode != ModeAR {
+	if !key.mode.autoregressive() {
 		if p.step, err = newSeq(); err != nil {
 			p.close()
 			return nil, err
@@ -350,6 +357,7 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		}
 	} else {
 		p.ar = make([]*vk.Sequence, N)
+		p.free = key.mode == ModeAR
 	}
 	if key.mode == ModeID {
 		imageKey := key
@@ -455,6 +463,10 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 	sp := l.Space[j]
 	nAllowed := len(l.Allowed[sp])
 	allowed := r.rows(a.allowed[sp], 0, nAllowed, 1)
+	if plan.free { // the release's AR: the whole vocabulary
+		nAllowed = b.a.Vocab
+		allowed = r.rows(a.vocabIDs, 0, nAllowed, 1)
+	}
 	logits := r.rows(a.logits, 0, nAllowed, 1)
 	params := r.rows(a.params, 0, gpu.StepParamsSize/4, 1)
 	if r.err == nil {

@@ -7,11 +7,33 @@ import (
 	"github.com/udvla/udvla/engine/seq"
 )
 
-// GreedyAR is the paper's autoregressive baseline: causal mask, KV cache, one token per forward
-// pass, greedy (argmax, ties to the smaller id) over the position's decoding space. Pre-filled
-// positions (BOI, EOI, BOA) are inserted instead of predicted. It stops after the first EOA; the
-// positions after it stay MASK. Steps, Mask and Cache of opt are not used.
+// GreedyAR is the release's autoregressive baseline, for a checkpoint trained autoregressively:
+// HF generate with do_sample=False from the prefix, over the whole vocabulary (no decoding-space
+// restriction) and with nothing pre-filled: every region position is predicted, one token per
+// forward pass under the causal mask with a KV cache, greedy (argmax, ties to the smaller id). It
+// stops after the first EOA (generate's eos) or after N tokens; the positions after stay MASK.
+// The actions are the tokens between the first generated BOA and the first EOA after it
+// (seq.Layout.FreeOutputs). Steps, Mask and Cache of opt are not used.
 func (m *Model) GreedyAR(l *seq.Layout, opt Options) (*Result, error) {
+	vocab := make([]int32, m.Arch.Vocab)
+	for i := range vocab {
+		vocab[i] = int32(i)
+	}
+	return m.greedy(l, opt, func(int) []int32 { return vocab }, func(int) bool { return false }, true)
+}
+
+// GreedyARRestricted is autoregressive decoding on a JD3P checkpoint: as GreedyAR, but each
+// position takes the argmax over its decoding space only, and the pre-filled positions (BOI, EOI,
+// BOA) are inserted instead of predicted. It stops after the first EOA; the positions after it
+// stay MASK.
+func (m *Model) GreedyARRestricted(l *seq.Layout, opt Options) (*Result, error) {
+	return m.greedy(l, opt, func(j int) []int32 { return l.Allowed[l.Space[j]] }, func(j int) bool { return l.Known[j] }, false)
+}
+
+// greedy is the KV-cached greedy loop of both AR modes: position j takes the argmax over ids(j)
+// unless known(j) keeps the layout's token. free marks free generation (outputs cut by the
+// generated BOA, not the layout's).
+func (m *Model) greedy(l *seq.Layout, opt Options, space func(j int) []int32, known func(j int) bool, free bool) (*Result, error) {
 	if err := m.checkLayout(l); err != nil {
 		return nil, err
 	}
@@ -30,11 +52,16 @@ func (m *Model) GreedyAR(l *seq.Layout, opt Options) (*Result, error) {
 		tr = &Trace{Mask: v.Mask}
 	}
 	region := append([]int32(nil), l.Region...)
+	if free {
+		for j := range region {
+			region[j] = v.Mask
+		}
+	}
 	forwards, generated := 0, 0
 	for j := 0; j < n; j++ {
 		tok, margin := region[j], math.Inf(1)
-		if !l.Known[j] {
-			ids := l.Allowed[l.Space[j]]
+		if !known(j) {
+			ids := space(j)
 			logits, err := m.Logits(last, ids)
 			if err != nil {
 				return nil, err
@@ -58,6 +85,10 @@ func (m *Model) GreedyAR(l *seq.Layout, opt Options) (*Result, error) {
 		last = h
 	}
 	r := finish(l, region)
+	if free {
+		o := l.FreeOutputs(region)
+		r.Actions, r.FutureCodes, r.EOAFound = o.Actions, o.FutureCodes, o.EOAFound
+	}
 	r.Forwards, r.Generated, r.Trace = forwards, generated, tr
 	return r, nil
 }

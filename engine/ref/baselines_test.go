@@ -2,6 +2,7 @@ package ref
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
@@ -9,12 +10,18 @@ import (
 )
 
 // naiveAR decodes greedily without a cache: for every position, one causal pass over the prefix and
-// the tokens decided so far, argmax of the last row over the decoding space.
-func naiveAR(t *testing.T, ts *testStep) []int32 {
+// the tokens decided so far, argmax of the last row over the decoding space (free: over the whole
+// vocabulary, with nothing pre-filled).
+func naiveAR(t *testing.T, ts *testStep, free bool) []int32 {
 	l, m, v := ts.l, ts.m, ts.v
 	region := append([]int32(nil), l.Region...)
+	if free {
+		for j := range region {
+			region[j] = v.Mask
+		}
+	}
 	for j := 0; j < l.N(); j++ {
-		if !l.Known[j] {
+		if free || !l.Known[j] {
 			ids := l.Sequence(region)[:l.P()+j]
 			logits, err := m.Forward(ids, positions(0, len(ids)), ForwardOptions{Mask: seq.CausalMask(len(ids))})
 			if err != nil {
@@ -22,7 +29,14 @@ func naiveAR(t *testing.T, ts *testStep) []int32 {
 			}
 			row := logits[(len(ids)-1)*ts.arch.Vocab:]
 			best := math.Inf(-1)
-			for _, id := range l.Allowed[l.Space[j]] {
+			space := l.Allowed[l.Space[j]]
+			if free {
+				space = make([]int32, ts.arch.Vocab)
+				for i := range space {
+					space[i] = int32(i)
+				}
+			}
+			for _, id := range space {
 				if float64(row[id]) > best {
 					best, region[j] = float64(row[id]), id
 				}
@@ -35,17 +49,17 @@ func naiveAR(t *testing.T, ts *testStep) []int32 {
 	return region
 }
 
-func TestGreedyAREqualsUncachedAR(t *testing.T) {
+func TestGreedyARRestrictedEqualsUncachedAR(t *testing.T) {
 	sawEOA := false
 	// Random models rarely prefer EOA greedily: seeds 264 and 273 were picked because their runs
 	// stop at an EOA two slots after BOA, which exercises the early stop.
 	for _, seed := range []int64{200, 264, 273} {
 		ts := newTestStep(t, seed)
-		r, err := ts.m.GreedyAR(ts.l, Options{Trace: true})
+		r, err := ts.m.GreedyARRestricted(ts.l, Options{Trace: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := naiveAR(t, ts)
+		want := naiveAR(t, ts, false)
 		for j := range want {
 			if r.Region[j] != want[j] {
 				t.Fatalf("seed %d: cached AR token %d is %d, uncached %d", seed, j, r.Region[j], want[j])
@@ -74,6 +88,38 @@ func TestGreedyAREqualsUncachedAR(t *testing.T) {
 	}
 	if !sawEOA {
 		t.Fatal("no AR run produced an EOA: stopping after it went untested")
+	}
+}
+
+// The release's AR: greedy over the whole vocabulary with nothing pre-filled equals an uncached
+// greedy decode; it stops at its first EOA or after N tokens, and its actions follow the first
+// generated BOA.
+func TestGreedyAREqualsUncachedFreeAR(t *testing.T) {
+	for _, seed := range []int64{200, 201} {
+		ts := newTestStep(t, seed)
+		r, err := ts.m.GreedyAR(ts.l, Options{Trace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := naiveAR(t, ts, true)
+		if !slices.Equal(r.Region, want) {
+			t.Fatalf("seed %d: cached %v, uncached %v", seed, r.Region, want)
+		}
+		e := firstIndex(r.Region, ts.v.EOA)
+		if (e >= 0 && r.Generated != e+1) || (e < 0 && r.Generated != ts.l.N()) {
+			t.Fatalf("seed %d: generated %d with the first EOA at %d", seed, r.Generated, e)
+		}
+		restricted, err := ts.m.GreedyARRestricted(ts.l, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(restricted.Region, r.Region) {
+			t.Fatalf("seed %d: the free and the restricted AR agree: the restriction went untested", seed)
+		}
+		o := ts.l.FreeOutputs(r.Region)
+		if !slices.Equal(r.Actions, o.Actions) || r.EOAFound != o.EOAFound {
+			t.Fatalf("seed %d: actions %v, the generated BOA gives %v", seed, r.Actions, o.Actions)
+		}
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // The decisions of one decoding step, exported one by one so that another implementation (the GPU
-// shaders) can be tested on each alone, on inputs no model would produce. JD3P, GreedyAR and
+// shaders) can be tested on each alone, on inputs no model would produce. JD3P, the greedy AR modes and
 // IndependentDiffusion make the same decisions through the same code (StepSelect is checked
 // against their traces).
 
