@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -48,6 +49,16 @@ func (a *anytime) next(s int) bool {
 	}
 	a.last = t
 	return true
+}
+
+// startErr is the error of a step whose context is done before it starts: a cancelled context,
+// or a passed deadline in a mode that does not decode anytime (JD3P still runs its first step).
+func startErr(ctx context.Context, mode Mode) error {
+	err := ctx.Err()
+	if err == nil || (err == context.DeadlineExceeded && mode == ModeJD3P) {
+		return nil
+	}
+	return fmt.Errorf("udvla: step not started: %w", err)
 }
 
 // expired tells whether err is the deadline this controller works to: the loop then stops with

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -160,5 +161,22 @@ func TestAnytimeCompleteChunks(t *testing.T) {
 			t.Logf("%-6d %-15s %-10s %.1f%%", k+1, fmt.Sprintf("%d/%d", complete[k], seeds), fmt.Sprintf("%d/%d", eoa[k], seeds),
 				100*float64(same[k])/float64(slots))
 		}
+	}
+}
+
+// A deadline that has already passed still gets the first step's answer in JD3P (marked early);
+// the other modes refuse to start.
+func TestAnytimePassedDeadline(t *testing.T) {
+	g, _ := openPair(t, tinyModel)
+	req := randomRequest(g.Config(), rand.New(rand.NewPCG(77, 78)))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	res, err := g.Step(ctx, req)
+	if err != nil || !res.Early || res.StepsRun != 1 {
+		t.Fatalf("JD3P past its deadline: %v, %+v", err, res)
+	}
+	req.Mode = ModeARRestricted
+	if _, err := g.Step(ctx, req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AR past its deadline: %v", err)
 	}
 }

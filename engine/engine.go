@@ -86,7 +86,8 @@ type Options struct {
 // Request is one control step. A JD3P request whose context has a deadline decodes anytime:
 // before each step after the first, the engine checks that the step, judged by the longest step so
 // far, would finish by the deadline; when not, it returns the last step's sampled tokens marked
-// Result.Early. Other modes fail when the deadline passes.
+// Result.Early. The first step always runs, even past the deadline: without it there is no answer.
+// Other modes fail when the deadline passes.
 type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
 	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
@@ -244,8 +245,8 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
 		return nil, ErrNoLayout
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("udvla: step not started: %w", err)
+	if err := startErr(ctx, req.Mode); err != nil {
+		return nil, err
 	}
 	l, steps, err := e.layout(req)
 	if err != nil {

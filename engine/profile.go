@@ -110,8 +110,8 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
 		return nil, nil, ErrNoLayout
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("udvla: step not started: %w", err)
+	if err := startErr(ctx, req.Mode); err != nil {
+		return nil, nil, err
 	}
 	// Step's body, under the same lock as the profile, so no other step replays the recordings
 	// in between.

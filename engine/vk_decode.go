@@ -127,7 +127,7 @@ func (b *vkBackend) runLoop(ctx context.Context, step *vk.Sequence, lp vkLoop, d
 		if !lp.at.next(s) || lp.at.expired(ctx, s) {
 			return nil
 		}
-		if err := ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil && !(lp.at != nil && err == context.DeadlineExceeded) {
 			return fmt.Errorf("udvla: step cancelled after %d of %d denoising steps: %w", s, lp.steps, err)
 		}
 		t := time.Now()
