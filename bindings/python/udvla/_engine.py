@@ -10,7 +10,7 @@ from ._buffers import int32_view
 from ._errors import InvalidArgumentError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
-_MODES = {"jd3p": n.MODE_JD3P, "ar": n.MODE_AR, "id": n.MODE_ID}
+_MODES = {"jd3p": n.MODE_JD3P, "id": n.MODE_ID, "ar": n.MODE_AR, "ar-restricted": n.MODE_AR_RESTRICTED}
 _MASKS = {"paper": n.MASK_PAPER, "release": n.MASK_RELEASE, "default": n.MASK_MODEL_DEFAULT}
 
 
@@ -149,7 +149,7 @@ class Result:
 
     __slots__ = ("region", "future_codes", "action_tokens", "actions", "horizon", "dims",
                  "actions_complete", "eoa_found", "generated", "total_ns", "loop_ns", "prefill_ns",
-                 "gpu_ns", "_cameras", "_tokens")
+                 "gpu_ns", "_cameras", "_tokens", "early", "steps_run")
 
     def __init__(self, info: ModelInfo):
         # region, future codes and actions have fixed sizes and are written in place by every
@@ -162,6 +162,8 @@ class Result:
         self.horizon = self.dims = self.generated = 0
         self.actions_complete = self.eoa_found = False
         self.total_ns = self.loop_ns = self.prefill_ns = self.gpu_ns = 0
+        # early: a budget stopped JD3P after steps_run steps (the tokens are that step's samples)
+        self.early, self.steps_run = False, 0
         self._cameras = info.cameras
 
     def action(self, t: int, d: int) -> float:
@@ -292,7 +294,8 @@ class Engine:
         return views
 
     def step(self, codes, instruction=None, *, seed: int = 0, steps: int = 0, mode: str = "jd3p",
-             mask: str = "paper", no_cache: bool = False, out: Optional[Result] = None) -> Result:
+             mask: str = "paper", no_cache: bool = False, out: Optional[Result] = None,
+             budget_us: int = 0, action_steps: int = 0) -> Result:
         """Runs one control step.
 
         codes: per camera (in the model's order) H*W visual codes, as lists, array.array or int32
@@ -300,9 +303,17 @@ class Engine:
             camera's codes in order.
         instruction: text token ids (a sequence or buffer), or a str when the model packs a text
             vocabulary.
-        mode: "jd3p", "ar" or "id"; mask: "paper", "release" or "default" (the model's).
+        mode: "jd3p"; "id" (independent diffusion as the release runs it: steps image steps, 0
+            taking 64, then action_steps action steps, 0 taking 28); "ar" (the release's AR for an
+            AR checkpoint: unconstrained greedy, nothing pre-filled); "ar-restricted" (greedy AR
+            over each position's decoding space). mask: "paper", "release" or "default" (the model's).
         out: a Result of this engine to reuse (its buffers are kept).
+        budget_us: a time budget in microseconds (0: none). JD3P stops before a step that would
+            not finish in time and returns the last step's sampled tokens with result.early set
+            and result.steps_run steps; other modes raise once it has passed.
         """
+        if not (isinstance(budget_us, int) and 0 <= budget_us < 1 << 64):
+            raise InvalidArgumentError(f"budget_us {budget_us!r}: want microseconds, 0 for none")
         if mode not in _MODES:
             raise InvalidArgumentError(f"mode {mode!r}: want one of {sorted(_MODES)}")
         if mask not in _MASKS:
@@ -313,6 +324,8 @@ class Engine:
         req.seed = seed & 0xFFFFFFFFFFFFFFFF
         req.steps = steps
         req.no_cache = 1 if no_cache else 0
+        req.budget_us = budget_us
+        req.action_steps = action_steps
         keep = []
         if isinstance(instruction, str):
             req.instruction_text = instruction.encode()
@@ -344,6 +357,7 @@ class Engine:
         r.actions_complete, r.eoa_found = bool(res.actions_complete), bool(res.eoa_found)
         r.generated = res.generated
         r.total_ns, r.loop_ns, r.prefill_ns, r.gpu_ns = res.total_ns, res.loop_ns, res.prefill_ns, res.gpu_ns
+        r.early, r.steps_run = bool(res.early), res.steps_run
         return r
 
     def __repr__(self):
