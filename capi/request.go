@@ -7,7 +7,6 @@ package main
 import "C"
 
 import (
-	"context"
 	"time"
 	"unsafe"
 
@@ -18,13 +17,13 @@ import (
 // maxSteps is the engine's bound on denoising steps.
 const maxSteps = 1024
 
-// stepContext is the context of a request's step: with its time budget as the deadline (read
-// only from a struct large enough to hold it; request has checked it).
-func stepContext(r *C.udvla_request) (context.Context, context.CancelFunc) {
-	if r.struct_size != C.sizeof_udvla_request || r.budget_us == 0 {
-		return context.Background(), func() {}
+// requestBudget is a request's time budget, 0 for none (read only from a struct large enough to
+// hold it; request has checked it).
+func requestBudget(r *C.udvla_request) time.Duration {
+	if r.struct_size != C.sizeof_udvla_request {
+		return 0
 	}
-	return context.WithTimeout(context.Background(), time.Duration(r.budget_us)*time.Microsecond)
+	return time.Duration(r.budget_us) * time.Microsecond
 }
 
 // maxBudgetUS bounds a step's time budget: a day.

@@ -39,9 +39,7 @@ func udvla_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.i
 		if err := checkBuffers(res, oe.info.sizes); err != nil {
 			return err
 		}
-		ctx, cancel := stepContext(req)
-		defer cancel()
-		out, err := oe.eng.Step(ctx, r)
+		out, err := oe.step(r, requestBudget(req))
 		if err != nil {
 			return classifyStep(err)
 		}
@@ -167,9 +165,7 @@ func udvla_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_resu
 		if err != nil {
 			return err
 		}
-		ctx, cancel := stepContext(req)
-		defer cancel()
-		res, err := oe.eng.Step(ctx, r)
+		res, err := oe.step(r, requestBudget(req))
 		if err != nil {
 			return classifyStep(err)
 		}
