@@ -26,7 +26,7 @@ func stepClock(t0 time.Time, step time.Duration) func() time.Time {
 
 // budgetRequest runs req with a deadline of k.5 clock steps on an engine whose clock advances one
 // hour per denoising step: the budget allows exactly max(k, 1) steps.
-func budgetRequest(t *testing.T, e *Engine, req *Request, k int) *Result {
+func budgetRequest(t testing.TB, e *Engine, req *Request, k int) *Result {
 	t.Helper()
 	const hour = time.Hour
 	t0 := time.Now()
@@ -110,11 +110,17 @@ func TestAnytimeOnlyJD3P(t *testing.T) {
 // How often a JD3P chunk stopped after k of T steps still decodes to a complete action chunk on
 // the tiny model, over 40 seeds per mask rule, through the Vulkan engine's anytime path
 // (docs/PERFORMANCE.md). Beside it: how often an EOA was found and how many of the chunk's action
-// slots (BOA+1 .. N-1) already hold the full run's token.
-func TestAnytimeCompleteChunks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
+// slots (BOA+1 .. N-1) already hold the full run's token. A benchmark so that the test suite
+// does not pay for it:
+//
+//	go test -count=1 -run XXX -bench AnytimeCompleteChunks -benchtime 1x -v ./engine
+func BenchmarkAnytimeCompleteChunks(b *testing.B) {
+	for range b.N {
+		anytimeTable(b)
 	}
+}
+
+func anytimeTable(t *testing.B) {
 	g, _ := openPair(t, tinyModel)
 	r := rand.New(rand.NewPCG(75, 76))
 	const seeds = 40

@@ -13,7 +13,7 @@ import (
 const tinyModel = "../testdata/tiny.udvla"
 
 // openPair opens the same model on the Vulkan backend (validated) and on the CPU reference.
-func openPair(t *testing.T, path string) (gpuEng, refEng *Engine) {
+func openPair(t testing.TB, path string) (gpuEng, refEng *Engine) {
 	t.Helper()
 	g, err := Open(path, Options{Backend: BackendVulkan, Validate: true, Device: vktest.Options().Device})
 	if err != nil {

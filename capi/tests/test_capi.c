@@ -338,7 +338,7 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
     r.steps = 1025;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     golden_request(g, &r);
-    r.mode = 3;
+    r.mode = 4;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     r.mode = -1;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
