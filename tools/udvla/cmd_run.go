@@ -181,7 +181,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	actionSteps := fs.Int("action-steps", 0, "independent diffusion's action loop steps (0: the release's 28)")
 	budgetMS := fs.Float64("budget-ms", 0, "time budget of each control step in milliseconds (jd3p stops early with the last step's tokens; "+
 		"other modes fail past it); 0: none")
-	maskS := fs.String("mask", "", "attention mask rule: paper or release (default: the model's)")
+	maskS := fs.String("mask", "model", "attention mask rule: model (the model file's: release for the released checkpoints), release, "+
+		"or paper (opt-in speed mode: its outputs differ from what the weights were trained for)")
 	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching its keys and values")
 	instruction := fs.String("instruction", "", "instruction text (models that pack a text vocabulary)")
 	tokensS := fs.String("tokens", "", "instruction as comma-separated text token ids, e.g. 40,50,60")
@@ -236,14 +237,15 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *instruction != "" && len(cfg.TextBPE) == 0 {
 		return fmt.Errorf("%s packs no text vocabulary: give the instruction as --tokens IDS", *ef.model)
 	}
-	req.Mask = cfg.Decoding.Mask
-	if *maskS != "" {
-		if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
-			return err
-		}
+	if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
+		return err
 	}
 	if req.Mask == model.MaskCausal {
-		return errors.New("--mask causal cannot decode a control step: want paper or release")
+		return errors.New("--mask causal cannot decode a control step: want model, release or paper")
+	}
+	rule := req.Mask.Resolve(cfg.Decoding) // what the output reports
+	if mode == engine.ModeAR || mode == engine.ModeARRestricted {
+		rule = model.MaskCausal
 	}
 	codesFrom := "random"
 	if *codesPath != "" {
@@ -288,8 +290,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		instr = []int32{} // the engine tokenized the text; the result does not carry it
 	}
 	autoregressive := mode == engine.ModeAR || mode == engine.ModeARRestricted
-	out.Request = runRequestOut{Mode: mode.String(), Mask: req.Mask.String(), Steps: effSteps, Seed: *seed,
-		Cache: autoregressive || (!*noCache && req.Mask == model.MaskPaper), Instruction: instr, Codes: codesFrom,
+	out.Request = runRequestOut{Mode: mode.String(), Mask: rule.String(), Steps: effSteps, Seed: *seed,
+		Cache: autoregressive || (!*noCache && rule == model.MaskPaper), Instruction: instr, Codes: codesFrom,
 		ActionSteps: effAction, BudgetMS: *budgetMS}
 	out.Early, out.StepsRun = first.Early, first.StepsRun
 	for _, c := range cfg.Decoding.Cameras {

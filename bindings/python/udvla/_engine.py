@@ -12,7 +12,12 @@ from ._errors import InvalidArgumentError, NotFoundError, OutOfRangeError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
 _MODES = {"jd3p": n.MODE_JD3P, "id": n.MODE_ID, "ar": n.MODE_AR, "ar-restricted": n.MODE_AR_RESTRICTED}
-_MASKS = {"paper": n.MASK_PAPER, "release": n.MASK_RELEASE, "default": n.MASK_MODEL_DEFAULT}
+# "model" (the default) runs the model file's rule: release for every released checkpoint.
+# "paper" is an opt-in speed mode whose outputs differ from what the weights were trained for.
+# "default" is the earlier spelling of "model".
+_MASKS = {"model": n.MASK_MODEL_DEFAULT, "default": n.MASK_MODEL_DEFAULT, "release": n.MASK_RELEASE,
+          "paper": n.MASK_PAPER}
+_MASK_NAMES = {n.MASK_RELEASE: "release", n.MASK_PAPER: "paper", n.MASK_CAUSAL: "causal"}
 
 
 def _lib():
@@ -132,6 +137,11 @@ class ModelInfo:
     max_instruction: int
     backend: str
     backend_name: str
+
+    @property
+    def mask_rule(self) -> str:
+        """The model's mask rule, the one mask="model" runs: "release", "paper" or "causal"."""
+        return _MASK_NAMES.get(self.default_mask, "")
 
 
 def _by_name(cls, raw, **given):
@@ -347,7 +357,7 @@ class Engine:
         return views
 
     def step(self, codes, instruction=None, *, seed: int = 0, steps: int = 0, mode: str = "jd3p",
-             mask: str = "paper", no_cache: bool = False, out: Optional[Result] = None,
+             mask: str = "model", no_cache: bool = False, out: Optional[Result] = None,
              budget_us: int = 0, action_steps: int = 0) -> Result:
         """Runs one control step.
 
@@ -359,7 +369,11 @@ class Engine:
         mode: "jd3p"; "id" (independent diffusion as the release runs it: steps image steps, 0
             taking 64, then action_steps action steps, 0 taking 28); "ar" (the release's AR for an
             AR checkpoint: unconstrained greedy, nothing pre-filled); "ar-restricted" (greedy AR
-            over each position's decoding space). mask: "paper", "release" or "default" (the model's).
+            over each position's decoding space).
+        mask: "model" (the model file's rule, ModelInfo.mask_rule: "release" for every released
+            checkpoint), "release", or "paper": an opt-in speed mode whose prefix is cached
+            exactly, with outputs that differ from what the weights were trained for. A model whose
+            rule is "causal" runs only the AR modes unless a rule is named.
         out: a Result of this engine to reuse (its buffers are kept).
         budget_us: a time budget in microseconds (0: none). JD3P stops before a step that would
             not finish in time and returns the last step's sampled tokens with result.early set
