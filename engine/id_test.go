@@ -18,7 +18,7 @@ func TestIndependentDiffusionVulkanEqualsReference(t *testing.T) {
 	frozen := 0
 	for i := 0; i < 8; i++ {
 		req := randomRequest(g.Config(), r)
-		req.Mode, req.Mask = ModeID, model.MaskRule(i%2)
+		req.Mode, req.Mask = ModeID, []model.MaskRule{model.MaskPaper, model.MaskRelease}[i%2]
 		req.Steps, req.ActionSteps = 4+i%3, 6+i%4
 		if i == 0 {
 			req.Steps, req.ActionSteps = 0, 0 // the release's 64 and 28
