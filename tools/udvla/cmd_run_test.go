@@ -132,7 +132,7 @@ func TestRunTextCodesReference(t *testing.T) {
 		t.Errorf("the request is not described:\n%s", jsonOut)
 	}
 	out, e, code = runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--codes", path, "--mode", "ar")
-	if code != 0 || !strings.Contains(out, "request  ar, paper mask") {
+	if code != 0 || !strings.Contains(out, "request  ar, causal mask") {
 		t.Errorf("the release's AR: exit %d: %s%s", code, e, out)
 	}
 }
