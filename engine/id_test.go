@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"context"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
@@ -14,7 +12,6 @@ import (
 func TestIndependentDiffusionVulkanEqualsReference(t *testing.T) {
 	g, rf := openPair(t, tinyModel)
 	r := rand.New(rand.NewPCG(61, 62))
-	ctx := context.Background()
 	frozen := 0
 	for i := 0; i < 8; i++ {
 		req := randomRequest(g.Config(), r)
@@ -23,17 +20,7 @@ func TestIndependentDiffusionVulkanEqualsReference(t *testing.T) {
 		if i == 0 {
 			req.Steps, req.ActionSteps = 0, 0 // the release's 64 and 28
 		}
-		want, err := rf.Step(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.Step(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got.Region, want.Region) {
-			t.Errorf("%v seed %d:\n gpu %v\n ref %v", req.Mask, req.Seed, got.Region, want.Region)
-		}
+		got, want := stepBoth(t, g, rf, req)
 		if i == 0 && len(got.Timings.Steps) != 64+28 {
 			t.Errorf("default loops ran %d steps, want 64 + 28", len(got.Timings.Steps))
 		}
