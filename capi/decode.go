@@ -13,7 +13,8 @@ const maxSteps = 1024
 // The udvla.h constants decodeRequest compares with (main.go checks them against the header at
 // build time).
 const (
-	modeJD3P, modeAR, modeID        = 0, 1, 2
+	modeJD3P, modeARRestricted      = 0, 1
+	modeID, modeAR                  = 2, 3
 	maskDef, maskRelease, maskPaper = 0, 1, 2
 	// maskDefOld is UDVLA_MASK_MODEL_DEFAULT in headers before the release rule became the default
 	maskDefOld = -1
@@ -33,27 +34,35 @@ type cRequest struct {
 	numCameras                     uint64
 	seed                           uint64
 	steps, mask, noCache, reserved int32
+	// appended to ABI 1: zero unless structSize is sizeofRequest
+	budgetUS               uint64
+	actionSteps, reserved3 int32
 }
+
+// maxBudgetUS bounds a step's time budget: a day.
+const maxBudgetUS = 86400 * 1000000
 
 // decodeRequest checks a request against the model and copies it into an engine request. Every
 // check the engine would make is made here first, so that each failure gets its documented
 // status; no array is read before its length has been checked against the model.
 func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error) {
-	if r.structSize != sizeofRequest {
-		return nil, errorf(statusStructSize, "%s: request struct_size %d, want %d", fn, r.structSize, sizeofRequest)
+	full := r.structSize == sizeofRequest
+	if !full && uintptr(r.structSize) != requestSizeABI1 {
+		return nil, errorf(statusStructSize, "%s: request struct_size %d, want %d (or %d, the first ABI 1 size)",
+			fn, r.structSize, sizeofRequest, requestSizeABI1)
 	}
-	if r.reserved != 0 {
-		return nil, errorf(statusInvalidArgument, "%s: request.reserved is %d, must be 0", fn, r.reserved)
+	if r.reserved != 0 || r.reserved3 != 0 {
+		return nil, errorf(statusInvalidArgument, "%s: request.reserved and reserved3 must be 0", fn)
 	}
 	if mi.vocab == nil {
 		return nil, errorf(statusUnsupported, "%s: %v", fn, engine.ErrNoLayout)
 	}
 	req := &engine.Request{Seed: r.seed, NoCache: r.noCache != 0}
 	switch r.mode {
-	case modeJD3P, modeAR, modeID:
-		req.Mode = engine.Mode(r.mode)
+	case modeJD3P, modeARRestricted, modeID, modeAR:
+		req.Mode = engine.Mode(r.mode) // the engine's values are the ABI's
 	default:
-		return nil, errorf(statusOutOfRange, "%s: unknown mode %d (want UDVLA_MODE_JD3P, _AR or _ID)", fn, r.mode)
+		return nil, errorf(statusOutOfRange, "%s: unknown mode %d (want UDVLA_MODE_JD3P, _ID, _AR or _AR_RESTRICTED)", fn, r.mode)
 	}
 	switch r.mask {
 	case maskDef, maskDefOld:
@@ -65,14 +74,21 @@ func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error
 	default:
 		return nil, errorf(statusOutOfRange, "%s: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE or _PAPER)", fn, r.mask)
 	}
-	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR {
+	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR && req.Mode != engine.ModeARRestricted {
 		return nil, errorf(statusUnsupported, "%s: the model's mask rule is causal (a checkpoint trained without a block mask): "+
-			"it runs UDVLA_MODE_AR; name UDVLA_MASK_RELEASE or _PAPER to run the diffusion modes", fn)
+			"it runs UDVLA_MODE_AR and _AR_RESTRICTED; name UDVLA_MASK_RELEASE or _PAPER to run the diffusion modes", fn)
 	}
 	if r.steps < 0 || r.steps > maxSteps {
 		return nil, errorf(statusOutOfRange, "%s: steps %d outside [0, %d]", fn, r.steps, maxSteps)
 	}
 	req.Steps = int(r.steps)
+	if r.actionSteps < 0 || r.actionSteps > maxSteps {
+		return nil, errorf(statusOutOfRange, "%s: action_steps %d outside [0, %d]", fn, r.actionSteps, maxSteps)
+	}
+	if r.budgetUS > maxBudgetUS {
+		return nil, errorf(statusOutOfRange, "%s: budget_us %d exceeds %d (a day)", fn, r.budgetUS, maxBudgetUS)
+	}
+	req.ActionSteps = int(r.actionSteps)
 	if err := decodeInstruction(fn, r, mi, req); err != nil {
 		return nil, err
 	}

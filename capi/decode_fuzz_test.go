@@ -29,7 +29,10 @@ const (
 	offMask       = 68
 	offNoCache    = 72
 	offReserved   = 76
-	requestBytes  = 80
+	offBudget     = 80 // the appended fields, read only with the full struct_size
+	offActionStep = 88
+	offReserved3  = 92
+	requestBytes  = 96
 )
 
 // Lengths the harness backs with real memory; beyond them the decoder must refuse before reading
@@ -93,6 +96,9 @@ func buildRequest(raw []byte, p *payload) (cRequest, *backing) {
 		mask:           int32(le(raw, offMask, 4)),
 		noCache:        int32(le(raw, offNoCache, 4)),
 		reserved:       int32(le(raw, offReserved, 4)),
+	}
+	if r.structSize == sizeofRequest {
+		r.budgetUS, r.actionSteps, r.reserved3 = le(raw, offBudget, 8), int32(le(raw, offActionStep, 4)), int32(le(raw, offReserved3, 4))
 	}
 	bk := &backing{}
 	if le(raw, offInstr, 8) != 0 {
@@ -254,13 +260,14 @@ func checkRefusal(t *testing.T, fn string, err error) {
 }
 
 func checkAccepted(t *testing.T, r cRequest, bk *backing, req *engine.Request, mi *modelInfo) {
-	if r.structSize != sizeofRequest || r.reserved != 0 || r.steps < 0 || r.steps > maxSteps {
+	if (r.structSize != sizeofRequest && uintptr(r.structSize) != requestSizeABI1) || r.reserved != 0 || r.reserved3 != 0 ||
+		r.steps < 0 || r.steps > maxSteps || r.actionSteps < 0 || r.actionSteps > maxSteps || r.budgetUS > maxBudgetUS {
 		t.Fatalf("accepted a bad request: %+v", r)
 	}
-	if r.mode < modeJD3P || r.mode > modeID || r.mask < maskDefOld || r.mask > maskPaper {
+	if r.mode < modeJD3P || r.mode > modeAR || r.mask < maskDefOld || r.mask > maskPaper {
 		t.Fatalf("accepted mode %d, mask %d", r.mode, r.mask)
 	}
-	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR {
+	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR && req.Mode != engine.ModeARRestricted {
 		t.Fatalf("accepted mode %d under the model's causal rule", r.mode)
 	}
 	if r.instructionLen > uint64(len(bk.instr)) || r.instructionLen > uint64(mi.maxInstruction) {

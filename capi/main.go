@@ -48,6 +48,7 @@ func _() {
 	_ = x[modeJD3P-C.UDVLA_MODE_JD3P]
 	_ = x[modeAR-C.UDVLA_MODE_AR]
 	_ = x[modeID-C.UDVLA_MODE_ID]
+	_ = x[modeARRestricted-C.UDVLA_MODE_AR_RESTRICTED]
 	_ = x[maskPaper-C.UDVLA_MASK_PAPER]
 	_ = x[maskRelease-C.UDVLA_MASK_RELEASE]
 	_ = x[maskDef-C.UDVLA_MASK_MODEL_DEFAULT]

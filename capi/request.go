@@ -7,6 +7,7 @@ package main
 import "C"
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/udvla/udvla/engine"
@@ -15,13 +16,30 @@ import (
 // sizeofRequest is sizeof(udvla_request), the struct_size a request must carry.
 const sizeofRequest = C.sizeof_udvla_request
 
+// requestSizeABI1 and resultSizeABI1 are the sizes of the structs before the appended fields:
+// callers built against the first ABI 1 header keep working.
+var (
+	requestSizeABI1 = unsafe.Offsetof(C.udvla_request{}.budget_us)
+	resultSizeABI1  = unsafe.Offsetof(C.udvla_result{}.early)
+)
+
+// requestBudget is a request's time budget, 0 for none (read only from a struct large enough to
+// hold it; request has checked it).
+func requestBudget(r *C.udvla_request) time.Duration {
+	if r.struct_size != C.sizeof_udvla_request {
+		return 0
+	}
+	return time.Duration(r.budget_us) * time.Microsecond
+}
+
 // request checks a C request against the model and copies it into an engine request; fn names
-// the calling function in messages.
+// the calling function in messages. The appended fields are read only from a struct that holds
+// them.
 func request(fn string, r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
 	if r == nil {
 		return nil, errorf(statusNullPointer, "%s: request is NULL", fn)
 	}
-	return decodeRequest(fn, cRequest{
+	cr := cRequest{
 		structSize:      uint32(r.struct_size),
 		mode:            int32(r.mode),
 		instruction:     unsafe.Pointer(r.instruction),
@@ -35,5 +53,9 @@ func request(fn string, r *C.udvla_request, mi *modelInfo) (*engine.Request, err
 		mask:            int32(r.mask),
 		noCache:         int32(r.no_cache),
 		reserved:        int32(r.reserved),
-	}, mi)
+	}
+	if r.struct_size == C.sizeof_udvla_request {
+		cr.budgetUS, cr.actionSteps, cr.reserved3 = uint64(r.budget_us), int32(r.action_steps), int32(r.reserved3)
+	}
+	return decodeRequest(fn, cr, mi)
 }
