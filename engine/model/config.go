@@ -49,6 +49,10 @@ const (
 	MaskPaper   MaskRule = iota // text causal; current images, future images, actions: bidirectional blocks
 	MaskRelease                 // blocks computed from token ids, as the release code does
 	MaskCausal                  // plain causal (AR pre-training, the `logits` command)
+	// MaskReleaseKV is the release's KV-cached variant, a decoding mode rather than a mask over
+	// arbitrary ids: the region attends as under MaskRelease, while the prefix (text and current
+	// images) attends only to itself, so its K/V are computed once per control step.
+	MaskReleaseKV
 )
 
 func (m MaskRule) String() string {
@@ -59,18 +63,20 @@ func (m MaskRule) String() string {
 		return "release"
 	case MaskCausal:
 		return "causal"
+	case MaskReleaseKV:
+		return "release-kv"
 	}
 	return fmt.Sprintf("MaskRule(%d)", int(m))
 }
 
 // ParseMaskRule is the inverse of String.
 func ParseMaskRule(s string) (MaskRule, error) {
-	for _, m := range []MaskRule{MaskPaper, MaskRelease, MaskCausal} {
+	for _, m := range []MaskRule{MaskPaper, MaskRelease, MaskCausal, MaskReleaseKV} {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown mask rule %q (want paper, release or causal)", s)
+	return 0, fmt.Errorf("unknown mask rule %q (want paper, release, release-kv or causal)", s)
 }
 
 // Vocab is the vocabulary layout of spec §2, carried as data so that test models can shrink it.

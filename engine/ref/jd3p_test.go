@@ -325,7 +325,6 @@ func TestJD3PDeterminismSeedsAndCache(t *testing.T) {
 func TestJD3PRejects(t *testing.T) {
 	ts := newTestStep(t, 130)
 	for _, opt := range []Options{
-		{Steps: 4, Mask: model.MaskRelease, Cache: true},
 		{Steps: 4, Mask: model.MaskCausal},
 		{Steps: 0},
 	} {
