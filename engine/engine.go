@@ -73,8 +73,12 @@ type Request struct {
 	Seed            uint64
 	Steps           int            // denoising steps T; 0 takes the model's default
 	Mode            Mode           // JD3P (default), AR or ID
-	Mask            model.MaskRule // paper (default) or release
-	NoCache         bool           // recompute the prefix at every step (paper rule); release never caches
+	Mask            model.MaskRule // paper (default), release or release-kv
+	// NoCache recomputes the whole prefix at every step. Without it the prefix positions that
+	// see nothing after them are forwarded once per control step: the whole prefix under the
+	// paper rule, the text under the release rule, with bit-identical results. Release-kv always
+	// caches its prefix: that is the mode.
+	NoCache bool
 }
 
 // Timings of a step.

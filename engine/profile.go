@@ -136,12 +136,7 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 // time of all the decoding loop's replays.
 func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, loopGPU time.Duration) (*Profile, error) {
 	// The plan key as decode forms it.
-	cache := req.Mode == ModeAR || (!req.NoCache && req.Mask == model.MaskPaper)
-	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, cache}
-	if req.Mode == ModeAR {
-		key.rule = model.MaskCausal
-	}
-	plan, ok := b.plans[key]
+	plan, ok := b.plans[planKeyFor(l, req)]
 	if !ok {
 		return nil, errors.New("udvla: profile: the step's recordings are missing")
 	}

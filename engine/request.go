@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
 
@@ -22,9 +23,9 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 		return nil, 0, fmt.Errorf("udvla: unknown mode %d", req.Mode)
 	}
 	switch req.Mask {
-	case 0, 1: // paper, release
+	case model.MaskPaper, model.MaskRelease, model.MaskReleaseKV:
 	default:
-		return nil, 0, fmt.Errorf("udvla: mask rule %v cannot decode a control step (want paper or release)", req.Mask)
+		return nil, 0, fmt.Errorf("udvla: mask rule %v cannot decode a control step (want paper, release or release-kv)", req.Mask)
 	}
 	instr := req.Instruction
 	if len(instr) == 0 && req.InstructionText != "" {
