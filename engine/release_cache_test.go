@@ -15,7 +15,7 @@ import (
 // firstStepLogits runs the first denoising step of req alone and returns the raw bytes of the
 // region's restricted logits (every position, both decoding spaces). The logits buffer is
 // poisoned first, so stale values cannot pass for results.
-func firstStepLogits(t *testing.T, g *Engine, req Request) []byte {
+func firstStepLogits(t testing.TB, g *Engine, req Request) []byte {
 	t.Helper()
 	vb := g.be.(*vkBackend)
 	req.Steps = 1
