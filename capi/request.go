@@ -39,12 +39,12 @@ func request(r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
 		return nil, errorf(statusOutOfRange, "udvla_step: unknown mode %d (want UDVLA_MODE_JD3P, _AR or _ID)", r.mode)
 	}
 	switch r.mask {
-	case C.UDVLA_MASK_PAPER, C.UDVLA_MASK_RELEASE:
+	case C.UDVLA_MASK_PAPER, C.UDVLA_MASK_RELEASE, C.UDVLA_MASK_RELEASE_KV:
 		req.Mask = model.MaskRule(r.mask)
 	case C.UDVLA_MASK_MODEL_DEFAULT:
 		req.Mask = mi.decoding.Mask
 	default:
-		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_PAPER, _RELEASE or _MODEL_DEFAULT)", r.mask)
+		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_PAPER, _RELEASE, _RELEASE_KV or _MODEL_DEFAULT)", r.mask)
 	}
 	if r.steps < 0 || r.steps > maxSteps {
 		return nil, errorf(statusOutOfRange, "udvla_step: steps %d outside [0, %d]", r.steps, maxSteps)

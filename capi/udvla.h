@@ -81,8 +81,12 @@ enum {
 
 enum {
     UDVLA_MASK_PAPER = 0,        /* the paper's block mask (prefix cacheable) */
-    UDVLA_MASK_RELEASE = 1,      /* the release code's id-derived mask */
-    UDVLA_MASK_MODEL_DEFAULT = -1 /* whichever the model file names as its default */
+    UDVLA_MASK_RELEASE = 1,      /* the release code's id-derived mask; its text prefix is
+                                    cached exactly unless no_cache is set */
+    UDVLA_MASK_MODEL_DEFAULT = -1, /* whichever the model file names as its default */
+    UDVLA_MASK_RELEASE_KV = 3    /* the release's KV-cached variant: the region attends as under
+                                    RELEASE, the prefix (text and current images) only to itself,
+                                    computed once per step; outputs differ from RELEASE */
 };
 
 enum {
@@ -130,7 +134,9 @@ typedef struct udvla_request {
     uint64_t seed;                  /* the same seed and inputs give the same result */
     int32_t steps;                  /* denoising steps T; 0 takes the model's default */
     int32_t mask;                   /* UDVLA_MASK_* */
-    int32_t no_cache;               /* nonzero: recompute the prefix at every step */
+    int32_t no_cache;               /* nonzero: recompute the prefix at every step (PAPER and
+                                       RELEASE give the same result either way; RELEASE_KV
+                                       always caches) */
     int32_t reserved;               /* must be 0 */
 } udvla_request;
 

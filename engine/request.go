@@ -60,3 +60,20 @@ func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
 	}
 	return res
 }
+
+// PrefixCaching names what a request of this mode and rule forwards once per control step into
+// the K/V cache rather than at every pass: "prefix" (the paper rule, release-kv, AR), "text" (the
+// release rule: BOS and the instruction, the part of its prefix that sees nothing after it) or
+// "none" (NoCache, where the rule allows it). Under the paper and release rules the cached run
+// equals the uncached one bit for bit.
+func PrefixCaching(mode Mode, rule model.MaskRule, noCache bool) string {
+	switch {
+	case mode == ModeAR || rule == model.MaskReleaseKV:
+		return "prefix"
+	case noCache:
+		return "none"
+	case rule == model.MaskRelease:
+		return "text"
+	}
+	return "prefix"
+}

@@ -47,6 +47,7 @@ enum class MaskRule : int32_t {
     Paper = UDVLA_MASK_PAPER,
     Release = UDVLA_MASK_RELEASE,
     ModelDefault = UDVLA_MASK_MODEL_DEFAULT,
+    ReleaseKV = UDVLA_MASK_RELEASE_KV, // the release's KV-cached variant (differs from Release)
 };
 
 // Error is a failed call: its status and the library's message.

@@ -344,6 +344,8 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
     golden_request(g, &r);
     r.mask = 2; /* causal cannot decode a step */
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
+    r.mask = 4; /* no such rule */
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     r.mask = -2;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
 

@@ -99,8 +99,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	runs := fs.Int("runs", 5, "measured control steps per mode")
 	warmup := fs.Int("warmup", 1, "control steps per mode run first and not measured")
 	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
-	maskS := fs.String("mask", "paper", "mask rule: paper or release")
-	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step")
+	maskS := fs.String("mask", "paper", "mask rule: paper, release or release-kv (the release's KV-cached variant)")
+	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step (paper and release give the same tokens either way)")
 	instrLen := fs.Int("instruction-len", 20, "instruction tokens (random text ids; CALVIN instructions are about 20)")
 	seed := fs.Uint64("seed", 1, "seed of the weights, the request and the decoding")
 	profile := fs.Bool("profile", true, "time every kernel of the measured steps (timestamp queries)")
@@ -134,7 +134,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	rule, err := model.ParseMaskRule(*maskS)
 	if err != nil || rule == model.MaskCausal {
-		return fmt.Errorf("--mask %q: want paper or release", *maskS)
+		return fmt.Errorf("--mask %q: want paper, release or release-kv", *maskS)
 	}
 	rep := newReport("run")
 	prog := newProgress(stderr)
@@ -197,7 +197,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if cfg.Steps == 0 {
 		cfg.Steps = mc.Decoding.Steps
 	}
-	cfg.Cache = !*noCache && rule == model.MaskPaper
+	cfg.Cache = engine.PrefixCaching(engine.ModeJD3P, rule, *noCache) != "none"
 	rep.Config = cfg
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
@@ -394,9 +394,12 @@ func printRunReport(w io.Writer, rep *report) {
 		commit += " (modified)"
 	}
 	fmt.Fprintf(w, "engine   %s, commit %s, %s\n", rep.Engine.Version, commit, rep.Engine.Go)
-	cache := "cached prefix"
-	if !c.Cache {
-		cache = "prefix recomputed each step"
+	cache := "prefix recomputed each step"
+	switch {
+	case c.Cache && c.Mask == model.MaskRelease.String():
+		cache = "text prefix cached (exact)"
+	case c.Cache:
+		cache = "cached prefix"
 	}
 	fmt.Fprintf(w, "request  %d prefix tokens (%d instruction), %d region tokens, cameras %s, T=%d, %s mask, %s\n",
 		c.PrefixTokens, c.InstructionTokens, c.RegionTokens, c.Cameras, c.Steps, c.Mask, cache)

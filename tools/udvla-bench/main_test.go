@@ -217,7 +217,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"run", "--config", "gpt-9"}, "unknown --config"},
 		{[]string{"run", "--config", "tiny", "--dtype", "q2_k"}, "q2_k"},
 		{[]string{"run", "--model", tinyPath, "--modes", "jd3p,beam"}, "--modes"},
-		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want paper or release"},
+		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want paper, release or release-kv"},
 		{[]string{"run", "--model", tinyPath, "--runs", "0"}, "at least one run"},
 		{[]string{"ops", "--kernels", "fft"}, "unknown kernel"},
 		{[]string{"ops", "--n", "0"}, "not a token count"},

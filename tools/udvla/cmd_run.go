@@ -169,8 +169,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the decoding (and of the random codes without --codes)")
 	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
 	modeS := fs.String("mode", "jd3p", "decoding: jd3p, ar (greedy autoregressive baseline) or id (independent diffusion)")
-	maskS := fs.String("mask", "", "attention mask rule: paper or release (default: the model's)")
-	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching its keys and values")
+	maskS := fs.String("mask", "", "attention mask rule: paper, release or release-kv (the release's KV-cached variant; default: the model's rule)")
+	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching the keys and values of the part that sees nothing after it (same result)")
 	instruction := fs.String("instruction", "", "instruction text (models that pack a text vocabulary)")
 	tokensS := fs.String("tokens", "", "instruction as comma-separated text token ids, e.g. 40,50,60")
 	codesPath := fs.String("codes", "", "JSON file with one array of H*W visual codes per camera (default: random codes from --seed)")
@@ -225,7 +225,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	if req.Mask == model.MaskCausal {
-		return errors.New("--mask causal cannot decode a control step: want paper or release")
+		return errors.New("--mask causal cannot decode a control step: want paper, release or release-kv")
 	}
 	codesFrom := "random"
 	if *codesPath != "" {
@@ -261,7 +261,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		instr = []int32{} // the engine tokenized the text; the result does not carry it
 	}
 	out.Request = runRequestOut{Mode: mode.String(), Mask: req.Mask.String(), Steps: effSteps, Seed: *seed,
-		Cache: mode == engine.ModeAR || (!*noCache && req.Mask == model.MaskPaper), Instruction: instr, Codes: codesFrom}
+		Cache: engine.PrefixCaching(mode, req.Mask, *noCache) != "none", Instruction: instr, Codes: codesFrom}
 	for _, c := range cfg.Decoding.Cameras {
 		out.Cameras = append(out.Cameras, runCameraOut{c.Name, c.H, c.W})
 	}
@@ -298,10 +298,7 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 	q := o.Request
 	fmt.Fprintf(w, "model    %s: %d layers, hidden %d, vocab %d\n", o.Model, a.Layers, a.Hidden, a.Vocab)
 	fmt.Fprintf(w, "backend  %s\n", o.Backend)
-	cache := "cached prefix"
-	if !q.Cache {
-		cache = "prefix recomputed each step"
-	}
+	cache := cacheText(q.Cache, q.Mode, q.Mask)
 	fmt.Fprintf(w, "request  %s, %s mask, T=%d, seed %d, %s, instruction of %d tokens, %s codes\n",
 		q.Mode, q.Mask, q.Steps, q.Seed, cache, len(q.Instruction), q.Codes)
 	fmt.Fprintln(w, "future image codes:")
@@ -380,4 +377,15 @@ func medianRun(runs []runTimingsOut) runTimingsOut {
 	s := append([]runTimingsOut(nil), runs...)
 	sort.Slice(s, func(i, j int) bool { return s[i].TotalMS < s[j].TotalMS })
 	return s[len(s)/2]
+}
+
+// cacheText says what a run kept in the K/V cache across its passes.
+func cacheText(cached bool, mode, mask string) string {
+	switch {
+	case !cached:
+		return "prefix recomputed each step"
+	case mode != engine.ModeAR.String() && mask == model.MaskRelease.String():
+		return "text prefix cached (exact)"
+	}
+	return "cached prefix"
 }

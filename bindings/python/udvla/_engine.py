@@ -11,7 +11,8 @@ from ._errors import InvalidArgumentError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
 _MODES = {"jd3p": n.MODE_JD3P, "ar": n.MODE_AR, "id": n.MODE_ID}
-_MASKS = {"paper": n.MASK_PAPER, "release": n.MASK_RELEASE, "default": n.MASK_MODEL_DEFAULT}
+_MASKS = {"paper": n.MASK_PAPER, "release": n.MASK_RELEASE, "release-kv": n.MASK_RELEASE_KV,
+          "default": n.MASK_MODEL_DEFAULT}
 
 
 def _lib():
@@ -300,7 +301,7 @@ class Engine:
             camera's codes in order.
         instruction: text token ids (a sequence or buffer), or a str when the model packs a text
             vocabulary.
-        mode: "jd3p", "ar" or "id"; mask: "paper", "release" or "default" (the model's).
+        mode: "jd3p", "ar" or "id"; mask: "paper", "release", "release-kv" or "default" (the model's).
         out: a Result of this engine to reuse (its buffers are kept).
         """
         if mode not in _MODES:
