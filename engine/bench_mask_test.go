@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/udvla/udvla/engine/model"
-	"github.com/udvla/udvla/engine/quant"
 )
 
 // maskVariant is one way of running the release-trained model: a rule and whether the prefix
@@ -31,17 +30,8 @@ var maskVariants = []maskVariant{
 // cached paper step. It reports the wall time and the device time per step of each, and the
 // prefill.
 func BenchmarkReleaseCacheCALVIN(b *testing.B) {
-	path := calvinShaped(b, model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192}, quant.F32)
-	e, err := Open(path, Options{MaxInstruction: 128})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e, req := openCalvinShaped(b, 128)
 	defer e.Close()
-	req := randomRequest(e.Config(), rand.New(rand.NewPCG(1, 1)))
-	req.Instruction = req.Instruction[:0]
-	for i := 0; i < 128; i++ {
-		req.Instruction = append(req.Instruction, int32(100+i))
-	}
 	req.Steps = 3 // a step's time does not depend on T; short runs interleave the variants against load drift
 	ctx := context.Background()
 	run := func(v maskVariant) *Result {

@@ -50,7 +50,7 @@ func TestVulkanEqualsReferenceTiny(t *testing.T) {
 	g, ref := openPair(t, tinyModel)
 	r := rand.New(rand.NewPCG(11, 12))
 	ctx := context.Background()
-	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease} {
+	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease, model.MaskReleaseKV} {
 		for _, mode := range []Mode{ModeJD3P, ModeID, ModeAR} {
 			for i := 0; i < 3; i++ {
 				req := randomRequest(g.Config(), r)
