@@ -33,15 +33,10 @@ func validateAgainst(t *testing.T, schemaFile string, doc []byte) {
 	}
 }
 
-// `udvla run --json` prints the engine's result for the request it describes: a T×D action chunk,
-// the future codes of each camera, and one timing entry per run.
-func TestRunJSONTiny(t *testing.T) {
-	r := rand.New(rand.NewPCG(71, 72))
-	seed := r.Uint64() >> 1
-	tokens := []int32{30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000)}
-	tokS := strings.Trim(strings.ReplaceAll(fmt.Sprint(tokens), " ", ","), "[]")
-	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", tokS, "--seed", fmt.Sprint(seed), "--steps", "5",
-		"--runs", "2", "--json")
+// runJSON runs `udvla run ARGS --json`, checks the exit status and the schema, and decodes the output.
+func runJSON(t *testing.T, args ...string) runOutput {
+	t.Helper()
+	out, e, code := runModelCmd(t, append(append([]string{"run"}, args...), "--json")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
@@ -50,6 +45,17 @@ func TestRunJSONTiny(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+// `udvla run --json` prints the engine's result for the request it describes: a T×D action chunk,
+// the future codes of each camera, and one timing entry per run.
+func TestRunJSONTiny(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	seed := r.Uint64() >> 1
+	tokens := []int32{30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000)}
+	tokS := strings.Trim(strings.ReplaceAll(fmt.Sprint(tokens), " ", ","), "[]")
+	got := runJSON(t, "--model", tinyPath, "--tokens", tokS, "--seed", fmt.Sprint(seed), "--steps", "5", "--runs", "2")
 	f, err := model.Open(tinyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -172,16 +178,7 @@ func TestRunErrors(t *testing.T) {
 func TestRunMaskReleaseKV(t *testing.T) {
 	const seed = 77
 	tokens := []int32{41, 97, 560, 12}
-	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560,12", "--seed", fmt.Sprint(seed),
-		"--steps", "4", "--mask", "release-kv", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, e)
-	}
-	validateAgainst(t, "run.schema.json", []byte(out))
-	var got runOutput
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatal(err)
-	}
+	got := runJSON(t, "--model", tinyPath, "--tokens", "41,97,560,12", "--seed", fmt.Sprint(seed), "--steps", "4", "--mask", "release-kv")
 	if got.Request.Mask != "release-kv" || !got.Request.Cache {
 		t.Errorf("request %+v", got.Request)
 	}
