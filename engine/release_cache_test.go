@@ -107,3 +107,30 @@ func TestReleaseKVDiffersFromRelease(t *testing.T) {
 		t.Fatal("release-kv gave the release rule's first-step logits")
 	}
 }
+
+// PrefixCaching names what the recordings cache, for every mode, rule and NoCache.
+func TestPrefixCachingNamesThePlan(t *testing.T) {
+	e, err := Open(tinyModel, Options{Backend: BackendReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := randomRequest(e.Config(), rand.New(rand.NewPCG(81, 82)))
+	l, _, err := e.layout(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"none": 0, "text": l.TextLen, "prefix": l.P()}
+	for _, mode := range []Mode{ModeJD3P, ModeAR, ModeID} {
+		for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease, model.MaskReleaseKV} {
+			for _, noCache := range []bool{false, true} {
+				q := *req
+				q.Mode, q.Mask, q.NoCache = mode, rule, noCache
+				name := PrefixCaching(mode, rule, noCache)
+				if c := planKeyFor(l, &q).cached; c != want[name] {
+					t.Errorf("%v %v NoCache %v: PrefixCaching says %q, the plan caches %d positions", mode, rule, noCache, name, c)
+				}
+			}
+		}
+	}
+}
