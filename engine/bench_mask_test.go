@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,31 @@ func BenchmarkReleaseCacheCALVIN(b *testing.B) {
 		b.ReportMetric(ms(steps[k][len(steps[k])/2]), v.name+"-median-ms/step")
 		b.ReportMetric(ms(steps[k][0]), v.name+"-min-ms/step")
 		b.ReportMetric(ms(prefill[k][len(prefill[k])/2]), v.name+"-prefill-ms")
+	}
+	// The work of one step as the profile counts it from the recorded dispatches: matmul FLOPs,
+	// and attention FLOPs over the pairs the mask lets through.
+	b.StopTimer()
+	for _, v := range maskVariants {
+		r := *req
+		r.Mask, r.NoCache, r.Steps = v.rule, v.noCache, 1
+		_, p, err := e.StepProfile(ctx, &r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var mm, att float64
+		for _, ph := range p.Phases {
+			for _, k := range ph.Kernels {
+				switch {
+				case ph.Name != "step":
+				case strings.HasPrefix(k.Kernel, "matmul"):
+					mm += k.FLOPs
+				case strings.HasPrefix(k.Kernel, "attention"):
+					att += k.FLOPs
+				}
+			}
+		}
+		b.ReportMetric(mm/1e9, v.name+"-matmul-GFLOP/step")
+		b.ReportMetric(att/1e9, v.name+"-attention-GFLOP/step")
 	}
 }
 
