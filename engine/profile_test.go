@@ -66,9 +66,37 @@ func TestStepProfile(t *testing.T) {
 		t.Skip("the device has no timestamps")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
+	// Under the model's rule, release, the text is forwarded once (the prefill phase) and the
+	// current images with the region at every step; with NoCache there is no prefill phase for
+	// the diffusion modes.
+	for _, c := range []struct {
+		mode    Mode
+		noCache bool
+		want    []string
+	}{
+		{ModeJD3P, false, []string{"prefill", "step"}}, {ModeJD3P, true, []string{"step"}},
+		{ModeAR, false, []string{"prefill", "ar"}},
+		{ModeID, false, []string{"prefill", "step", "handoff"}}, {ModeID, true, []string{"step", "handoff"}},
+	} {
+		mode, want := c.mode, c.want
+		req := randomRequest(cfg, r)
+		req.Mode, req.Steps, req.NoCache = mode, 2, c.noCache
+		_, p, err := g.StepProfile(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ph := range p.Phases {
+			names = append(names, ph.Name)
+		}
+		if !reflect.DeepEqual(names, want) {
+			t.Fatalf("release rule, %v, NoCache %v: phases %v, want %v", mode, c.noCache, names, want)
+		}
+	}
+	// The paper mode caches the prefix; the FLOP counts below follow its passes.
 	for _, mode := range []Mode{ModeJD3P, ModeAR, ModeID} {
 		req := randomRequest(cfg, r)
-		req.Mode, req.Steps = mode, 3+r.IntN(3)
+		req.Mode, req.Steps, req.Mask = mode, 3+r.IntN(3), model.MaskPaper
 		res, p, err := g.StepProfile(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)

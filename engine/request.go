@@ -22,10 +22,8 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 	default:
 		return nil, 0, fmt.Errorf("udvla: unknown mode %d", req.Mode)
 	}
-	switch req.Mask {
-	case model.MaskPaper, model.MaskRelease, model.MaskReleaseKV:
-	default:
-		return nil, 0, fmt.Errorf("udvla: mask rule %v cannot decode a control step (want paper, release or release-kv)", req.Mask)
+	if _, err := e.maskRule(req); err != nil {
+		return nil, 0, err
 	}
 	instr := req.Instruction
 	if len(instr) == 0 && req.InstructionText != "" {
@@ -42,6 +40,37 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 		return nil, 0, fmt.Errorf("udvla: %w", err)
 	}
 	return l, steps, nil
+}
+
+// maskRule is the rule a request runs under: its Mask, or for the zero value the model's rule.
+// A causal rule (a checkpoint trained without a block mask) cannot run the diffusion modes.
+func (e *Engine) maskRule(req *Request) (model.MaskRule, error) {
+	rule := req.Mask.Resolve(e.cfg.Decoding)
+	switch rule {
+	case model.MaskRelease, model.MaskPaper, model.MaskReleaseKV:
+		return rule, nil
+	case model.MaskCausal:
+		if req.Mode == ModeAR {
+			return rule, nil
+		}
+		if req.Mask == model.MaskDefault {
+			return 0, fmt.Errorf("udvla: the model's mask rule is causal (its config.json set no block mask: a plain Emu3/AR checkpoint), "+
+				"which cannot decode a %v step; run AR, or name the release or paper rule to override", req.Mode)
+		}
+		return 0, fmt.Errorf("udvla: the causal mask cannot decode a %v step (want release or paper)", req.Mode)
+	}
+	return 0, fmt.Errorf("udvla: unknown mask rule %v (want model, release, paper or release-kv)", req.Mask)
+}
+
+// resolved returns req with its Mask replaced by the rule it runs under, for the backends.
+func (e *Engine) resolved(req *Request) (*Request, error) {
+	rule, err := e.maskRule(req)
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Mask = rule
+	return &r, nil
 }
 
 // finish cuts the region into outputs and decodes the actions.

@@ -84,7 +84,7 @@ func run(args []string, stdout io.Writer) error {
 	fmt.Fprintf(bw, "udvla-golden 1\ncases %d\n", *cases)
 	r := rand.New(rand.NewPCG(*seed, 0x9e3779b97f4a7c15))
 	modes := []engine.Mode{engine.ModeJD3P, engine.ModeID, engine.ModeAR}
-	masks := []model.MaskRule{model.MaskPaper, model.MaskRelease, model.MaskReleaseKV}
+	masks := []model.MaskRule{model.MaskDefault, model.MaskPaper, model.MaskReleaseKV} // the zeroed request, and the opt-in modes
 	for i := 0; i < *cases; i++ {
 		req := randomRequest(cfg, r, *maxSteps)
 		req.Mode = modes[i%len(modes)]

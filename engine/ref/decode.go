@@ -12,7 +12,7 @@ import (
 type Options struct {
 	Seed  uint64
 	Steps int            // T, denoising steps of each loop (ignored by greedy AR)
-	Mask  model.MaskRule // MaskPaper (the zero value), MaskRelease or MaskReleaseKV; AR always decodes causally
+	Mask  model.MaskRule // MaskRelease, MaskPaper or MaskReleaseKV, named explicitly; AR always decodes causally
 	// Cache prefills, once per control step, the part of the prefix that sees nothing after it and
 	// forwards only the rest at each step: exact either way. Under the paper rule that is the whole
 	// prefix; under the release rule the text (BOS and the instruction), since the current images

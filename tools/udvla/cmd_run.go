@@ -169,7 +169,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the decoding (and of the random codes without --codes)")
 	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
 	modeS := fs.String("mode", "jd3p", "decoding: jd3p, ar (greedy autoregressive baseline) or id (independent diffusion)")
-	maskS := fs.String("mask", "", "attention mask rule: paper, release or release-kv (the release's KV-cached variant; default: the model's rule)")
+	maskS := fs.String("mask", "model", "attention mask rule: model (the model file's: release for the released checkpoints), release, "+
+		"paper (opt-in speed mode: its outputs differ from what the weights were trained for) or release-kv (the release's KV-cached variant, opt-in, outputs differ from release)")
 	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching the keys and values of the part that sees nothing after it (same result)")
 	instruction := fs.String("instruction", "", "instruction text (models that pack a text vocabulary)")
 	tokensS := fs.String("tokens", "", "instruction as comma-separated text token ids, e.g. 40,50,60")
@@ -218,14 +219,15 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *instruction != "" && len(cfg.TextBPE) == 0 {
 		return fmt.Errorf("%s packs no text vocabulary: give the instruction as --tokens IDS", *ef.model)
 	}
-	req.Mask = cfg.Decoding.Mask
-	if *maskS != "" {
-		if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
-			return err
-		}
+	if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
+		return err
 	}
 	if req.Mask == model.MaskCausal {
-		return errors.New("--mask causal cannot decode a control step: want paper, release or release-kv")
+		return errors.New("--mask causal cannot decode a control step: want model, release, paper or release-kv")
+	}
+	rule := req.Mask.Resolve(cfg.Decoding) // what the output reports
+	if mode == engine.ModeAR {
+		rule = model.MaskCausal
 	}
 	codesFrom := "random"
 	if *codesPath != "" {
@@ -260,8 +262,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if instr == nil {
 		instr = []int32{} // the engine tokenized the text; the result does not carry it
 	}
-	out.Request = runRequestOut{Mode: mode.String(), Mask: req.Mask.String(), Steps: effSteps, Seed: *seed,
-		Cache: engine.PrefixCaching(mode, req.Mask, *noCache) != "none", Instruction: instr, Codes: codesFrom}
+	out.Request = runRequestOut{Mode: mode.String(), Mask: rule.String(), Steps: effSteps, Seed: *seed,
+		Cache: engine.PrefixCaching(mode, rule, *noCache) != "none", Instruction: instr, Codes: codesFrom}
 	for _, c := range cfg.Decoding.Cameras {
 		out.Cameras = append(out.Cameras, runCameraOut{c.Name, c.H, c.W})
 	}

@@ -51,7 +51,7 @@ def load(path):
 
 
 MODES = {0: "jd3p", 1: "ar", 2: "id"}
-MASKS = {0: "paper", 1: "release", 3: "release-kv"}
+MASKS = {0: "model", 2: "paper", 4: "release-kv"}
 
 
 def step_kwargs(c):
