@@ -75,7 +75,7 @@ func TestRunTinyModel(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	// no --mask: the model's rule, release for tiny.udvla (a checkpoint with use_blockwise_attn_mask)
-	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention", "release mask"} {
+	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention", "release mask", "text prefix cached (exact)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -83,7 +83,7 @@ func TestRunTinyModel(t *testing.T) {
 	r := readReport(t, path)
 	c := r.Config
 	if r.Command != "run" || r.Device == nil || c == nil || c.Source != "file" || c.Layers != 2 || c.Steps != 4 || c.WriteSeconds != nil ||
-		c.Mask != "release" || c.Cache {
+		c.Mask != "release" || !c.Cache {
 		t.Fatalf("report: %+v %+v", r, c)
 	}
 	f, err := model.Open(tinyPath)
