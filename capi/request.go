@@ -67,8 +67,10 @@ func request(r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
 		req.Mask = model.MaskRelease
 	case C.UDVLA_MASK_PAPER:
 		req.Mask = model.MaskPaper
+	case C.UDVLA_MASK_RELEASE_KV:
+		req.Mask = model.MaskReleaseKV
 	default:
-		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE or _PAPER)", r.mask)
+		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE, _PAPER or _RELEASE_KV)", r.mask)
 	}
 	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR && req.Mode != engine.ModeARRestricted {
 		return nil, errorf(statusUnsupported, "udvla_step: the model's mask rule is causal (a checkpoint trained without a block mask): "+
