@@ -16,6 +16,7 @@ const (
 	modeJD3P, modeARRestricted      = 0, 1
 	modeID, modeAR                  = 2, 3
 	maskDef, maskRelease, maskPaper = 0, 1, 2
+	maskReleaseKV                   = 4
 	// maskDefOld is UDVLA_MASK_MODEL_DEFAULT in headers before the release rule became the default
 	maskDefOld = -1
 )
@@ -71,8 +72,10 @@ func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error
 		req.Mask = model.MaskRelease
 	case maskPaper:
 		req.Mask = model.MaskPaper
+	case maskReleaseKV:
+		req.Mask = model.MaskReleaseKV
 	default:
-		return nil, errorf(statusOutOfRange, "%s: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE or _PAPER)", fn, r.mask)
+		return nil, errorf(statusOutOfRange, "%s: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE, _PAPER or _RELEASE_KV)", fn, r.mask)
 	}
 	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR && req.Mode != engine.ModeARRestricted {
 		return nil, errorf(statusUnsupported, "%s: the model's mask rule is causal (a checkpoint trained without a block mask): "+

@@ -264,7 +264,7 @@ func checkAccepted(t *testing.T, r cRequest, bk *backing, req *engine.Request, m
 		r.steps < 0 || r.steps > maxSteps || r.actionSteps < 0 || r.actionSteps > maxSteps || r.budgetUS > maxBudgetUS {
 		t.Fatalf("accepted a bad request: %+v", r)
 	}
-	if r.mode < modeJD3P || r.mode > modeAR || r.mask < maskDefOld || r.mask > maskPaper {
+	if r.mode < modeJD3P || r.mode > modeAR || r.mask < maskDefOld || r.mask > maskReleaseKV || r.mask == 3 { // 3 is UDVLA_MASK_CAUSAL, reported only
 		t.Fatalf("accepted mode %d, mask %d", r.mode, r.mask)
 	}
 	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR && req.Mode != engine.ModeARRestricted {

@@ -52,4 +52,5 @@ func _() {
 	_ = x[maskPaper-C.UDVLA_MASK_PAPER]
 	_ = x[maskRelease-C.UDVLA_MASK_RELEASE]
 	_ = x[maskDef-C.UDVLA_MASK_MODEL_DEFAULT]
+	_ = x[maskReleaseKV-C.UDVLA_MASK_RELEASE_KV]
 }

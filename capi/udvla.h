@@ -140,9 +140,13 @@ typedef enum udvla_mode {
  */
 typedef enum udvla_mask_rule {
     UDVLA_MASK_MODEL_DEFAULT = 0, /* the model file's rule (udvla_model_info.default_mask) */
-    UDVLA_MASK_RELEASE = 1,       /* the release code's id-derived mask: the checkpoints' training mask */
+    UDVLA_MASK_RELEASE = 1,       /* the release code's id-derived mask: the checkpoints' training
+                                     mask; its text prefix is cached exactly unless no_cache is set */
     UDVLA_MASK_PAPER = 2,         /* the paper's block mask: opt-in, faster, off the training distribution */
-    UDVLA_MASK_CAUSAL = 3         /* reported by default_mask only; a request may not name it */
+    UDVLA_MASK_CAUSAL = 3,        /* reported by default_mask only; a request may not name it */
+    UDVLA_MASK_RELEASE_KV = 4     /* the release's KV-cached variant, opt-in: the region attends as
+                                     under RELEASE, the prefix (text and current images) only to
+                                     itself, computed once per step; outputs differ from RELEASE */
 } udvla_mask_rule;
 
 typedef enum udvla_validate {
@@ -194,7 +198,9 @@ typedef struct udvla_request {
     uint64_t seed;                  /* the same seed and inputs give the same result */
     int32_t steps;                  /* denoising steps T; 0 takes the model's default */
     int32_t mask;                   /* UDVLA_MASK_* */
-    int32_t no_cache;               /* nonzero: recompute the prefix at every step */
+    int32_t no_cache;               /* nonzero: recompute the prefix at every step (PAPER and
+                                       RELEASE give the same result either way; RELEASE_KV
+                                       always caches) */
     int32_t reserved;               /* must be 0 */
     /* Appended; a struct_size of offsetof(udvla_request, budget_us) (the first ABI 1 size) reads
        them as 0. */

@@ -28,7 +28,7 @@ func (b *refBackend) name() string { return "reference (CPU)" }
 func (b *refBackend) close()       {}
 
 func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
-	opt := ref.Options{Seed: req.Seed, Steps: steps, Mask: req.Mask, Cache: !req.NoCache && req.Mask == model.MaskPaper,
+	opt := ref.Options{Seed: req.Seed, Steps: steps, Mask: req.Mask, Cache: !req.NoCache,
 		ActionSteps: req.actionSteps()}
 	opt.Continue = func(s int) bool { return at.next(s) && !at.expired(ctx, s) }
 	start := time.Now()

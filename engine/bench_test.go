@@ -31,21 +31,28 @@ func calvinShaped(b *testing.B, arch model.Arch, dt quant.DType) string {
 	return path
 }
 
+// openCalvinShaped opens a CALVIN-shaped model with a small backbone and makes a request with an
+// instruction of instr tokens.
+func openCalvinShaped(b *testing.B, instr int) (*Engine, *Request) {
+	path := calvinShaped(b, model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192}, quant.F32)
+	e, err := Open(path, Options{MaxInstruction: max(instr, 128)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := randomRequest(e.Config(), rand.New(rand.NewPCG(1, 1)))
+	req.Instruction = req.Instruction[:0]
+	for i := 0; i < instr; i++ {
+		req.Instruction = append(req.Instruction, int32(100+i))
+	}
+	return e, req
+}
+
 // BenchmarkControlStepCALVIN prints tokens per second of JD3P, AR and independent diffusion on
 // the CALVIN token counts (instruction 20 tokens, 747 image-block tokens, L_a 70, T 72), the
 // ratio JD3P/AR measured in the same run, and the host time per step as a share of GPU time.
 func BenchmarkControlStepCALVIN(b *testing.B) {
-	path := calvinShaped(b, model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192}, quant.F32)
-	e, err := Open(path, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e, req := openCalvinShaped(b, 20)
 	defer e.Close()
-	req := randomRequest(e.Config(), rand.New(rand.NewPCG(1, 1)))
-	req.Instruction = req.Instruction[:0]
-	for i := 0; i < 20; i++ {
-		req.Instruction = append(req.Instruction, int32(100+i))
-	}
 	ctx := context.Background()
 	run := func(m Mode) *Result {
 		r := *req

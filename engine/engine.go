@@ -99,9 +99,14 @@ type Request struct {
 	Mode            Mode // JD3P (default), ID, AR or AR-restricted
 	// Mask's zero value (model.MaskDefault) runs the model file's rule: release for every released
 	// checkpoint. MaskPaper is an opt-in speed mode whose prefix is cached exactly; its outputs
-	// differ from what the weights were trained for.
-	Mask    model.MaskRule
-	NoCache bool // recompute the prefix at every step (paper rule); release never caches
+	// differ from what the weights were trained for. MaskReleaseKV is the release's KV-cached
+	// variant, opt-in: its prefix attends only to itself, so its outputs differ from release.
+	Mask model.MaskRule
+	// NoCache recomputes the whole prefix at every step. Without it the prefix positions that
+	// see nothing after them are forwarded once per control step: the whole prefix under the
+	// paper rule, the text under the release rule, with bit-identical results. Release-kv always
+	// caches its prefix: that is the mode.
+	NoCache bool
 	// ActionSteps is the action loop's steps of independent diffusion; 0 takes the release's 28.
 	// (Its image loop runs Steps, 0 taking the release's 64.)
 	ActionSteps int

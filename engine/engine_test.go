@@ -49,7 +49,7 @@ func randomRequest(cfg *model.Config, r *rand.Rand) *Request {
 func TestVulkanEqualsReferenceTiny(t *testing.T) {
 	g, ref := openPair(t, tinyModel)
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease} {
+	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease, model.MaskReleaseKV} {
 		for _, mode := range Modes {
 			for i := 0; i < 3; i++ {
 				req := randomRequest(g.Config(), r)

@@ -31,9 +31,9 @@ func randomModel(t testing.TB, arch model.Arch, dt quant.DType, seed uint64) str
 // margin tolerated for a GPU decision that differs from the reference: a genuine near-tie.
 const maxDifferingMargin = 1e-4
 
-// checkEquality runs seeds requests of both mask rules on the Vulkan backend and the reference
-// and demands identical regions in at least 39 of every 40 runs; a differing run must trace back
-// to a near-tie of the reference (margin below maxDifferingMargin).
+// checkEquality runs seeds requests of each mask rule (paper, release, release-kv) on the Vulkan
+// backend and the reference and demands identical regions in at least 39 of every 40 runs; a
+// differing run must trace back to a near-tie of the reference (margin below maxDifferingMargin).
 func checkEquality(t *testing.T, path string, seeds int) {
 	g, _ := openPair(t, path)
 	vb := g.be.(*vkBackend)
@@ -48,7 +48,7 @@ func checkEquality(t *testing.T, path string, seeds int) {
 	}
 	r := rand.New(rand.NewPCG(uint64(seeds), 99))
 	runs, differ := 0, 0
-	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease} {
+	for _, rule := range []model.MaskRule{model.MaskPaper, model.MaskRelease, model.MaskReleaseKV} {
 		for i := 0; i < seeds; i++ {
 			req := randomRequest(g.Config(), r)
 			req.Mask = rule
@@ -56,7 +56,7 @@ func checkEquality(t *testing.T, path string, seeds int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := rm.JD3P(l, ref.Options{Seed: req.Seed, Steps: steps, Mask: rule, Cache: rule == model.MaskPaper, Trace: true})
+			want, err := rm.JD3P(l, ref.Options{Seed: req.Seed, Steps: steps, Mask: rule, Cache: true, Trace: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -140,7 +140,8 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 // profile reads the timestamps of the recordings the last decode of l ran; loopGPU is the device
 // time of all the decoding loop's replays.
 func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, loopGPU time.Duration) (*Profile, error) {
-	plan, ok := b.plans[planKeyOf(l, req)]
+	// The plan key as decode forms it.
+	plan, ok := b.plans[planKeyFor(l, req)]
 	if !ok {
 		return nil, errors.New("udvla: profile: the step's recordings are missing")
 	}

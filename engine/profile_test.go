@@ -73,11 +73,22 @@ func TestStepProfile(t *testing.T) {
 		t.Skip("the device has no timestamps")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
-	// Under the model's rule, release, the prefix is forwarded with the region at every step: no
-	// prefill phase for the diffusion modes.
-	for mode, want := range map[Mode][]string{ModeJD3P: {"step"}, ModeAR: {"prefill", "ar"}, ModeARRestricted: {"prefill", "ar"}, ModeID: {"image-step", "action-step", "handoff"}} {
+	// Under the model's rule, release, the text is forwarded once (the prefill phase) and the
+	// current images with the region at every step; with NoCache there is no prefill phase for
+	// the diffusion modes.
+	for _, c := range []struct {
+		mode    Mode
+		noCache bool
+		want    []string
+	}{
+		{ModeJD3P, false, []string{"prefill", "step"}}, {ModeJD3P, true, []string{"step"}},
+		{ModeAR, false, []string{"prefill", "ar"}}, {ModeARRestricted, false, []string{"prefill", "ar"}},
+		{ModeID, false, []string{"prefill", "image-step", "action-step", "handoff"}},
+		{ModeID, true, []string{"image-step", "action-step", "handoff"}},
+	} {
+		mode, want := c.mode, c.want
 		req := randomRequest(cfg, r)
-		req.Mode, req.Steps, req.ActionSteps = mode, 2, 2
+		req.Mode, req.Steps, req.ActionSteps, req.NoCache = mode, 2, 2, c.noCache
 		_, p, err := g.StepProfile(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +98,7 @@ func TestStepProfile(t *testing.T) {
 			names = append(names, ph.Name)
 		}
 		if !reflect.DeepEqual(names, want) {
-			t.Fatalf("release rule, %v: phases %v, want %v", mode, names, want)
+			t.Fatalf("release rule, %v, NoCache %v: phases %v, want %v", mode, c.noCache, names, want)
 		}
 	}
 	// The paper mode caches the prefix; the FLOP counts below follow its passes.

@@ -62,7 +62,7 @@ func (req *Request) actionSteps() int {
 func (e *Engine) maskRule(req *Request) (model.MaskRule, error) {
 	rule := req.Mask.Resolve(e.cfg.Decoding)
 	switch rule {
-	case model.MaskRelease, model.MaskPaper:
+	case model.MaskRelease, model.MaskPaper, model.MaskReleaseKV:
 		return rule, nil
 	case model.MaskCausal:
 		if req.Mode.autoregressive() {
@@ -74,7 +74,7 @@ func (e *Engine) maskRule(req *Request) (model.MaskRule, error) {
 		}
 		return 0, fmt.Errorf("udvla: the causal mask cannot decode a %v step (want release or paper)", req.Mode)
 	}
-	return 0, fmt.Errorf("udvla: unknown mask rule %v (want model, release or paper)", req.Mask)
+	return 0, fmt.Errorf("udvla: unknown mask rule %v (want model, release, paper or release-kv)", req.Mask)
 }
 
 // resolved returns req with its Mask replaced by the rule it runs under, for the backends.
@@ -108,4 +108,21 @@ func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
 		res.Actions, res.ActionsComplete = e.fast.Decode(out.Actions)
 	}
 	return res
+}
+
+// PrefixCaching names what a request of this mode and rule forwards once per control step into
+// the K/V cache rather than at every pass: "prefix" (the paper rule, release-kv, AR), "text" (the
+// release rule: BOS and the instruction, the part of its prefix that sees nothing after it) or
+// "none" (NoCache, where the rule allows it). Under the paper and release rules the cached run
+// equals the uncached one bit for bit.
+func PrefixCaching(mode Mode, rule model.MaskRule, noCache bool) string {
+	switch {
+	case mode.autoregressive() || rule == model.MaskReleaseKV:
+		return "prefix"
+	case noCache:
+		return "none"
+	case rule == model.MaskRelease:
+		return "text"
+	}
+	return "prefix"
 }

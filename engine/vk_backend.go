@@ -31,6 +31,7 @@ type vkActs struct {
 	fin                             *vk.Buffer // final-normed rows that feed lm_head [maxL][hidden]
 	idsAll, idsRegion               *vk.Buffer // int32 [maxL], [maxN]
 	posAll, posRegion               *vk.Buffer // int32 [maxL], [maxN]
+	idsTail, posTail                *vk.Buffer // int32 [maxL]: the positions after a cached text
 	mask                            *vk.Buffer // int32 mask words [maxL]
 	reach                           *vk.Buffer // int32 [maxL]: one past the last key each position sees
 	logits                          *vk.Buffer // float32 [maxN*maxAllowed] or [maxL*vocab rows]
@@ -164,6 +165,7 @@ func (b *vkBackend) allocate() error {
 		{&acts.x, L, a.Hidden}, {&acts.h, L, a.Hidden}, {&acts.q, L, qw}, {&acts.kt, L, kw}, {&acts.att, L, qw},
 		{&acts.gate, L, a.FFN}, {&acts.up, L, a.FFN}, {&acts.act, L, a.FFN}, {&acts.fin, L, a.Hidden},
 		{&acts.idsAll, L, 1}, {&acts.idsRegion, N, 1}, {&acts.posAll, L, 1}, {&acts.posRegion, N, 1},
+		{&acts.idsTail, L, 1}, {&acts.posTail, L, 1},
 		{&acts.mask, L, 1}, {&acts.reach, L, 1}, {&acts.state, N, 1}, {&acts.sampled, N, 1}, {&acts.conf, N, 1}, {&acts.c, N, 1},
 		{&acts.out, N, 1}, {&acts.params, gpu.StepParamsSize / 4, 1}, {&acts.vocabIDs, a.Vocab, 1},
 	} {

@@ -18,13 +18,27 @@ type planKey struct {
 	p, n, boa int
 	mode      Mode
 	rule      model.MaskRule
-	cache     bool
+	cached    int // prefix positions forwarded once per control step into the KV cache
+}
+
+// planKeyFor is the recording key of a request. AR decodes causally after a prefill of the
+// prefix; the denoising modes prefill what ref.CachedPrefix says: the whole prefix under the
+// paper rule, the text under the release rule (both exact), the whole prefix under release-kv
+// (the mode itself), nothing with NoCache.
+func planKeyFor(l *seq.Layout, req *Request) planKey {
+	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, 0}
+	if req.Mode.autoregressive() {
+		key.rule, key.cached = model.MaskCausal, l.P()
+	} else {
+		key.cached = ref.CachedPrefix(l, req.Mask, !req.NoCache)
+	}
+	return key
 }
 
 // vkPlan holds the recorded sequences of one request shape.
 type vkPlan struct {
-	prefill *vk.Sequence   // the prefix into the KV cache (cached paper rule, AR)
-	step    *vk.Sequence   // one denoising step over the whole region
+	prefill *vk.Sequence   // the cached prefix positions into the KV cache
+	step    *vk.Sequence   // one denoising step
 	ar      []*vk.Sequence // AR: the pass that generates region position j
 	// Independent diffusion: a step of the image loop, over the prefix and the image positions
 	// only, and the handoff that makes the image loop's output the state.
@@ -49,7 +63,7 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 	if P+N > b.maxL || N > b.maxN {
 		return nil, fmt.Errorf("udvla: sequence of %d tokens exceeds the engine's %d", P+N, b.maxL)
 	}
-	key := planKeyOf(l, req)
+	key := planKeyFor(l, req)
 	if err := b.upload(l, key); err != nil {
 		return nil, err
 	}
@@ -218,16 +232,6 @@ func gpuTime(s *vk.Sequence) time.Duration {
 	return t
 }
 
-// planKeyOf is the key of a request's recordings.
-func planKeyOf(l *seq.Layout, req *Request) planKey {
-	cache := req.Mode.autoregressive() || (!req.NoCache && req.Mask == model.MaskPaper)
-	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, cache}
-	if req.Mode.autoregressive() {
-		key.rule = model.MaskCausal
-	}
-	return key
-}
-
 // upload writes a request's tokens, positions, allowed ids and static mask into device buffers.
 func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 	a := &b.acts
@@ -249,6 +253,20 @@ func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 		v   []int32
 	}{{a.idsAll, seqIDs}, {a.idsRegion, region}, {a.state, region}, {a.posRegion, pos}} {
 		if err := w.dst.Write(0, i32bytes(w.v)); err != nil {
+			return err
+		}
+	}
+	if c := key.cached; c > 0 && c < P {
+		// The positions after a cached text start at row 0 of the tail buffers: a binding at
+		// row c of the whole sequence would break the device's offset alignment.
+		tail := make([]int32, P+N-c)
+		for i := range tail {
+			tail[i] = int32(c + i)
+		}
+		if err := a.idsTail.Write(0, i32bytes(seqIDs[c:])); err != nil {
+			return err
+		}
+		if err := a.posTail.Write(0, i32bytes(tail)); err != nil {
 			return err
 		}
 	}
@@ -275,7 +293,7 @@ func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 		m = seq.CausalMask(P + N)
 	case model.MaskPaper:
 		m = seq.PaperMask(l)
-	default:
+	default: // release, release-kv
 		m = seq.ReleaseMask(seqIDs, l.Vocab) // recomputed on the device every step
 	}
 	return b.writeMask(m)
@@ -333,14 +351,18 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		return s, err
 	}
 	var err error
-	if key.cache {
+	if c := key.cached; c > 0 {
 		if p.prefill, err = newSeq(); err != nil {
 			return nil, err
 		}
 		r := &recorder{s: p.prefill}
 		a := &b.acts
-		b.forward(r, r.rows(a.idsAll, 0, P, 1), r.rows(a.posAll, 0, P, 1), 0, P, P, true)
-		b.finalNorm(r, P-1, 0, 1)
+		// The host-built reach is exact for the prefix rows of a host mask; the release rules'
+		// prefix rows visit every key, as their uncached rows do.
+		b.forward(r, r.rows(a.idsAll, 0, c, 1), r.rows(a.posAll, 0, c, 1), 0, c, c, !releaseRule(key.rule), true)
+		if c == P {
+			b.finalNorm(r, P-1, 0, 1)
+		}
 		if r.err != nil {
 			p.close()
 			return nil, r.err
@@ -389,29 +411,45 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 	return p, nil
 }
 
-// recordStep records one denoising step: the forward, the shifted final rows, the lm_head of
-// each decoding space, sampling and selection.
+// releaseRule reports whether the mask of a rule follows the ids (recomputed on the device at
+// every step, no reach).
+func releaseRule(rule model.MaskRule) bool {
+	return rule == model.MaskRelease || rule == model.MaskReleaseKV
+}
+
+// recordStep records one denoising step: the forward of the positions after the cached prefix,
+// the shifted final rows, the lm_head of each decoding space, sampling and selection.
 func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff int) error {
 	a, k := &b.acts, &b.k
-	P, N, boa := key.p, key.n, l.BOA
+	P, N, boa, c := key.p, key.n, l.BOA, key.cached
 	s := r.s
-	if key.cache {
+	release := releaseRule(key.rule)
+	// Copies take any offset: the region's model input lands after the prefix in the whole
+	// sequence (for the release mask and the uncached forward) and after the prefix's uncached
+	// rows in the tail.
+	src := r.rows(a.idsRegion, 0, N, 1)
+	if (c < P || release) && r.err == nil {
+		s.Copy(src, word(r.rows(a.idsAll, 0, P+N, 1), P, N))
+	}
+	if c > 0 && c < P && r.err == nil {
+		s.Copy(src, word(r.rows(a.idsTail, 0, P+N-c, 1), P-c, N))
+	}
+	if release && r.err == nil {
+		r.check(k.relMask.Record(s, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.mask, 0, P+N, 1), P+N))
+	}
+	switch {
+	case c == P:
 		// Rows 1..N-1 of fin predict positions 1..N-1 from region positions 0..N-2; fin row 0
 		// (the last prefix token) was written by the prefill.
-		b.forward(r, r.rows(a.idsRegion, 0, N, 1), r.rows(a.posRegion, 0, N, 1), P, N, P+N, true)
+		b.forward(r, src, r.rows(a.posRegion, 0, N, 1), P, N, P+N, !release, true)
 		if N > 1 {
 			b.finalNorm(r, 0, 1, N-1)
 		}
-	} else {
-		// Copies take any offset: the region's ids land after the prefix in the whole sequence.
-		src, all := r.rows(a.idsRegion, 0, N, 1), r.rows(a.idsAll, 0, P+N, 1)
-		if r.err == nil {
-			s.Copy(src, word(all, P, N))
-		}
-		if key.rule == model.MaskRelease && r.err == nil {
-			r.check(k.relMask.Record(s, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.mask, 0, P+N, 1), P+N))
-		}
-		b.forward(r, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.posAll, 0, P+N, 1), 0, P+N, P+N, key.rule != model.MaskRelease)
+	case c > 0:
+		b.forward(r, r.rows(a.idsTail, 0, P+N-c, 1), r.rows(a.posTail, 0, P+N-c, 1), c, P+N-c, P+N, !release, true)
+		b.finalNorm(r, P-1-c, 0, N)
+	default:
+		b.forward(r, r.rows(a.idsAll, 0, P+N, 1), r.rows(a.posAll, 0, P+N, 1), 0, P+N, P+N, !release, true)
 		b.finalNorm(r, P-1, 0, N)
 	}
 	spaces := []struct {
@@ -482,7 +520,7 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 		posDst := r.rows(a.conf, 0, 1, 1)
 		s.Copy(word(idsAt, j, 1), tokDst)
 		s.Copy(word(posAt, j, 1), posDst)
-		b.forward(r, tokDst, posDst, P+j, 1, P+j+1, true)
+		b.forward(r, tokDst, posDst, P+j, 1, P+j+1, true, false)
 		b.finalNorm(r, 0, 0, 1)
 	}
 	if r.err == nil {

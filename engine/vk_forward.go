@@ -10,8 +10,10 @@ import (
 // acts.mask. The tokens' K and V land in cache rows [q0, q0+n); their final residual stream is in
 // acts.x rows [0, n). With reach, acts.reach holds gpu.MaskReach of the mask (masks built on the
 // host): query tiles stop at the last key they can see. Masks rebuilt on the device (the release
-// rule) have no reach and visit every key.
-func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, reach bool) {
+// rule) have no reach and visit every key. With manyTile every matmul takes the many-token tile
+// whatever n, so that a short forward (a cached prefix) gives bit for bit the rows a long one
+// gives: every other kernel already computes each row on its own.
+func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, reach, manyTile bool) {
 	a, k, acts, w := b.a, &b.k, &b.acts, b.w
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	s := r.s
@@ -42,18 +44,18 @@ func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, rea
 			return
 		}
 		r.check(k.rms.Record(s, x, an, h, n, a.Hidden))
-		r.check(k.mm.Record(s, l.wq, gpu.MatmulArgs{X: h, Y: q, N: n}))
-		r.check(k.mm.Record(s, l.wk, gpu.MatmulArgs{X: h, Y: kt, N: n}))
+		r.check(k.mm.Record(s, l.wq, gpu.MatmulArgs{X: h, Y: q, N: n, ManyTile: manyTile}))
+		r.check(k.mm.Record(s, l.wk, gpu.MatmulArgs{X: h, Y: kt, N: n, ManyTile: manyTile}))
 		// V lands in its cache rows directly; RoPE writes the rotated K there (the append).
-		r.check(k.mm.Record(s, l.wv, gpu.MatmulArgs{X: h, Y: r.rows(acts.vc[i], q0, n, kw), N: n}))
+		r.check(k.mm.Record(s, l.wv, gpu.MatmulArgs{X: h, Y: r.rows(acts.vc[i], q0, n, kw), N: n, ManyTile: manyTile}))
 		r.check(k.rope.Record(s, gpu.RoPEArgs{Pos: pos, N: n, Q: q, K: kt, KOut: kc, KOutRow: q0}))
 		r.check(k.attn.Record(s, gpu.AttentionArgs{Q: q, K: kc, V: vc, Mask: mask, MaskLen: max(nk, q0+n), Reach: reachB, Out: att, NQ: n, NK: nk, Q0: q0}))
-		r.check(k.mm.Record(s, l.wo, gpu.MatmulArgs{X: att, Y: x, N: n, Accumulate: true}))
+		r.check(k.mm.Record(s, l.wo, gpu.MatmulArgs{X: att, Y: x, N: n, Accumulate: true, ManyTile: manyTile}))
 		r.check(k.rms.Record(s, x, fn, h, n, a.Hidden))
-		r.check(k.mm.Record(s, l.wgate, gpu.MatmulArgs{X: h, Y: gate, N: n}))
-		r.check(k.mm.Record(s, l.wup, gpu.MatmulArgs{X: h, Y: up, N: n}))
+		r.check(k.mm.Record(s, l.wgate, gpu.MatmulArgs{X: h, Y: gate, N: n, ManyTile: manyTile}))
+		r.check(k.mm.Record(s, l.wup, gpu.MatmulArgs{X: h, Y: up, N: n, ManyTile: manyTile}))
 		r.check(k.silu.Record(s, gate, up, act, n, a.FFN))
-		r.check(k.mm.Record(s, l.wdown, gpu.MatmulArgs{X: act, Y: x, N: n, Accumulate: true}))
+		r.check(k.mm.Record(s, l.wdown, gpu.MatmulArgs{X: act, Y: x, N: n, Accumulate: true, ManyTile: manyTile}))
 	}
 }
 

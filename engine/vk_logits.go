@@ -31,7 +31,7 @@ func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) 
 	}
 	defer s.Close()
 	r := &recorder{s: s}
-	b.forward(r, r.rows(b.acts.idsAll, 0, n, 1), r.rows(b.acts.posAll, 0, n, 1), 0, n, n, true)
+	b.forward(r, r.rows(b.acts.idsAll, 0, n, 1), r.rows(b.acts.posAll, 0, n, 1), 0, n, n, true, false)
 	b.finalNorm(r, 0, 0, n)
 	if r.err != nil {
 		return nil, r.err

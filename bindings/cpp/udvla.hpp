@@ -61,6 +61,7 @@ enum class MaskRule : int32_t {
     Release = UDVLA_MASK_RELEASE,
     Paper = UDVLA_MASK_PAPER,
     Causal = UDVLA_MASK_CAUSAL,
+    ReleaseKV = UDVLA_MASK_RELEASE_KV, // the release's KV-cached variant (differs from Release)
 };
 
 // Error is a failed call: its status and the library's message.

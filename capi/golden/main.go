@@ -84,10 +84,11 @@ func run(args []string, stdout io.Writer) error {
 	fmt.Fprintf(bw, "udvla-golden 1\ncases %d\n", *cases)
 	r := rand.New(rand.NewPCG(*seed, 0x9e3779b97f4a7c15))
 	modes := engine.Modes
+	masks := []model.MaskRule{model.MaskDefault, model.MaskPaper, model.MaskReleaseKV} // the zeroed request, and the opt-in modes
 	for i := 0; i < *cases; i++ {
 		req := randomRequest(cfg, r, *maxSteps)
 		req.Mode = modes[i%len(modes)]
-		req.Mask = []model.MaskRule{model.MaskDefault, model.MaskPaper}[i/len(modes)%2] // the zeroed request, and the opt-in mode
+		req.Mask = masks[i/len(modes)%len(masks)]
 		res, err := e.Step(context.Background(), req)
 		if err != nil {
 			return fmt.Errorf("case %d: %w", i, err)

@@ -345,7 +345,7 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
     golden_request(g, &r);
     r.mask = UDVLA_MASK_CAUSAL; /* reported by default_mask only */
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
-    r.mask = 4;
+    r.mask = 5; /* no such rule */
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     r.mask = -2;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);

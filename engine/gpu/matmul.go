@@ -42,6 +42,10 @@ type MatmulArgs struct {
 	// outside [0, W.Rows) yields NaN.
 	Rows  vk.Binding
 	NRows int
+	// ManyTile takes the many-token tile whatever N: each column's sums then run in the order of
+	// a longer product's, so a few rows computed alone (a cached prefix) equal bit for bit the
+	// same rows computed among many. The one- and few-token paths may split K differently.
+	ManyTile bool
 }
 
 const matmulPushBytes = 14 * 4
@@ -145,6 +149,7 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 	mp := m.pipes[w.DType]
 	p, t := mp.many, mp.paths.Many
 	switch {
+	case a.ManyTile:
 	case a.N == 1:
 		p, t = mp.one, mp.paths.One
 	case a.N <= mp.paths.Few.C:

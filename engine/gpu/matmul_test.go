@@ -301,3 +301,39 @@ func TestUploadMatrixBadInput(t *testing.T) {
 		}
 	}
 }
+
+// With ManyTile, the first n columns of a product computed alone are bit for bit those of a
+// longer product over the same x: what an exact prefix cache needs, since the one- and few-token
+// paths (a K split on GPU tiles) sum in another order.
+func TestMatmulManyTileMatchesLongerProduct(t *testing.T) {
+	dev := vktest.Device(t)
+	for _, cfg := range []struct {
+		name string
+		cfg  matmulConfig
+	}{{"device", matmulConfigFor(dev.Info)}, {"gpu-tiles", gpuMatmulConfig(dev)}} {
+		mm := newTestMatmul(t, dev, cfg.cfg)
+		r := seed(t)
+		for _, dt := range quant.DTypes {
+			w := randWeight(t, r, dt, 45, 4096+32)
+			m := uploadWeight(t, dev, w)
+			const long = 33
+			x := randFloats(r, long*w.cols, 1)
+			xb := upload(t, dev, x)
+			product := func(n int, many bool) []float32 {
+				yb := poisoned(t, dev, n*w.rows)
+				a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: n, ManyTile: many}
+				run(t, dev, func(s *vk.Sequence) { mustRecord(t, mm.Record(s, m, a)) })
+				return download(t, yb, n*w.rows)
+			}
+			all := product(long, false)
+			for _, n := range []int{1, 2, 7} {
+				got := product(n, true)
+				for i, v := range got {
+					if math.Float32bits(v) != math.Float32bits(all[i]) {
+						t.Fatalf("%s %v N=%d: y[%d] = %g alone, %g among %d columns", cfg.name, dt, n, i, v, all[i], long)
+					}
+				}
+			}
+		}
+	}
+}

@@ -56,6 +56,10 @@ const (
 	MaskRelease                 // blocks computed from token ids, as the release code does (the checkpoints' training mask)
 	MaskPaper                   // text causal; current images, future images, actions: bidirectional blocks
 	MaskCausal                  // plain causal (AR pre-training, the `logits` command)
+	// MaskReleaseKV is the release's KV-cached variant, a decoding mode rather than a mask over
+	// arbitrary ids: the region attends as under MaskRelease, while the prefix (text and current
+	// images) attends only to itself, so its K/V are computed once per control step.
+	MaskReleaseKV
 )
 
 func (m MaskRule) String() string {
@@ -68,19 +72,21 @@ func (m MaskRule) String() string {
 		return "release"
 	case MaskCausal:
 		return "causal"
+	case MaskReleaseKV:
+		return "release-kv"
 	}
 	return fmt.Sprintf("MaskRule(%d)", int(m))
 }
 
-// ParseMaskRule is the inverse of String: "model" (the model's rule), "release", "paper" or
-// "causal".
+// ParseMaskRule is the inverse of String: "model" (the model's rule), "release", "release-kv",
+// "paper" or "causal".
 func ParseMaskRule(s string) (MaskRule, error) {
-	for _, m := range []MaskRule{MaskDefault, MaskRelease, MaskPaper, MaskCausal} {
+	for _, m := range []MaskRule{MaskDefault, MaskRelease, MaskPaper, MaskCausal, MaskReleaseKV} {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown mask rule %q (want model, release, paper or causal)", s)
+	return 0, fmt.Errorf("unknown mask rule %q (want model, release, release-kv, paper or causal)", s)
 }
 
 // Resolve returns the rule a request runs under: r itself, or for MaskDefault the model's rule

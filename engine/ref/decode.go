@@ -12,9 +12,12 @@ import (
 type Options struct {
 	Seed  uint64
 	Steps int            // T, denoising steps of each loop (ignored by greedy AR)
-	Mask  model.MaskRule // MaskRelease or MaskPaper, named explicitly; AR always decodes causally
-	// Cache prefills the prefix K/V once and forwards only the region at each step. Exact only under
-	// the paper rule, so it is refused under the release rule. Greedy AR is always KV-cached.
+	Mask  model.MaskRule // MaskRelease, MaskPaper or MaskReleaseKV, named explicitly; AR always decodes causally
+	// Cache prefills, once per control step, the part of the prefix that sees nothing after it and
+	// forwards only the rest at each step: exact either way. Under the paper rule that is the whole
+	// prefix; under the release rule the text (BOS and the instruction), since the current images
+	// see the region. MaskReleaseKV always caches the whole prefix: that is the mode. Greedy AR is
+	// always KV-cached.
 	Cache bool
 	Trace bool // record every decision (Result.Trace)
 	// ActionSteps is the action loop's steps of independent diffusion (Steps is its image loop's).
@@ -77,13 +80,9 @@ func checkSteps(opt Options) error {
 		return fmt.Errorf("decode: %d steps (want 1..%d)", opt.Steps, 1<<14)
 	}
 	switch opt.Mask {
-	case model.MaskPaper:
-	case model.MaskRelease:
-		if opt.Cache {
-			return fmt.Errorf("decode: the release mask lets the prefix see the region, so its K/V cannot be cached exactly")
-		}
+	case model.MaskPaper, model.MaskRelease, model.MaskReleaseKV:
 	default:
-		return fmt.Errorf("decode: diffusion decoding needs the paper or release mask, not %v", opt.Mask)
+		return fmt.Errorf("decode: diffusion decoding needs the paper, release or release-kv mask, not %v", opt.Mask)
 	}
 	return nil
 }
@@ -112,12 +111,18 @@ func firstIndex(ids []int32, id int32) int {
 // regionForward runs the model over prefix + region under one mask rule and returns, for every
 // region position j, the final hidden state of absolute position P+j-1: the logits of position i
 // predict the token at i+1 (spec §5 step 3), so region position 0 takes the last prefix token's.
+//
+// With a cache, positions [0, cached) are forwarded once, into the K/V cache, and every step
+// forwards positions [cached, P+N) attending [cache ; current]. Under the paper and release rules
+// cached is a closed prefix (seq.Mask.Closed), so the result equals the uncached forward. Under
+// release-kv cached is P and the prefix rows attend only to the prefix, which is the mode.
 type regionForward struct {
 	m          *Model
 	l          *seq.Layout
 	rule       model.MaskRule
-	cache      *KVCache  // paper rule with Cache: the prefix K/V
-	prefixLast []float32 // with cache: the hidden state of position P-1
+	cache      *KVCache
+	cached     int       // positions held by cache (0 without one)
+	prefixLast []float32 // with cached == P: the hidden state of position P-1
 	paper      *seq.Mask
 }
 
@@ -126,18 +131,57 @@ func newRegionForward(m *Model, l *seq.Layout, opt Options) (*regionForward, err
 	if opt.Mask == model.MaskPaper {
 		f.paper = seq.PaperMask(l)
 	}
-	if !opt.Cache {
+	f.cached = CachedPrefix(l, opt.Mask, opt.Cache)
+	if f.cached == 0 {
 		return f, nil
 	}
-	// Under the paper mask the prefix sees nothing of the region: prefill it once.
-	f.cache = NewKVCache(m.Arch)
-	h, err := m.Hidden(l.Prefix, positions(0, l.P()), ForwardOptions{Mask: f.paper, Cache: f.cache, Append: true})
+	mask, err := f.mask(l.Region)
 	if err != nil {
 		return nil, err
 	}
-	hd := m.Arch.Hidden
-	f.prefixLast = h[(l.P()-1)*hd:]
+	f.cache = NewKVCache(m.Arch)
+	h, err := m.Hidden(l.Prefix[:f.cached], positions(0, f.cached), ForwardOptions{Mask: mask, Cache: f.cache, Append: true})
+	if err != nil {
+		return nil, err
+	}
+	if f.cached == l.P() {
+		f.prefixLast = h[(l.P()-1)*m.Arch.Hidden:]
+	}
 	return f, nil
+}
+
+// CachedPrefix is the number of prefix positions a denoising run under rule forwards once per
+// control step into the K/V cache (0: none): with cache, the longest prefix that is closed under
+// the rule (the whole prefix under the paper rule, the text under the release rule), and the
+// whole prefix under release-kv whatever cache says.
+func CachedPrefix(l *seq.Layout, rule model.MaskRule, cache bool) int {
+	switch {
+	case rule == model.MaskReleaseKV:
+		return l.P()
+	case !cache:
+		return 0
+	case rule == model.MaskPaper:
+		return l.P()
+	case rule == model.MaskRelease:
+		m := seq.ReleaseMask(l.Sequence(l.Region), l.Vocab)
+		for t := l.TextLen; t > 0; t-- {
+			if m.Closed(t) {
+				return t
+			}
+		}
+	}
+	return 0
+}
+
+// mask is the step's mask over prefix + input: the release rules read the ids of the input.
+func (f *regionForward) mask(input []int32) (Mask, error) {
+	switch f.rule {
+	case model.MaskPaper:
+		return f.paper, nil
+	case model.MaskRelease, model.MaskReleaseKV:
+		return seq.ReleaseMask(f.l.Sequence(input), f.l.Vocab), nil
+	}
+	return nil, fmt.Errorf("decode: no region forward under the %v rule", f.rule)
 }
 
 func positions(from, n int) []int32 {
@@ -151,29 +195,27 @@ func positions(from, n int) []int32 {
 // hidden returns [N][hidden]: row j is the hidden state that predicts region position j.
 func (f *regionForward) hidden(input []int32) ([][]float32, error) {
 	l, hd := f.l, f.m.Arch.Hidden
-	p, n := l.P(), l.N()
-	rows := make([][]float32, n)
-	if f.cache != nil {
-		h, err := f.m.Hidden(input, positions(p, n), ForwardOptions{Mask: f.paper, Cache: f.cache})
-		if err != nil {
-			return nil, err
-		}
-		rows[0] = f.prefixLast
-		for j := 1; j < n; j++ {
-			rows[j] = h[(j-1)*hd : j*hd]
-		}
-		return rows, nil
-	}
-	mask := f.paper
-	if f.rule == model.MaskRelease {
-		mask = seq.ReleaseMask(l.Sequence(input), l.Vocab)
-	}
-	h, err := f.m.Hidden(l.Sequence(input), positions(0, p+n), ForwardOptions{Mask: mask})
+	p, n, c := l.P(), l.N(), f.cached
+	mask, err := f.mask(input)
 	if err != nil {
 		return nil, err
 	}
+	all := l.Sequence(input)
+	opt := ForwardOptions{Mask: mask}
+	if f.cache != nil {
+		opt.Cache = f.cache
+	}
+	h, err := f.m.Hidden(all[c:], positions(c, p+n-c), opt)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([][]float32, n)
 	for j := 0; j < n; j++ {
-		rows[j] = h[(p+j-1)*hd : (p+j)*hd]
+		if i := p + j - 1 - c; i >= 0 {
+			rows[j] = h[i*hd : (i+1)*hd]
+		} else {
+			rows[j] = f.prefixLast
+		}
 	}
 	return rows, nil
 }

@@ -346,7 +346,6 @@ func TestJD3PDeterminismSeedsAndCache(t *testing.T) {
 func TestJD3PRejects(t *testing.T) {
 	ts := newTestStep(t, 130)
 	for _, opt := range []Options{
-		{Steps: 4, Mask: model.MaskRelease, Cache: true},
 		{Steps: 4, Mask: model.MaskCausal},
 		{Steps: 4}, // the model's rule is not the reference's to guess: callers resolve it
 		{Steps: 0},

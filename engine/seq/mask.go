@@ -111,3 +111,19 @@ func ForRule(rule model.MaskRule, l *Layout, region []int32) (*Mask, error) {
 	}
 	return nil, fmt.Errorf("seq: unknown mask rule %v", rule)
 }
+
+// Closed reports whether no query before position t may attend a key at or after t: then the
+// K/V of positions [0, t) do not depend on anything after them and can be computed once and
+// cached exactly. Blocks are numbered in sequence order, so only the block holding t-1 can
+// reach past t, and only through a bidirectional query.
+func (m *Mask) Closed(t int) bool {
+	if t <= 0 || t >= m.Len() || m.Block[t] != m.Block[t-1] {
+		return true
+	}
+	for q := t - 1; q >= 0 && m.Block[q] == m.Block[t-1]; q-- {
+		if m.Bidir[q] {
+			return false
+		}
+	}
+	return true
+}

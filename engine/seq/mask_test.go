@@ -195,3 +195,33 @@ func TestForRule(t *testing.T) {
 		t.Fatal("an unknown rule must be rejected")
 	}
 }
+
+// Closed agrees with the definition, checked pair by pair, at every position of the paper,
+// release and causal masks of a control step (with an EOA in the region for the release rule).
+func TestClosedMatchesDefinition(t *testing.T) {
+	l := calvinLayout(t)
+	region := append([]int32(nil), l.Region...)
+	region[l.BOA+5] = l.Vocab.EOA
+	n := l.P() + l.N()
+	for name, m := range map[string]*Mask{"paper": PaperMask(l), "release": ReleaseMask(l.Sequence(region), l.Vocab), "causal": CausalMask(n)} {
+		closed := 0
+		for c := 0; c <= n; c++ {
+			want := true
+			for q := 0; q < c && want; q++ {
+				for k := c; k < n; k++ {
+					if m.Allowed(q, k) {
+						want = false
+						break
+					}
+				}
+			}
+			if got := m.Closed(c); got != want {
+				t.Fatalf("%s: Closed(%d) = %v, want %v", name, c, got, want)
+			}
+			if want {
+				closed++
+			}
+		}
+		t.Logf("%s: %d closed positions of %d", name, closed, n+1)
+	}
+}

@@ -104,8 +104,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Int("warmup", 1, "control steps per mode run first and not measured")
 	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
 	maskS := fs.String("mask", "model", "mask rule: model (the model file's: release for the released checkpoints and the synthetic configs), "+
-		"release, or paper (opt-in speed mode: its outputs differ from what the weights were trained for)")
-	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step")
+		"release, paper (opt-in speed mode: its outputs differ from what the weights were trained for) or release-kv (the release's KV-cached variant, opt-in, outputs differ from release)")
+	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step (release and paper give the same tokens either way)")
 	instrLen := fs.Int("instruction-len", 20, "instruction tokens (random text ids; CALVIN instructions are about 20)")
 	seed := fs.Uint64("seed", 1, "seed of the weights, the request and the decoding")
 	profile := fs.Bool("profile", true, "time every kernel of the measured steps (timestamp queries)")
@@ -139,7 +139,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	rule, err := model.ParseMaskRule(*maskS)
 	if err != nil || rule == model.MaskCausal {
-		return fmt.Errorf("--mask %q: want model, release or paper", *maskS)
+		return fmt.Errorf("--mask %q: want model, release, paper or release-kv", *maskS)
 	}
 	rep := newReport("run")
 	prog := newProgress(stderr)
@@ -206,7 +206,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if cfg.Steps == 0 {
 		cfg.Steps = mc.Decoding.Steps
 	}
-	cfg.Cache = !*noCache && rule == model.MaskPaper
+	cfg.Cache = engine.PrefixCaching(engine.ModeJD3P, rule, *noCache) != "none"
 	rep.Config = cfg
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
@@ -408,9 +408,12 @@ func printRunReport(w io.Writer, rep *report) {
 		commit += " (modified)"
 	}
 	fmt.Fprintf(w, "engine   %s, commit %s, %s\n", rep.Engine.Version, commit, rep.Engine.Go)
-	cache := "cached prefix"
-	if !c.Cache {
-		cache = "prefix recomputed each step"
+	cache := "prefix recomputed each step"
+	switch {
+	case c.Cache && c.Mask == model.MaskRelease.String():
+		cache = "text prefix cached (exact)"
+	case c.Cache:
+		cache = "cached prefix"
 	}
 	fmt.Fprintf(w, "request  %d prefix tokens (%d instruction), %d region tokens, cameras %s, T=%d, %s mask, %s\n",
 		c.PrefixTokens, c.InstructionTokens, c.RegionTokens, c.Cameras, c.Steps, c.Mask, cache)

@@ -75,7 +75,7 @@ func TestRunTinyModel(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	// no --mask: the model's rule, release for tiny.udvla (a checkpoint with use_blockwise_attn_mask)
-	for _, want := range []string{"mode          tokens", "jd3p", "ar ", "id ", "vs ar ", "tokens/s", "kernel", "matmul f32", "attention", "release mask"} {
+	for _, want := range []string{"mode          tokens", "jd3p", "ar ", "id ", "vs ar ", "tokens/s", "kernel", "matmul f32", "attention", "release mask", "text prefix cached (exact)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -83,7 +83,7 @@ func TestRunTinyModel(t *testing.T) {
 	r := readReport(t, path)
 	c := r.Config
 	if r.Command != "run" || r.Device == nil || c == nil || c.Source != "file" || c.Layers != 2 || c.Steps != 4 || c.WriteSeconds != nil ||
-		c.Mask != "release" || c.Cache {
+		c.Mask != "release" || !c.Cache {
 		t.Fatalf("report: %+v %+v", r, c)
 	}
 	f, err := model.Open(tinyPath)
@@ -221,7 +221,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"run", "--config", "gpt-9"}, "unknown --config"},
 		{[]string{"run", "--config", "tiny", "--dtype", "q2_k"}, "q2_k"},
 		{[]string{"run", "--model", tinyPath, "--modes", "jd3p,beam"}, "--modes"},
-		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want model, release or paper"},
+		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want model, release, paper or release-kv"},
 		{[]string{"run", "--model", tinyPath, "--runs", "0"}, "at least one run"},
 		{[]string{"ops", "--kernels", "fft"}, "unknown kernel"},
 		{[]string{"ops", "--n", "0"}, "not a token count"},

@@ -182,8 +182,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	budgetMS := fs.Float64("budget-ms", 0, "time budget of each control step in milliseconds (jd3p stops early with the last step's tokens; "+
 		"other modes fail past it); 0: none")
 	maskS := fs.String("mask", "model", "attention mask rule: model (the model file's: release for the released checkpoints), release, "+
-		"or paper (opt-in speed mode: its outputs differ from what the weights were trained for)")
-	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching its keys and values")
+		"paper (opt-in speed mode: its outputs differ from what the weights were trained for) or release-kv (the release's KV-cached variant, opt-in, outputs differ from release)")
+	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching the keys and values of the part that sees nothing after it (same result)")
 	instruction := fs.String("instruction", "", "instruction text (models that pack a text vocabulary)")
 	tokensS := fs.String("tokens", "", "instruction as comma-separated text token ids, e.g. 40,50,60")
 	codesPath := fs.String("codes", "", "JSON file with one array of H*W visual codes per camera (default: random codes from --seed)")
@@ -241,7 +241,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	if req.Mask == model.MaskCausal {
-		return errors.New("--mask causal cannot decode a control step: want model, release or paper")
+		return errors.New("--mask causal cannot decode a control step: want model, release, paper or release-kv")
 	}
 	rule := req.Mask.Resolve(cfg.Decoding) // what the output reports
 	if mode == engine.ModeAR || mode == engine.ModeARRestricted {
@@ -289,9 +289,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if instr == nil {
 		instr = []int32{} // the engine tokenized the text; the result does not carry it
 	}
-	autoregressive := mode == engine.ModeAR || mode == engine.ModeARRestricted
 	out.Request = runRequestOut{Mode: mode.String(), Mask: rule.String(), Steps: effSteps, Seed: *seed,
-		Cache: autoregressive || (!*noCache && rule == model.MaskPaper), Instruction: instr, Codes: codesFrom,
+		Cache: engine.PrefixCaching(mode, rule, *noCache) != "none", Instruction: instr, Codes: codesFrom,
 		ActionSteps: effAction, BudgetMS: *budgetMS}
 	out.Early, out.StepsRun = first.Early, first.StepsRun
 	for _, c := range cfg.Decoding.Cameras {
@@ -340,10 +339,7 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 	q := o.Request
 	fmt.Fprintf(w, "model    %s: %d layers, hidden %d, vocab %d\n", o.Model, a.Layers, a.Hidden, a.Vocab)
 	fmt.Fprintf(w, "backend  %s\n", o.Backend)
-	cache := "cached prefix"
-	if !q.Cache {
-		cache = "prefix recomputed each step"
-	}
+	cache := cacheText(q.Cache, q.Mode, q.Mask)
 	steps := fmt.Sprintf("T=%d", q.Steps)
 	if q.ActionSteps > 0 {
 		steps = fmt.Sprintf("%d image + %d action steps", q.Steps, q.ActionSteps)
@@ -436,4 +432,15 @@ func medianRun(runs []runTimingsOut) runTimingsOut {
 	s := append([]runTimingsOut(nil), runs...)
 	sort.Slice(s, func(i, j int) bool { return s[i].TotalMS < s[j].TotalMS })
 	return s[len(s)/2]
+}
+
+// cacheText says what a run kept in the K/V cache across its passes.
+func cacheText(cached bool, mode, mask string) string {
+	switch {
+	case !cached:
+		return "prefix recomputed each step"
+	case mode != engine.ModeAR.String() && mask == model.MaskRelease.String():
+		return "text prefix cached (exact)"
+	}
+	return "cached prefix"
 }

@@ -33,15 +33,10 @@ func validateAgainst(t *testing.T, schemaFile string, doc []byte) {
 	}
 }
 
-// `udvla run --json` prints the engine's result for the request it describes: a T×D action chunk,
-// the future codes of each camera, and one timing entry per run.
-func TestRunJSONTiny(t *testing.T) {
-	r := rand.New(rand.NewPCG(71, 72))
-	seed := r.Uint64() >> 1
-	tokens := []int32{30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000)}
-	tokS := strings.Trim(strings.ReplaceAll(fmt.Sprint(tokens), " ", ","), "[]")
-	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", tokS, "--seed", fmt.Sprint(seed), "--steps", "5",
-		"--runs", "2", "--json")
+// runJSON runs `udvla run ARGS --json`, checks the exit status and the schema, and decodes the output.
+func runJSON(t *testing.T, args ...string) runOutput {
+	t.Helper()
+	out, e, code := runModelCmd(t, append(append([]string{"run"}, args...), "--json")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
@@ -50,6 +45,17 @@ func TestRunJSONTiny(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+// `udvla run --json` prints the engine's result for the request it describes: a T×D action chunk,
+// the future codes of each camera, and one timing entry per run.
+func TestRunJSONTiny(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	seed := r.Uint64() >> 1
+	tokens := []int32{30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000), 30 + r.Int32N(1000)}
+	tokS := strings.Trim(strings.ReplaceAll(fmt.Sprint(tokens), " ", ","), "[]")
+	got := runJSON(t, "--model", tinyPath, "--tokens", tokS, "--seed", fmt.Sprint(seed), "--steps", "5", "--runs", "2")
 	f, err := model.Open(tinyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +133,7 @@ func TestRunTextCodesReference(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	validateAgainst(t, "run.schema.json", []byte(jsonOut))
-	if !strings.Contains(jsonOut, `"codes": "`+path+`"`) || !strings.Contains(jsonOut, `"mask": "release"`) || !strings.Contains(jsonOut, `"cache": false`) ||
+	if !strings.Contains(jsonOut, `"codes": "`+path+`"`) || !strings.Contains(jsonOut, `"mask": "release"`) || !strings.Contains(jsonOut, `"cache": true`) ||
 		!strings.Contains(jsonOut, `"action_steps": 3`) || !strings.Contains(jsonOut, `"steps_run": 7`) {
 		t.Errorf("the request is not described:\n%s", jsonOut)
 	}
@@ -194,7 +200,8 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"--model", tinyPath, "--instruction", "pick up the block"}, "packs no text vocabulary: give the instruction as --tokens"},
 		{[]string{"--model", tinyPath, "--tokens", "1,x"}, `"x" is not`},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--mode", "fast"}, "want jd3p, id, ar or ar-restricted"},
-		{[]string{"--model", tinyPath, "--tokens", "1", "--mask", "causal"}, "want model, release or paper"},
+		{[]string{"--model", tinyPath, "--tokens", "1", "--mask", "causal"}, "want model, release, paper or release-kv"},
+		{[]string{"--model", tinyPath, "--tokens", "1", "--mask", "release-cached"}, "want model, release, release-kv, paper or causal"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--backend", "cuda"}, "want vulkan or reference"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--backend", "reference", "--device", "0"}, "drop them"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--codes", short}, "camera main (5x5) takes 25 codes"},
@@ -209,5 +216,39 @@ func TestRunErrors(t *testing.T) {
 	}
 	if _, e, code := runModelCmd(t, "run", "-help"); code != 0 || !strings.Contains(e, "usage: udvla run --model FILE") {
 		t.Errorf("run -help: exit %d, %s", code, e)
+	}
+}
+
+// `udvla run --mask release-kv` decodes in the release's KV-cached mode, as the Go API does with
+// MaskReleaseKV; `--mask release` says that it caches the text prefix exactly.
+func TestRunMaskReleaseKV(t *testing.T) {
+	const seed = 77
+	tokens := []int32{41, 97, 560, 12}
+	got := runJSON(t, "--model", tinyPath, "--tokens", "41,97,560,12", "--seed", fmt.Sprint(seed), "--steps", "4", "--mask", "release-kv")
+	if got.Request.Mask != "release-kv" || !got.Request.Cache {
+		t.Errorf("request %+v", got.Request)
+	}
+	f, err := model.Open(tinyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.Config
+	f.Close()
+	eng, err := engine.Open(tinyPath, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	res, err := eng.Step(context.Background(), &engine.Request{Instruction: tokens, Codes: randomCodes(&cfg, seed), Seed: seed,
+		Steps: 4, Mask: model.MaskReleaseKV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.ActionTokens, nonNil(res.ActionTokens)) || !reflect.DeepEqual(got.FutureCodes, res.FutureCodes) {
+		t.Errorf("the command printed %+v\nthe engine returned %+v", got, res)
+	}
+	text, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560,12", "--steps", "2", "--mask", "release")
+	if code != 0 || !strings.Contains(text, "release mask, T=2, seed 1, text prefix cached (exact)") {
+		t.Errorf("exit %d: %s\n%s", code, e, text)
 	}
 }

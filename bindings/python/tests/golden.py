@@ -51,7 +51,7 @@ def load(path):
 
 
 MODES = {0: "jd3p", 1: "ar-restricted", 2: "id", 3: "ar"}
-MASKS = {0: "model", 2: "paper"}
+MASKS = {0: "model", 2: "paper", 4: "release-kv"}
 
 
 def step_kwargs(c):

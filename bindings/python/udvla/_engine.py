@@ -14,9 +14,10 @@ _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
 _MODES = {"jd3p": n.MODE_JD3P, "id": n.MODE_ID, "ar": n.MODE_AR, "ar-restricted": n.MODE_AR_RESTRICTED}
 # "model" (the default) runs the model file's rule: release for every released checkpoint.
 # "paper" is an opt-in speed mode whose outputs differ from what the weights were trained for.
+# "release-kv" is the release's KV-cached variant, opt-in, whose outputs differ from "release".
 # "default" is the earlier spelling of "model".
 _MASKS = {"model": n.MASK_MODEL_DEFAULT, "default": n.MASK_MODEL_DEFAULT, "release": n.MASK_RELEASE,
-          "paper": n.MASK_PAPER}
+          "paper": n.MASK_PAPER, "release-kv": n.MASK_RELEASE_KV}
 _MASK_NAMES = {n.MASK_RELEASE: "release", n.MASK_PAPER: "paper", n.MASK_CAUSAL: "causal"}
 
 
@@ -375,9 +376,11 @@ class Engine:
             AR checkpoint: unconstrained greedy, nothing pre-filled); "ar-restricted" (greedy AR
             over each position's decoding space).
         mask: "model" (the model file's rule, ModelInfo.mask_rule: "release" for every released
-            checkpoint), "release", or "paper": an opt-in speed mode whose prefix is cached
-            exactly, with outputs that differ from what the weights were trained for. A model whose
-            rule is "causal" runs only the AR modes unless a rule is named.
+            checkpoint), "release" (its text prefix cached exactly), "paper": an opt-in speed mode
+            whose prefix is cached exactly, with outputs that differ from what the weights were
+            trained for, or "release-kv": the release's KV-cached variant, opt-in, whose prefix
+            attends only to itself (outputs differ from "release"). A model whose rule is
+            "causal" runs only the AR modes unless a rule is named.
         out: a Result of this engine to reuse (its buffers are kept).
         budget_us: a time budget in microseconds (0: none). JD3P stops before a step that would
             not finish in time and returns the last step's sampled tokens with result.early set
