@@ -61,7 +61,7 @@ type Options struct {
 	Device   string
 	Validate bool
 	// MaxInstruction bounds the instruction tokens of a request; it sizes the device buffers.
-	// Zero means 128.
+	// Zero means 128. Logits takes longer sequences: it grows the buffers when it needs to.
 	MaxInstruction int
 }
 
