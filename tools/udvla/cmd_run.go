@@ -218,6 +218,11 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *instruction != "" && len(cfg.TextBPE) == 0 {
 		return fmt.Errorf("%s packs no text vocabulary: give the instruction as --tokens IDS", *ef.model)
 	}
+	if *instruction != "" { // tokenized here so that the output can show the ids the text became
+		if req.Instruction, err = e.EncodeInstruction(*instruction); err != nil {
+			return err
+		}
+	}
 	req.Mask = cfg.Decoding.Mask
 	if *maskS != "" {
 		if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
@@ -256,10 +261,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if effSteps == 0 {
 		effSteps = cfg.Decoding.Steps
 	}
-	instr := req.Instruction
-	if instr == nil {
-		instr = []int32{} // the engine tokenized the text; the result does not carry it
-	}
+	instr := nonNilIDs(req.Instruction)
 	out.Request = runRequestOut{Mode: mode.String(), Mask: req.Mask.String(), Steps: effSteps, Seed: *seed,
 		Cache: mode == engine.ModeAR || (!*noCache && req.Mask == model.MaskPaper), Instruction: instr, Codes: codesFrom}
 	for _, c := range cfg.Decoding.Cameras {
@@ -267,9 +269,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	out.FutureCodes, out.ActionTokens, out.EOAFound = first.FutureCodes, first.ActionTokens, first.EOAFound
 	out.Actions, out.ActionsComplete, out.Generated = first.Actions, first.ActionsComplete, first.Generated
-	if out.ActionTokens == nil {
-		out.ActionTokens = []int32{}
-	}
+	out.ActionTokens = nonNilIDs(out.ActionTokens)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -380,4 +380,12 @@ func medianRun(runs []runTimingsOut) runTimingsOut {
 	s := append([]runTimingsOut(nil), runs...)
 	sort.Slice(s, func(i, j int) bool { return s[i].TotalMS < s[j].TotalMS })
 	return s[len(s)/2]
+}
+
+// nonNilIDs returns v, or an empty slice for nil, which JSON prints as [] rather than null.
+func nonNilIDs(v []int32) []int32 {
+	if v == nil {
+		return []int32{}
+	}
+	return v
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/udvla/udvla/engine"
+	"github.com/udvla/udvla/engine/model"
+)
+
+// textModel writes the tiny model's shape with a text vocabulary of the 256 single bytes (rank =
+// byte value), so that instruction text tokenizes to its UTF-8 bytes.
+func textModel(t *testing.T) string {
+	t.Helper()
+	o, err := model.TinyOptions("../../testdata/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for b := 0; b < 256; b++ {
+		fmt.Fprintf(&sb, "%s %d\n", base64.StdEncoding.EncodeToString([]byte{byte(b)}), b)
+	}
+	o.TextBPE = []byte(sb.String())
+	path := filepath.Join(t.TempDir(), "text.udvla")
+	if err := model.WriteRandom(path, o); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// `udvla run --instruction TEXT --json` prints the ids the text became, the same the Go API
+// encodes, and the step equals one given those ids as --tokens.
+func TestRunInstructionTextShowsIDs(t *testing.T) {
+	path := textModel(t)
+	const text = "push the blue block"
+	out, e, code := runModelCmd(t, "run", "--model", path, "--instruction", text, "--steps", "2", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	validateAgainst(t, "run.schema.json", []byte(out))
+	var got runOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.Open(path, engine.Options{Backend: engine.BackendReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	want, err := eng.EncodeInstruction(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(text) || !reflect.DeepEqual(got.Request.Instruction, want) {
+		t.Fatalf("request.instruction %v, the text encodes to %v", got.Request.Instruction, want)
+	}
+	ids := strings.Trim(strings.ReplaceAll(fmt.Sprint(want), " ", ","), "[]")
+	out2, e, code := runModelCmd(t, "run", "--model", path, "--tokens", ids, "--steps", "2", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	var got2 runOutput
+	if err := json.Unmarshal([]byte(out2), &got2); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.ActionTokens, got2.ActionTokens) || !reflect.DeepEqual(got.FutureCodes, got2.FutureCodes) {
+		t.Error("the step from the text differs from the step from its ids")
+	}
+}
