@@ -59,6 +59,7 @@ type runCameraOut struct {
 
 type runTimingsOut struct {
 	TotalMS         float64   `json:"total_ms"`
+	CompileMS       float64   `json:"compile_ms"`
 	PrefillMS       float64   `json:"prefill_ms"`
 	LoopMS          float64   `json:"loop_ms"`
 	GPUMS           float64   `json:"gpu_ms"`
@@ -280,7 +281,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 }
 
 func runTimings(r *engine.Result) runTimingsOut {
-	t := runTimingsOut{TotalMS: ms(r.Timings.Total), PrefillMS: ms(r.Timings.Prefill), LoopMS: ms(r.Timings.Loop),
+	t := runTimingsOut{TotalMS: ms(r.Timings.Total), CompileMS: ms(r.Timings.Compile), PrefillMS: ms(r.Timings.Prefill), LoopMS: ms(r.Timings.Loop),
 		GPUMS: ms(r.Timings.GPU), TokensPerSecond: r.TokensPerSecond(), StepMS: []float64{}}
 	var wall time.Duration
 	for _, s := range r.Timings.Steps {
@@ -350,8 +351,8 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 	}
 	if len(o.Runs) > 1 {
 		for i, r := range o.Runs {
-			fmt.Fprintf(w, "run %-3d  total %8.2f ms, prefill %7.2f ms, loop %8.2f ms, GPU %8.2f ms, %8.1f tokens/s\n",
-				i+1, r.TotalMS, r.PrefillMS, r.LoopMS, r.GPUMS, r.TokensPerSecond)
+			fmt.Fprintf(w, "run %-3d  total %8.2f ms, compile %7.2f ms, prefill %7.2f ms, loop %8.2f ms, GPU %8.2f ms, %8.1f tokens/s\n",
+				i+1, r.TotalMS, r.CompileMS, r.PrefillMS, r.LoopMS, r.GPUMS, r.TokensPerSecond)
 		}
 		same := "identical outputs on every run"
 		if !o.IdenticalRuns {
@@ -372,6 +373,9 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 		fmt.Fprintf(w, ", GPU %.2f ms, host %.3f ms per pass", r.GPUMS, r.HostMSPerStep)
 	}
 	fmt.Fprintln(w)
+	if c := o.Runs[0].CompileMS; c > 0 {
+		fmt.Fprintf(w, "compile  %.2f ms in run 1: first use of this request shape (recording, and the driver compiling pipelines in a warm-up run)\n", c)
+	}
 	fmt.Fprintf(w, "speed    %d tokens generated, %.1f tokens/s\n", o.Generated, r.TokensPerSecond)
 }
 

@@ -72,3 +72,38 @@ func TestRunInstructionTextShowsIDs(t *testing.T) {
 		t.Error("the step from the text differs from the step from its ids")
 	}
 }
+
+// Compilation on the first use of a request shape is its own figure: in run 1 only, on Vulkan,
+// in the text and the JSON; the reference compiles nothing.
+func TestRunReportsCompileApart(t *testing.T) {
+	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--steps", "2", "--runs", "2", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	validateAgainst(t, "run.schema.json", []byte(out))
+	var got runOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Runs[0].CompileMS <= 0 || got.Runs[1].CompileMS != 0 {
+		t.Errorf("compile_ms of runs 1 and 2: %v and %v, want > 0 and 0", got.Runs[0].CompileMS, got.Runs[1].CompileMS)
+	}
+	if !strings.Contains(out, `"compile_ms"`) {
+		t.Error("the JSON has no compile_ms")
+	}
+	text, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--steps", "2")
+	if code != 0 || !strings.Contains(text, "compile  ") || !strings.Contains(text, "first use of this request shape") {
+		t.Errorf("exit %d, the text does not report compilation:\n%s%s", code, text, e)
+	}
+	ref, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--steps", "2", "--backend", "reference", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	var r runOutput
+	if err := json.Unmarshal([]byte(ref), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Runs[0].CompileMS != 0 {
+		t.Errorf("the reference reports %v ms of compilation", r.Runs[0].CompileMS)
+	}
+}
