@@ -83,7 +83,7 @@ type Timings struct {
 	// buffers and one warm-up run of each, in which the driver compiles the pipelines (zero when
 	// the shape was seen before, and on the reference backend).
 	Compile time.Duration
-	Prefill time.Duration // the prefix forward (zero when it is recomputed each step)
+	Prefill time.Duration   // the prefix forward (zero when it is recomputed each step)
 	Steps   []time.Duration // each decoding step or AR token, host wall time
 	Total   time.Duration   // the whole Step call
 	Loop    time.Duration   // the decoding loop alone (tokens per second use it)
