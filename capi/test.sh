@@ -52,7 +52,7 @@ nm -D --defined-only "$lib"
 
 step "ctest"
 (cd "$build" && ctest --output-on-failure)
-grep -h "symbols, all\|test_capi: ok\|test_cpp: ok\|sequential:\|close while\|latency over" \
+grep -h "symbols, all\|test_capi: ok\|test_faults: ok\|test_cpp: ok\|sequential:\|close while\|latency over" \
   "$build/Testing/Temporary/LastTest.log" || true
 
 step "install into a temporary prefix"
