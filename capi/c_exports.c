@@ -55,6 +55,7 @@ const char *udvla_status_string(int status) {
     case UDVLA_ERR_UNSUPPORTED: return "UDVLA_ERR_UNSUPPORTED";
     case UDVLA_ERR_ENGINE: return "UDVLA_ERR_ENGINE";
     case UDVLA_ERR_INTERNAL: return "UDVLA_ERR_INTERNAL";
+    case UDVLA_ERR_CANCELLED: return "UDVLA_ERR_CANCELLED";
     }
     return "UDVLA_ERR_UNKNOWN";
 }

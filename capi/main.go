@@ -40,5 +40,6 @@ func _() {
 	_ = x[statusUnsupported-C.UDVLA_ERR_UNSUPPORTED]
 	_ = x[statusEngine-C.UDVLA_ERR_ENGINE]
 	_ = x[statusInternal-C.UDVLA_ERR_INTERNAL]
+	_ = x[statusCancelled-C.UDVLA_ERR_CANCELLED]
 	_ = x[abiVersion-C.UDVLA_ABI_VERSION]
 }

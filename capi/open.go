@@ -16,8 +16,9 @@ import (
 // openEngine is what a handle stands for: the engine and a snapshot of what its model is (taken
 // at open, so that describing a model never touches the engine's mapped file).
 type openEngine struct {
-	eng  *engine.Engine
-	info *modelInfo
+	eng   *engine.Engine
+	info  *modelInfo
+	steps stepContexts // the steps udvla_cancel stops
 }
 
 var engines handleTable[*openEngine]

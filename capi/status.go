@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,7 @@ const (
 	statusUnsupported
 	statusEngine
 	statusInternal
+	statusCancelled
 )
 
 // abiVersion is UDVLA_ABI_VERSION.
@@ -121,6 +123,8 @@ func classifyOpenEngine(err error, backend engine.Backend) error {
 func classifyStep(err error) error {
 	msg := err.Error()
 	switch {
+	case errors.Is(err, context.Canceled):
+		return wrap(statusCancelled, err)
 	case errors.Is(err, engine.ErrClosed):
 		return wrap(statusClosed, err)
 	case errors.Is(err, engine.ErrNoLayout), strings.Contains(msg, "packs no text vocabulary"):

@@ -8,7 +8,6 @@ package main
 import "C"
 
 import (
-	"context"
 	"sync"
 	"unsafe"
 
@@ -39,7 +38,7 @@ func udvla_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.i
 		if err := checkBuffers(res, oe.info.sizes); err != nil {
 			return err
 		}
-		out, err := oe.eng.Step(context.Background(), r)
+		out, err := oe.step(r)
 		if err != nil {
 			return classifyStep(err)
 		}
@@ -159,7 +158,7 @@ func udvla_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_resu
 		if err != nil {
 			return err
 		}
-		res, err := oe.eng.Step(context.Background(), r)
+		res, err := oe.step(r)
 		if err != nil {
 			return classifyStep(err)
 		}

@@ -2,11 +2,14 @@
 # Builds libudvla.so.1 and everything around it with CMake in a temporary directory and runs the
 # C, C++ and Python tests of the C ABI:
 #   - ctest: the exported symbols, results equal to the Go engine's (capi/golden), every error
-#     status, 8 threads x 200 steps on one engine, the C++ wrapper and the example controller;
+#     status, 8 threads x 200 steps on one engine, cancellation from C and C++, the C++ wrapper
+#     and the example controller;
 #   - a C program built from udvla.h alone against the installed package via pkg-config, and a C++
 #     program via find_package(udvla);
 #   - pip install bindings/python into a fresh environment holding only the standard library, the
 #     Python tests, and 100 open/step/close cycles in one process without growth;
+#   - the Python tests again with numpy, where a python3 of this machine has it;
+#   - the examples of docs/EXAMPLES.md, extracted, built against the installed package and run;
 #   - the Python package with the library bundled beside it, found without UDVLA_LIBRARY.
 # Runs from any directory; UDVLA_TEST_SEED=<n> repeats a run's random requests.
 set -euo pipefail
@@ -79,7 +82,22 @@ echo "installed: $(ls "$site" | tr '\n' ' ')"
 
 step "Python tests"
 export UDVLA_LIBRARY=$lib UDVLA_MODEL=$model UDVLA_GOLDEN=$build/golden.txt
-(cd "$root/bindings/python/tests" && "$py" -m unittest -v test_udvla)
+(cd "$root/bindings/python/tests" && "$py" -m unittest -v test_udvla test_interface)
+
+step "Python tests with numpy"
+numpy_py=
+for cand in python3 /usr/bin/python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import numpy' 2>/dev/null; then numpy_py=$(command -v "$cand"); break; fi
+done
+if [ -n "$numpy_py" ]; then
+  pip_install "$work/numpy_site"
+  (cd "$root/bindings/python/tests" && PYTHONPATH=$work/numpy_site "$numpy_py" -m unittest test_udvla test_interface)
+else
+  echo "no python3 here imports numpy (python3-numpy): the numpy inputs were tested only without numpy"
+fi
+
+step "the examples of docs/EXAMPLES.md"
+bash "$root/capi/tests/run_examples.sh" "$prefix" "$py" "$model" "$work/examples"
 
 step "Python: 100 engines opened, stepped and closed in one process"
 (cd "$work" && UDVLA_VALIDATE=0 "$py" "$root/bindings/python/tests/leak_check.py" "$model" 100)

@@ -20,6 +20,9 @@
  * - All functions are thread-safe. Steps on one engine run one at a time (concurrent calls queue);
  *   different engines run in parallel.
  * - Counts are in elements, not bytes. Token ids and codes are int32_t, actions float.
+ * - The enumerations are typed (udvla_status, udvla_backend, ...) to name what a value means; the
+ *   struct fields that hold them stay int32_t, and udvla_status has the size of an int, so a
+ *   program that stores statuses in an int keeps working.
  *
  * Environment
  * - UDVLA_DEVICE=<index|name substring> chooses the Vulkan device when the options name none.
@@ -43,13 +46,26 @@
 extern "C" {
 #endif
 
+/* UDVLA_API marks every function the library exports. Define it before including this header to
+ * override it (e.g. to empty for a static analysis); the library's own version script exports the
+ * udvla_* symbols either way. */
+#ifndef UDVLA_API
+#if defined(_WIN32)
+#define UDVLA_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define UDVLA_API __attribute__((visibility("default")))
+#else
+#define UDVLA_API
+#endif
+#endif
+
 /* The ABI version this header describes. udvla_abi_version() returns the library's; a program
  * built against version N runs with a library whose version is N (the SONAME's major). */
 #define UDVLA_ABI_VERSION 1
 
 /* ---- Status codes ------------------------------------------------------------------------- */
 
-enum {
+typedef enum udvla_status {
     UDVLA_OK = 0,
     UDVLA_ERR_NULL_POINTER = 1,     /* a required pointer is NULL (an argument, a non-empty array
                                        of a request, a result buffer with a capacity) */
@@ -73,38 +89,46 @@ enum {
                                        Llama checkpoint), or instruction text without a packed text
                                        vocabulary */
     UDVLA_ERR_ENGINE = 12,          /* any other failure of a step */
-    UDVLA_ERR_INTERNAL = 13         /* a defect inside the library, caught before it reached you */
-};
+    UDVLA_ERR_INTERNAL = 13,        /* a defect inside the library, caught before it reached you */
+    UDVLA_ERR_CANCELLED = 14        /* udvla_cancel stopped the step between denoising steps */
+} udvla_status;
+
+/* udvla_status is returned where ABI 1 returned int: it must keep an int's size (a compile error
+ * here means a flag such as -fshort-enums changed it). */
+typedef char udvla_status_is_int_sized[sizeof(udvla_status) == sizeof(int) ? 1 : -1];
 
 /* ---- Enumerations ------------------------------------------------------------------------- */
 
-enum { UDVLA_BACKEND_VULKAN = 0, UDVLA_BACKEND_REFERENCE = 1 /* CPU, slow, exact */ };
+typedef enum udvla_backend {
+    UDVLA_BACKEND_VULKAN = 0,
+    UDVLA_BACKEND_REFERENCE = 1 /* CPU, slow, exact */
+} udvla_backend;
 
-enum {
+typedef enum udvla_mode {
     UDVLA_MODE_JD3P = 0, /* joint discrete denoising of image and action tokens */
     UDVLA_MODE_AR = 1,   /* greedy autoregressive, one token per forward */
     UDVLA_MODE_ID = 2    /* independent diffusion: image positions first, then actions */
-};
+} udvla_mode;
 
-enum {
+typedef enum udvla_mask_rule {
     UDVLA_MASK_PAPER = 0,        /* the paper's block mask (prefix cacheable) */
     UDVLA_MASK_RELEASE = 1,      /* the release code's id-derived mask */
     UDVLA_MASK_MODEL_DEFAULT = -1 /* whichever the model file names as its default */
-};
+} udvla_mask_rule;
 
-enum {
+typedef enum udvla_validate {
     UDVLA_VALIDATE_FROM_ENV = 0, /* on when UDVLA_VALIDATE is set (to anything but 0) */
     UDVLA_VALIDATE_ON = 1        /* the Khronos validation layer, always */
-};
+} udvla_validate;
 
 /* Vulkan's device types. */
-enum {
+typedef enum udvla_device_type {
     UDVLA_DEVICE_OTHER = 0,
     UDVLA_DEVICE_INTEGRATED = 1,
     UDVLA_DEVICE_DISCRETE = 2,
     UDVLA_DEVICE_VIRTUAL = 3,
     UDVLA_DEVICE_CPU = 4
-};
+} udvla_device_type;
 
 /* An engine: an opened model on a backend. 0 is never valid. */
 typedef uint64_t udvla_engine;
@@ -286,17 +310,17 @@ static inline void udvla_camera_info_init(udvla_camera_info *c) {
 #ifndef UDVLA_IMPLEMENTATION
 
 /* The ABI version of the loaded library (UDVLA_ABI_VERSION of the header it was built from). */
-uint32_t udvla_abi_version(void);
+UDVLA_API uint32_t udvla_abi_version(void);
 
 /* The library's release, e.g. "1.0.0". Static storage. */
-const char *udvla_version(void);
+UDVLA_API const char *udvla_version(void);
 
 /* A short name of a status, e.g. "UDVLA_ERR_CLOSED"; "UDVLA_ERR_UNKNOWN" for others. Static. */
-const char *udvla_status_string(int status);
+UDVLA_API const char *udvla_status_string(int status);
 
 /* The message of the last failed call on this thread; "" after a call that returned UDVLA_OK.
  * Valid until the next status-returning udvla_* call on this thread. Never NULL. */
-const char *udvla_last_error(void);
+UDVLA_API const char *udvla_last_error(void);
 
 /*
  * Lists the Vulkan devices. *count receives how many exist. out may be NULL (with capacity 0) to
@@ -305,7 +329,7 @@ const char *udvla_last_error(void);
  * sizeof(udvla_device_info); every entry written gets it.
  * Statuses: OK, NULL_POINTER (count), STRUCT_SIZE, BUFFER_TOO_SMALL, DEVICE (no Vulkan loader).
  */
-int udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count);
+UDVLA_API udvla_status udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count);
 
 /*
  * Opens a model file on a backend. options may be NULL for the defaults (Vulkan, the best device).
@@ -313,50 +337,60 @@ int udvla_list_devices(udvla_device_info *out, size_t capacity, size_t *count);
  * Statuses: OK, NULL_POINTER (model_path, out), STRUCT_SIZE, INVALID_ARGUMENT (backend, validate,
  * max_instruction outside [0, 65536]), NOT_FOUND, MODEL, DEVICE.
  */
-int udvla_open(const char *model_path, const udvla_open_options *options, udvla_engine *out);
+UDVLA_API udvla_status udvla_open(const char *model_path, const udvla_open_options *options, udvla_engine *out);
 
 /*
  * Closes an engine and frees its device resources, after any step in progress on it. Closing 0 does
  * nothing and returns OK; closing a closed engine returns CLOSED.
  * Statuses: OK, INVALID_HANDLE, CLOSED.
  */
-int udvla_close(udvla_engine engine);
+UDVLA_API udvla_status udvla_close(udvla_engine engine);
 
 /* Describes the engine's model. Statuses: OK, NULL_POINTER, STRUCT_SIZE, INVALID_HANDLE, CLOSED. */
-int udvla_get_model_info(udvla_engine engine, udvla_model_info *out);
+UDVLA_API udvla_status udvla_get_model_info(udvla_engine engine, udvla_model_info *out);
 
 /* Describes camera index (0 .. num_cameras-1). Statuses: OK, NULL_POINTER, STRUCT_SIZE,
  * OUT_OF_RANGE (index), INVALID_HANDLE, CLOSED. */
-int udvla_get_camera_info(udvla_engine engine, size_t index, udvla_camera_info *out);
+UDVLA_API udvla_status udvla_get_camera_info(udvla_engine engine, size_t index, udvla_camera_info *out);
 
 /*
  * Runs one control step into the caller's buffers (see udvla_result).
  * Statuses: OK, NULL_POINTER (request, result, a non-empty array, a NULL buffer with a capacity),
  * STRUCT_SIZE, INVALID_ARGUMENT (camera or code counts, reserved fields), OUT_OF_RANGE (ids,
  * codes, steps, mode, mask, instruction length), BUFFER_TOO_SMALL, INVALID_HANDLE, CLOSED,
- * UNSUPPORTED, DEVICE, ENGINE.
+ * UNSUPPORTED, DEVICE, ENGINE, CANCELLED (udvla_cancel; the outputs are left empty).
  */
-int udvla_step(udvla_engine engine, const udvla_request *request, udvla_result *result);
+UDVLA_API udvla_status udvla_step(udvla_engine engine, const udvla_request *request, udvla_result *result);
 
 /*
  * Runs one control step into a result the library allocates, with every buffer sized exactly.
  * *out receives it (NULL on failure); free it with udvla_result_free.
  * Statuses: those of udvla_step but BUFFER_TOO_SMALL.
  */
-int udvla_step_alloc(udvla_engine engine, const udvla_request *request, udvla_result **out);
+UDVLA_API udvla_status udvla_step_alloc(udvla_engine engine, const udvla_request *request, udvla_result **out);
 
 /* Frees a result of udvla_step_alloc. NULL does nothing and returns OK; a pointer the library did
  * not allocate, or one already freed, returns INVALID_ARGUMENT and is left alone. */
-int udvla_result_free(udvla_result *result);
+UDVLA_API udvla_status udvla_result_free(udvla_result *result);
 
 /* The number of Vulkan validation messages (warnings and errors) the engine's device has reported
  * since it was opened: zero unless validation is on (udvla_open_options.validate, UDVLA_VALIDATE=1).
  * Statuses: OK, NULL_POINTER, INVALID_HANDLE, CLOSED. */
-int udvla_validation_messages(udvla_engine engine, uint64_t *count);
+UDVLA_API udvla_status udvla_validation_messages(udvla_engine engine, uint64_t *count);
+
+/*
+ * Cancels the steps in progress on the engine, and those waiting for it, at the time of the call:
+ * each returns UDVLA_ERR_CANCELLED at its next check, which the Vulkan backend makes before every
+ * denoising step (before every token in AR mode); the reference backend finishes its computation
+ * first. A step that starts after the call runs normally, so a cancel with no step in progress has
+ * no effect; the engine stays usable. Call it from any thread, e.g. a controller's watchdog.
+ * Statuses: OK, INVALID_HANDLE, CLOSED.
+ */
+UDVLA_API udvla_status udvla_cancel(udvla_engine engine);
 
 /* Open engines and unfreed udvla_step_alloc results in this process (for leak checks). */
-uint64_t udvla_live_engines(void);
-uint64_t udvla_live_results(void);
+UDVLA_API uint64_t udvla_live_engines(void);
+UDVLA_API uint64_t udvla_live_results(void);
 
 #endif /* UDVLA_IMPLEMENTATION */
 

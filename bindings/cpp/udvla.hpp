@@ -39,6 +39,7 @@ enum class Status : int {
     Unsupported = UDVLA_ERR_UNSUPPORTED,
     Engine = UDVLA_ERR_ENGINE,
     Internal = UDVLA_ERR_INTERNAL,
+    Cancelled = UDVLA_ERR_CANCELLED,
 };
 
 enum class Backend : int32_t { Vulkan = UDVLA_BACKEND_VULKAN, Reference = UDVLA_BACKEND_REFERENCE };
@@ -83,7 +84,12 @@ public:
     constexpr T *data() const noexcept { return data_; }
     constexpr std::size_t size() const noexcept { return size_; }
     constexpr bool empty() const noexcept { return size_ == 0; }
+    // operator[] is unchecked, as std::span's; at() throws std::out_of_range.
     constexpr T &operator[](std::size_t i) const noexcept { return data_[i]; }
+    T &at(std::size_t i) const {
+        if (i >= size_) throw std::out_of_range("udvla::Span::at: index " + std::to_string(i) + " outside size " + std::to_string(size_));
+        return data_[i];
+    }
     constexpr T *begin() const noexcept { return data_; }
     constexpr T *end() const noexcept { return data_ + size_; }
 
@@ -177,7 +183,7 @@ struct Request : StepParams {
     }
 };
 
-// Result holds a step's outputs.
+// Result holds a step's outputs. Its accessors check both indices and throw std::out_of_range.
 struct Result {
     std::vector<int32_t> region;
     std::vector<int32_t> future_codes;  // cameras concatenated; -1 where not a visual token
@@ -188,9 +194,31 @@ struct Result {
     int generated = 0;
     std::chrono::nanoseconds total{0}, loop{0}, prefill{0}, gpu{0};
 
-    float action(int t, int d) const { return actions.at(static_cast<std::size_t>(t) * dims + d); }
+    // action is the action of row t (0 <= t < horizon), column d (0 <= d < dims).
+    float action(int t, int d) const {
+        check_row(t, "action");
+        if (d < 0 || d >= dims)
+            throw std::out_of_range("udvla::Result::action: column " + std::to_string(d) + " outside [0, " +
+                                    std::to_string(dims) + ")");
+        return actions[static_cast<std::size_t>(t) * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)];
+    }
+    // action_row is row t (0 <= t < horizon): dims floats.
     Span<const float> action_row(int t) const {
-        return Span<const float>(actions.data() + static_cast<std::size_t>(t) * dims, static_cast<std::size_t>(dims));
+        check_row(t, "action_row");
+        return Span<const float>(actions.data() + static_cast<std::size_t>(t) * static_cast<std::size_t>(dims),
+                                 static_cast<std::size_t>(dims));
+    }
+
+private:
+    // check_row also refuses a row that actions do not hold in full (a result whose fields were
+    // set by hand), so that no index reaches past the vector.
+    void check_row(int t, const char *what) const {
+        if (t < 0 || t >= horizon)
+            throw std::out_of_range(std::string("udvla::Result::") + what + ": row " + std::to_string(t) +
+                                    " outside [0, " + std::to_string(horizon) + ")");
+        if (dims < 0 || actions.size() / static_cast<std::size_t>(dims > 0 ? dims : 1) <= static_cast<std::size_t>(t))
+            throw std::out_of_range(std::string("udvla::Result::") + what + ": row " + std::to_string(t) +
+                                    " is not in the " + std::to_string(actions.size()) + " action values");
     }
 };
 
@@ -239,6 +267,19 @@ public:
         detail::check(udvla_close(handle_));
     }
     bool closed() const noexcept { return closed_; }
+
+    // cancel makes the steps in progress on this engine, or waiting for it, throw
+    // Error(Status::Cancelled) at their next denoising step. Call it from another thread; steps
+    // started later run normally and the engine stays usable.
+    void cancel() { detail::check(udvla_cancel(handle_)); }
+
+    // validation_messages counts the Vulkan validation messages of the engine's device since it was
+    // opened (zero unless validation is on).
+    uint64_t validation_messages() const {
+        uint64_t n = 0;
+        detail::check(udvla_validation_messages(handle_, &n));
+        return n;
+    }
 
     udvla_engine handle() const noexcept { return handle_; }
     const ModelInfo &info() const noexcept { return info_; }

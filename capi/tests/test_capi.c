@@ -52,7 +52,7 @@ static void test_basics(void) {
     CHECK(strcmp(udvla_status_string(UDVLA_ERR_CLOSED), "UDVLA_ERR_CLOSED") == 0);
     CHECK(strcmp(udvla_status_string(UDVLA_ERR_INTERNAL), "UDVLA_ERR_INTERNAL") == 0);
     CHECK(strcmp(udvla_status_string(-5), "UDVLA_ERR_UNKNOWN") == 0);
-    CHECK(strcmp(udvla_status_string(UDVLA_ERR_INTERNAL + 1), "UDVLA_ERR_UNKNOWN") == 0);
+    CHECK(strcmp(udvla_status_string(UDVLA_ERR_CANCELLED + 1), "UDVLA_ERR_UNKNOWN") == 0);
     CHECK(udvla_last_error() != NULL);
 }
 

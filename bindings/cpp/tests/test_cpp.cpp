@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "golden.h"
+#include "golden_request.hpp"
 #include "udvla.hpp"
 
 namespace {
@@ -27,18 +28,6 @@ void expect_error(const char *what, udvla::Status want, F f) {
             check_failures++;
         }
     }
-}
-
-udvla::Request to_request(const golden_case &g) {
-    udvla::Request r;
-    r.instruction.assign(g.instruction.v, g.instruction.v + g.instruction.n);
-    for (size_t c = 0; c < g.num_cameras; c++) r.codes.emplace_back(g.codes[c].v, g.codes[c].v + g.codes[c].n);
-    r.seed = g.seed;
-    r.steps = g.steps;
-    r.mode = static_cast<udvla::Mode>(g.mode);
-    r.mask = static_cast<udvla::MaskRule>(g.mask);
-    r.no_cache = g.no_cache != 0;
-    return r;
 }
 
 // matches compares a Result with a case through golden_matches.

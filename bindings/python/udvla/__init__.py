@@ -6,22 +6,27 @@
         r = engine.step(codes=[main, wrist], instruction=[...], seed=1)
         r.action_chunk()                            # horizon x dims floats
 
+Failures raise udvla.Error subclasses named after the C statuses (NotFoundError, which is also a
+FileNotFoundError, OutOfRangeError, ...); wrong argument types raise TypeError. Engine.cancel(),
+from another thread, makes a step in progress raise CancelledError. docs/EXAMPLES.md has a
+complete example.
+
 The library is found through UDVLA_LIBRARY, else beside this package, else the system's loader
 paths; it is loaded on first use, so importing udvla never fails for want of it.
 """
 
 from ._engine import (Camera, Device, Engine, ModelInfo, Result, VocabLayout, abi_version, devices,
                       live_engines, live_results, version)
-from ._errors import (BufferTooSmallError, ClosedError, DeviceError, EngineError, Error, InternalError,
-                      InvalidArgumentError, InvalidHandleError, ModelError, NotFoundError,
+from ._errors import (BufferTooSmallError, CancelledError, ClosedError, DeviceError, EngineError, Error,
+                      InternalError, InvalidArgumentError, InvalidHandleError, ModelError, NotFoundError,
                       NullPointerError, OutOfRangeError, StructSizeError, UnsupportedError)
 from ._native import ABI_VERSION, LibraryNotFoundError, load as load_library
 
 __version__ = "1.0.0"
 
 __all__ = [
-    "ABI_VERSION", "BufferTooSmallError", "Camera", "ClosedError", "Device", "DeviceError", "Engine",
-    "EngineError", "Error", "InternalError", "InvalidArgumentError", "InvalidHandleError",
+    "ABI_VERSION", "BufferTooSmallError", "Camera", "CancelledError", "ClosedError", "Device", "DeviceError",
+    "Engine", "EngineError", "Error", "InternalError", "InvalidArgumentError", "InvalidHandleError",
     "LibraryNotFoundError", "ModelError", "ModelInfo", "NotFoundError", "NullPointerError",
     "OutOfRangeError", "Result", "StructSizeError", "UnsupportedError", "VocabLayout", "abi_version",
     "devices", "live_engines", "live_results", "load_library", "version",

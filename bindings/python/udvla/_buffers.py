@@ -3,11 +3,13 @@
 Lists, tuples and other iterables are copied into an array.array('i'). Objects with the buffer
 protocol (array.array, numpy arrays, memoryview, bytearray) are passed without a copy when they are
 writable, C-contiguous int32; other buffers are converted (numpy int64 arrays, read-only buffers).
-numpy is never imported here.
+A buffer of any shape is read in C order, contiguous or not (a transposed view, img[::2, ::2]).
+numpy is never imported here: a numpy array can only arrive when its caller has loaded numpy.
 """
 
 import array
 import ctypes
+import sys
 
 from ._errors import OutOfRangeError
 
@@ -33,12 +35,39 @@ def _from_array(a):
     return Int32View(a, (ctypes.c_int32 * n).from_buffer(a), n)
 
 
-def int32_view(obj, what):
-    """An Int32View of obj (zero-copy where the buffer allows)."""
+def c_contiguous(obj):
+    """obj and a memoryview of it in C order, or (obj, None) when obj has no buffer protocol.
+
+    The view is obj's own when obj is already C-contiguous (no copy). A non-contiguous numpy array
+    (a transposed view, a strided slice) is copied by numpy.ascontiguousarray, keeping its dtype; any
+    other non-contiguous buffer is returned as it is, and its values are read in C order by
+    c_order_values. The returned object owns the view's memory: keep it alive while the view is used.
+    """
     try:
         mv = memoryview(obj)
     except TypeError:
-        mv = None
+        return obj, None
+    if not mv.c_contiguous:
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(obj, np.ndarray):
+            obj = np.ascontiguousarray(obj)
+            mv = memoryview(obj)
+    return obj, mv
+
+
+def c_order_values(mv):
+    """The values of a buffer of any shape as a flat list, in C order."""
+    if mv.ndim > 1 and mv.c_contiguous:
+        return mv.cast("B").cast(mv.format).tolist()
+    values = mv.tolist()
+    for _ in range(mv.ndim - 1):  # nested lists, one level per extra dimension
+        values = [x for row in values for x in row]
+    return values
+
+
+def int32_view(obj, what):
+    """An Int32View of obj (zero-copy where the buffer allows)."""
+    obj, mv = c_contiguous(obj)
     if mv is not None:
         if mv.itemsize == 4 and mv.format in _INT32_FORMATS and mv.c_contiguous and not mv.readonly:
             n = mv.nbytes // 4
@@ -46,10 +75,8 @@ def int32_view(obj, what):
                 return Int32View(obj, None, 0)
             flat = mv.cast("B") if mv.ndim != 1 else mv
             return Int32View(obj, (ctypes.c_int32 * n).from_buffer(flat), n)
-        if mv.ndim != 1 and mv.c_contiguous:
-            mv = mv.cast("B").cast(mv.format)
         try:
-            values = mv.tolist()
+            values = c_order_values(mv)
         except (NotImplementedError, TypeError, ValueError) as e:
             raise TypeError(f"{what}: cannot read a buffer of format {mv.format!r} as integers") from e
     else:

@@ -3,11 +3,12 @@
 import array
 import ctypes
 import dataclasses
+import os
 from typing import List, Optional
 
 from . import _native as n
 from ._buffers import int32_view
-from ._errors import InvalidArgumentError, check
+from ._errors import InvalidArgumentError, NotFoundError, OutOfRangeError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
 _MODES = {"jd3p": n.MODE_JD3P, "ar": n.MODE_AR, "id": n.MODE_ID}
@@ -64,10 +65,7 @@ def devices() -> List[Device]:
     if count.value:
         raw[0].struct_size = ctypes.sizeof(n.DeviceInfo)
         check(lib, lib.udvla_list_devices(raw, count.value, ctypes.byref(count)))
-    return [Device(d.index, d.name.decode(errors="replace"), d.vendor.decode(errors="replace"), d.type,
-                   d.vendor_id, d.device_id, d.driver.decode(errors="replace"), d.api_version.decode(),
-                   bool(d.usable), bool(d.chosen), d.subgroup_size, d.max_allocation_size,
-                   d.device_local_bytes) for d in raw[: count.value]]
+    return [_by_name(Device, d) for d in raw[: count.value]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,11 +134,28 @@ class ModelInfo:
     backend_name: str
 
 
+def _by_name(cls, raw, **given):
+    """An instance of the dataclass cls whose fields are taken by name from the ctypes struct raw,
+    except those given; each value is converted to the field's annotated type (bool, str, tuple),
+    so that the order of the fields on either side does not matter."""
+    kw = {}
+    for f in dataclasses.fields(cls):
+        if f.name in given:
+            kw[f.name] = given[f.name]
+            continue
+        v = getattr(raw, f.name)
+        if f.type in (bool, "bool"):
+            v = bool(v)
+        elif f.type in (str, "str"):
+            v = v.decode(errors="replace")
+        elif f.type in (tuple, "tuple"):
+            v = tuple(v)
+        kw[f.name] = v
+    return cls(**kw)
+
+
 def _vocab(v) -> VocabLayout:
-    return VocabLayout(v.text_size, v.pad, v.boa, v.eoa, v.eol, v.eof, v.mask, v.bos, v.eos, v.img,
-                       v.boi, v.eoi, v.visual_offset, v.codebook_size, v.fast_base, v.fast_size,
-                       bool(v.fast_reversed), tuple(v.digits), v.star,
-                       tuple(v.header_ids[: v.num_header_ids]))
+    return _by_name(VocabLayout, v, header_ids=tuple(v.header_ids[: v.num_header_ids]))
 
 
 class Result:
@@ -189,6 +204,26 @@ class Result:
                 f"actions {self.horizon}x{self.dims}{'' if self.actions_complete else ' incomplete'})")
 
 
+def _need(value, types, what):
+    """value, when it is one of types (bool never counts as int); TypeError otherwise."""
+    if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
+        return value
+    names = " or ".join("None" if t is type(None) else t.__name__ for t in types)
+    raise TypeError(f"{what}: want {names}, not {type(value).__name__}")
+
+
+def _c_string(value, what) -> bytes:
+    """value (str, bytes or os.PathLike) as the bytes of a C string; ValueError for a NUL inside,
+    which C would read as the end."""
+    try:
+        b = os.fsencode(value)
+    except TypeError:
+        raise TypeError(f"{what}: want a str, bytes or os.PathLike, not {type(value).__name__}") from None
+    if b"\0" in b:
+        raise ValueError(f"{what}: contains a NUL character")
+    return b
+
+
 def _ptr(a, ctype):
     """A pointer to an array.array's first element (None when empty)."""
     if len(a) == 0:
@@ -206,17 +241,27 @@ class Engine:
 
     def __init__(self, model_path, *, backend: str = "vulkan", device: Optional[str] = None,
                  validate: bool = False, max_instruction: int = 0):
-        lib = _lib()
         self._handle, self._closed = 0, False
-        if backend not in _BACKENDS:
+        path = _c_string(model_path, "model_path")
+        if _need(backend, (str,), "backend") not in _BACKENDS:
             raise InvalidArgumentError(f"backend {backend!r}: want one of {sorted(_BACKENDS)}")
+        _need(device, (str, int, type(None)), "device")
+        _need(validate, (bool,), "validate")
+        _need(max_instruction, (int,), "max_instruction")
+        lib = _lib()
         opts = n.new(n.OpenOptions)
         opts.backend = _BACKENDS[backend]
-        opts.device = device.encode() if device else None
+        opts.device = _c_string(str(device), "device") if device is not None and device != "" else None
         opts.validate = n.VALIDATE_ON if validate else n.VALIDATE_FROM_ENV
+        if not -2**31 <= max_instruction < 2**31:
+            raise InvalidArgumentError(f"max_instruction {max_instruction}: outside int32")
         opts.max_instruction = max_instruction
         h = ctypes.c_uint64()
-        check(lib, lib.udvla_open(str(model_path).encode(), ctypes.byref(opts), ctypes.byref(h)))
+        try:
+            check(lib, lib.udvla_open(path, ctypes.byref(opts), ctypes.byref(h)))
+        except NotFoundError as e:
+            e.filename = os.fsdecode(path)  # as the FileNotFoundError it also is
+            raise
         self._handle = h.value
         self._lib = lib
         try:
@@ -238,6 +283,19 @@ class Engine:
         if self._handle and not self._closed:
             self._closed = True
             check(self._lib, self._lib.udvla_close(self._handle))
+
+    def cancel(self):
+        """Makes the steps in progress on this engine, or waiting for it, raise CancelledError at
+        their next denoising step; call it from another thread. Steps started later run normally,
+        and the engine stays usable."""
+        check(self._lib, self._lib.udvla_cancel(self._handle))
+
+    def validation_messages(self) -> int:
+        """The Vulkan validation messages this engine's device has reported since it was opened
+        (zero unless validation is on: validate=True or UDVLA_VALIDATE=1)."""
+        count = ctypes.c_uint64()
+        check(self._lib, self._lib.udvla_validation_messages(self._handle, ctypes.byref(count)))
+        return count.value
 
     def __enter__(self):
         return self
@@ -263,13 +321,8 @@ class Engine:
             check(lib, lib.udvla_get_camera_info(h, c, ctypes.byref(ci)))
             cams.append(Camera(ci.name.decode(errors="replace"), ci.height, ci.width))
         backend = {v: k for k, v in _BACKENDS.items()}.get(mi.backend, str(mi.backend))
-        return ModelInfo(
-            bool(mi.has_layout), bool(mi.has_text_vocab), bool(mi.has_actions), bool(mi.has_action_stats),
-            mi.layers, mi.hidden, mi.heads, mi.kv_heads, mi.head_dim, mi.ffn, mi.vocab_size,
-            mi.rope_theta, mi.rms_eps, _vocab(mi.vocab) if mi.has_layout else None, mi.default_steps,
-            mi.action_len, mi.default_mask, tuple(cams), mi.region_size, mi.future_codes_size,
-            mi.action_tokens_max, mi.actions_size, mi.action_horizon, mi.action_dims,
-            mi.max_instruction, backend, mi.backend_name.decode(errors="replace"))
+        return _by_name(ModelInfo, mi, vocab=_vocab(mi.vocab) if mi.has_layout else None,
+                        cameras=tuple(cams), backend=backend)
 
     def _codes(self, codes):
         """Per-camera Int32Views from a sequence of per-camera inputs or one flat buffer of every
@@ -302,11 +355,20 @@ class Engine:
             vocabulary.
         mode: "jd3p", "ar" or "id"; mask: "paper", "release" or "default" (the model's).
         out: a Result of this engine to reuse (its buffers are kept).
+
+        Raises a udvla.Error subclass for a refused request or a failed step (CancelledError when
+        cancel() stopped it), and TypeError for arguments of the wrong type.
         """
-        if mode not in _MODES:
+        if _need(mode, (str,), "mode") not in _MODES:
             raise InvalidArgumentError(f"mode {mode!r}: want one of {sorted(_MODES)}")
-        if mask not in _MASKS:
+        if _need(mask, (str,), "mask") not in _MASKS:
             raise InvalidArgumentError(f"mask {mask!r}: want one of {sorted(_MASKS)}")
+        _need(seed, (int,), "seed")
+        _need(steps, (int,), "steps")
+        _need(no_cache, (bool,), "no_cache")
+        _need(out, (Result, type(None)), "out")
+        if not -2**31 <= steps < 2**31:
+            raise OutOfRangeError(f"steps {steps}: outside [0, 1024]")
         req = n.new(n.Request)
         req.mode = _MODES[mode]
         req.mask = _MASKS[mask]

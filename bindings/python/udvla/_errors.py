@@ -43,7 +43,7 @@ class ClosedError(Error):
     status, status_name = n.ERR_CLOSED, "UDVLA_ERR_CLOSED"
 
 
-class NotFoundError(Error):
+class NotFoundError(Error, FileNotFoundError):
     status, status_name = n.ERR_NOT_FOUND, "UDVLA_ERR_NOT_FOUND"
 
 
@@ -67,10 +67,15 @@ class InternalError(Error):
     status, status_name = n.ERR_INTERNAL, "UDVLA_ERR_INTERNAL"
 
 
+class CancelledError(Error):
+    """Engine.cancel stopped the step."""
+    status, status_name = n.ERR_CANCELLED, "UDVLA_ERR_CANCELLED"
+
+
 _BY_STATUS = {cls.status: cls for cls in (
     NullPointerError, StructSizeError, InvalidArgumentError, OutOfRangeError, BufferTooSmallError,
     InvalidHandleError, ClosedError, NotFoundError, ModelError, DeviceError, UnsupportedError,
-    EngineError, InternalError)}
+    EngineError, InternalError, CancelledError)}
 
 
 def check(lib, status):

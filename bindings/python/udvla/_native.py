@@ -27,6 +27,7 @@ ERR_DEVICE = 10
 ERR_UNSUPPORTED = 11
 ERR_ENGINE = 12
 ERR_INTERNAL = 13
+ERR_CANCELLED = 14
 
 BACKEND_VULKAN, BACKEND_REFERENCE = 0, 1
 MODE_JD3P, MODE_AR, MODE_ID = 0, 1, 2
@@ -190,6 +191,8 @@ _PROTOTYPES = {
     "udvla_step_alloc": (ctypes.c_int, [ctypes.c_uint64, ctypes.POINTER(Request),
                                         ctypes.POINTER(ctypes.POINTER(Result))]),
     "udvla_result_free": (ctypes.c_int, [ctypes.POINTER(Result)]),
+    "udvla_validation_messages": (ctypes.c_int, [ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
+    "udvla_cancel": (ctypes.c_int, [ctypes.c_uint64]),
     "udvla_live_engines": (ctypes.c_uint64, []),
     "udvla_live_results": (ctypes.c_uint64, []),
 }
