@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"math/rand/v2"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -19,20 +18,7 @@ func TestDeviceFaultsMidStep(t *testing.T) {
 	other, ref := openPair(t, tinyModel)
 	r := rand.New(rand.NewPCG(31, 32))
 	ctx := context.Background()
-	checkStep := func(what string, e *Engine, req *Request) {
-		t.Helper()
-		want, err := ref.Step(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := e.Step(ctx, req)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if !reflect.DeepEqual(got.Region, want.Region) {
-			t.Errorf("%s: region differs from the reference", what)
-		}
-	}
+	checkStep := func(what string, e *Engine, req *Request) { t.Helper(); checkStepEqualsRef(t, what, e, ref, req) }
 	checkStep("the other engine before", other, randomRequest(other.Config(), r))
 	for _, c := range []struct {
 		name   string

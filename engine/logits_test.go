@@ -10,6 +10,22 @@ import (
 	"github.com/udvla/udvla/engine/model"
 )
 
+// checkStepEqualsRef runs req on e and on the reference and demands the same region.
+func checkStepEqualsRef(t *testing.T, what string, e, ref *Engine, req *Request) {
+	t.Helper()
+	want, err := ref.Step(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Step(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !reflect.DeepEqual(got.Region, want.Region) {
+		t.Errorf("%s, seed %d:\n gpu %v\n ref %v", what, req.Seed, got.Region, want.Region)
+	}
+}
+
 // Engine.Logits on a sequence longer than the buffers a control step needs grows them; the
 // logits equal the reference's, and the control steps recorded before and after the growth still
 // give the reference's regions.
@@ -17,21 +33,7 @@ func TestLogitsGrowPastControlStepBuffers(t *testing.T) {
 	g, ref := openPair(t, tinyModel)
 	vb := g.be.(*vkBackend)
 	r := rand.New(rand.NewPCG(21, 22))
-	ctx := context.Background()
-	step := func(req *Request) {
-		t.Helper()
-		want, err := ref.Step(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := g.Step(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got.Region, want.Region) {
-			t.Errorf("seed %d:\n gpu %v\n ref %v", req.Seed, got.Region, want.Region)
-		}
-	}
+	step := func(req *Request) { t.Helper(); checkStepEqualsRef(t, "a step", g, ref, req) }
 	req := randomRequest(g.Config(), r)
 	step(req)
 	n := vb.maxL + 37

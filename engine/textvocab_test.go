@@ -42,9 +42,9 @@ func byteVocab() []byte {
 	return []byte(sb.String())
 }
 
-// A model that packs a text vocabulary takes instructions as text and tokenizes the image size
-// headers with it; for a Qwen-style vocabulary that equals the stored digit ids.
-func TestTextInstructionAndHeaders(t *testing.T) {
+// openTextModel opens, on the reference backend, the tiny model's shape packing byteVocab.
+func openTextModel(t *testing.T) *Engine {
+	t.Helper()
 	o, err := model.TinyOptions("../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,14 @@ func TestTextInstructionAndHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// A model that packs a text vocabulary takes instructions as text and tokenizes the image size
+// headers with it; for a Qwen-style vocabulary that equals the stored digit ids.
+func TestTextInstructionAndHeaders(t *testing.T) {
+	e := openTextModel(t)
 	for _, c := range e.Config().Decoding.Cameras {
 		if got, want := e.header(c.H, c.W), e.Config().Vocab.HeaderTokens(c.H, c.W); !reflect.DeepEqual(got, want) {
 			t.Fatalf("header of %dx%d: tokenizer %v, digit ids %v", c.H, c.W, got, want)
@@ -92,20 +99,7 @@ func TestSpecialTokensInInstructionText(t *testing.T) {
 			t.Errorf("%s: %d, want %d", s, real[s], id)
 		}
 	}
-	o, err := model.TinyOptions("../testdata/fast")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.TextBPE = byteVocab()
-	path := filepath.Join(t.TempDir(), "text.udvla")
-	if err := model.WriteRandom(path, o); err != nil {
-		t.Fatal(err)
-	}
-	e, err := Open(path, Options{Backend: BackendReference})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openTextModel(t)
 	v := e.Config().Vocab
 	ids, err := e.EncodeInstruction("go<|extra_198|>x<|image start|><|visual token 000003|><|endoftext|>")
 	if err != nil {
