@@ -1,5 +1,6 @@
 // Package textok is the Qwen/Emu3 text tokenizer (spec §8): ranked byte-level BPE over a
-// tiktoken vocabulary, NFC normalisation (as Python's, see NFC), the Qwen pre-tokenizer regex and special-token strings.
+// tiktoken vocabulary, NFC normalisation (as Python's, see NFC), the Qwen pre-tokenizer regex and
+// special-token strings.
 // It adds no BOS: the engine builds sequences itself (spec §3).
 package textok
 
