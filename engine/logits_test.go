@@ -1,30 +1,12 @@
 package engine
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
 )
-
-// checkStepEqualsRef runs req on e and on the reference and demands the same region.
-func checkStepEqualsRef(t *testing.T, what string, e, ref *Engine, req *Request) {
-	t.Helper()
-	want, err := ref.Step(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.Step(context.Background(), req)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if !reflect.DeepEqual(got.Region, want.Region) {
-		t.Errorf("%s, seed %d:\n gpu %v\n ref %v", what, req.Seed, got.Region, want.Region)
-	}
-}
 
 // Engine.Logits on a sequence longer than the buffers a control step needs grows them; the
 // logits equal the reference's, and the control steps recorded before and after the growth still
@@ -61,36 +43,5 @@ func TestLogitsGrowPastControlStepBuffers(t *testing.T) {
 	step(randomRequest(g.Config(), r))
 	if _, err := g.Logits(make([]int32, maxLogitsTokens+1), model.MaskCausal); err == nil {
 		t.Error("a logits call beyond the workgroup limit was accepted")
-	}
-}
-
-// The first step of a request shape reports its recording and pipeline compilation as Compile;
-// later steps of that shape report none, and the outputs stay the reference's.
-func TestCompileTimedApartOnFirstUse(t *testing.T) {
-	g, ref := openPair(t, tinyModel)
-	r := rand.New(rand.NewPCG(23, 24))
-	ctx := context.Background()
-	for _, mode := range []Mode{ModeJD3P, ModeID, ModeAR} {
-		req := randomRequest(g.Config(), r)
-		req.Mode = mode
-		want, err := ref.Step(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want.Timings.Compile != 0 {
-			t.Errorf("the reference reports compilation %v", want.Timings.Compile)
-		}
-		for i := 0; i < 2; i++ {
-			got, err := g.Step(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if first := i == 0; first != (got.Timings.Compile > 0) {
-				t.Errorf("%v run %d: compile %v", mode, i+1, got.Timings.Compile)
-			}
-			if !reflect.DeepEqual(got.Region, want.Region) {
-				t.Errorf("%v run %d: region differs from the reference", mode, i+1)
-			}
-		}
 	}
 }
