@@ -103,7 +103,7 @@ func udvla_get_model_info(h C.udvla_engine, out *C.udvla_model_info) C.int {
 			putVocab(&out.vocab, v, d.Cameras)
 			out.default_steps = C.int32_t(d.Steps)
 			out.action_len = C.int32_t(d.ActionLen)
-			out.default_mask = C.int32_t(d.Mask)
+			out.default_mask = cMask(d.Mask)
 			out.num_cameras = C.int32_t(len(d.Cameras))
 		}
 		out.region_size = C.size_t(mi.sizes.region)
@@ -166,4 +166,15 @@ func udvla_get_camera_info(h C.udvla_engine, index C.size_t, out *C.udvla_camera
 		putString(out.name[:], c.Name)
 		return nil
 	})
+}
+
+// cMask is a model's rule as udvla.h numbers it.
+func cMask(m model.MaskRule) C.int32_t {
+	switch m {
+	case model.MaskRelease:
+		return C.UDVLA_MASK_RELEASE
+	case model.MaskPaper:
+		return C.UDVLA_MASK_PAPER
+	}
+	return C.UDVLA_MASK_CAUSAL
 }

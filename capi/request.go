@@ -39,12 +39,18 @@ func request(r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
 		return nil, errorf(statusOutOfRange, "udvla_step: unknown mode %d (want UDVLA_MODE_JD3P, _AR or _ID)", r.mode)
 	}
 	switch r.mask {
-	case C.UDVLA_MASK_PAPER, C.UDVLA_MASK_RELEASE:
-		req.Mask = model.MaskRule(r.mask)
-	case C.UDVLA_MASK_MODEL_DEFAULT:
-		req.Mask = mi.decoding.Mask
+	case C.UDVLA_MASK_MODEL_DEFAULT, -1: // -1: MODEL_DEFAULT in headers before the release rule became the default
+		req.Mask = model.MaskDefault
+	case C.UDVLA_MASK_RELEASE:
+		req.Mask = model.MaskRelease
+	case C.UDVLA_MASK_PAPER:
+		req.Mask = model.MaskPaper
 	default:
-		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_PAPER, _RELEASE or _MODEL_DEFAULT)", r.mask)
+		return nil, errorf(statusOutOfRange, "udvla_step: unknown mask rule %d (want UDVLA_MASK_MODEL_DEFAULT, _RELEASE or _PAPER)", r.mask)
+	}
+	if req.Mask.Resolve(mi.decoding) == model.MaskCausal && req.Mode != engine.ModeAR {
+		return nil, errorf(statusUnsupported, "udvla_step: the model's mask rule is causal (a checkpoint trained without a block mask): "+
+			"it runs UDVLA_MODE_AR; name UDVLA_MASK_RELEASE or _PAPER to run the diffusion modes")
 	}
 	if r.steps < 0 || r.steps > maxSteps {
 		return nil, errorf(statusOutOfRange, "udvla_step: steps %d outside [0, %d]", r.steps, maxSteps)

@@ -110,10 +110,21 @@ typedef enum udvla_mode {
     UDVLA_MODE_ID = 2    /* independent diffusion: image positions first, then actions */
 } udvla_mode;
 
+/*
+ * Attention mask rules. The zero value runs the model file's rule: release for every released
+ * UD-VLA checkpoint (they were trained with it). PAPER is an opt-in speed mode whose prefix is
+ * KV-cached exactly; its outputs differ from what the weights were trained for. CAUSAL is what
+ * udvla_model_info.default_mask reports for a checkpoint trained without a block mask (plain
+ * Emu3): such a model runs only UDVLA_MODE_AR under its own rule, and a request must name RELEASE
+ * or PAPER to run the diffusion modes. Headers before the release rule became the default had
+ * PAPER = 0 and MODEL_DEFAULT = -1: -1 is still accepted as MODEL_DEFAULT, and a zeroed request
+ * now runs the model's rule.
+ */
 typedef enum udvla_mask_rule {
-    UDVLA_MASK_PAPER = 0,        /* the paper's block mask (prefix cacheable) */
-    UDVLA_MASK_RELEASE = 1,      /* the release code's id-derived mask */
-    UDVLA_MASK_MODEL_DEFAULT = -1 /* whichever the model file names as its default */
+    UDVLA_MASK_MODEL_DEFAULT = 0, /* the model file's rule (udvla_model_info.default_mask) */
+    UDVLA_MASK_RELEASE = 1,       /* the release code's id-derived mask: the checkpoints' training mask */
+    UDVLA_MASK_PAPER = 2,         /* the paper's block mask: opt-in, faster, off the training distribution */
+    UDVLA_MASK_CAUSAL = 3         /* reported by default_mask only; a request may not name it */
 } udvla_mask_rule;
 
 typedef enum udvla_validate {
@@ -146,7 +157,7 @@ typedef struct udvla_open_options {
     int32_t max_instruction; /* most instruction tokens a request may carry; 0 means 128 */
 } udvla_open_options;
 
-/* One control step. Zeroed fields take the defaults (JD3P, the model's steps, the paper mask). */
+/* One control step. Zeroed fields take the defaults (JD3P, the model's steps, the model's mask rule). */
 typedef struct udvla_request {
     uint32_t struct_size;           /* sizeof(udvla_request) */
     int32_t mode;                   /* UDVLA_MODE_* */
@@ -240,7 +251,7 @@ typedef struct udvla_model_info {
     /* decoding defaults */
     int32_t default_steps;
     int32_t action_len;         /* L_a: BOA and L_a-1 action slots */
-    int32_t default_mask;       /* UDVLA_MASK_* */
+    int32_t default_mask;       /* the model's rule: UDVLA_MASK_RELEASE, _PAPER or _CAUSAL */
     int32_t num_cameras;        /* see udvla_get_camera_info */
 
     /* the sizes of a step's outputs, in elements */

@@ -71,10 +71,13 @@ type Request struct {
 	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
 	Codes           [][]int32 // per camera of the model, H*W visual codes row-major
 	Seed            uint64
-	Steps           int            // denoising steps T; 0 takes the model's default
-	Mode            Mode           // JD3P (default), AR or ID
-	Mask            model.MaskRule // paper (default) or release
-	NoCache         bool           // recompute the prefix at every step (paper rule); release never caches
+	Steps           int  // denoising steps T; 0 takes the model's default
+	Mode            Mode // JD3P (default), AR or ID
+	// Mask's zero value (model.MaskDefault) runs the model file's rule: release for every released
+	// checkpoint. MaskPaper is an opt-in speed mode whose prefix is cached exactly; its outputs
+	// differ from what the weights were trained for.
+	Mask    model.MaskRule
+	NoCache bool // recompute the prefix at every step (paper rule); release never caches
 }
 
 // Timings of a step.
@@ -216,6 +219,10 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("udvla: step not started: %w", err)
 	}
+	req, err := e.resolved(req)
+	if err != nil {
+		return nil, err
+	}
 	l, steps, err := e.layout(req)
 	if err != nil {
 		return nil, err
@@ -230,7 +237,8 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 }
 
 // Logits returns the logits [len(ids)][vocab] of a token sequence under a mask rule (causal,
-// paper or release), for comparing backends and inspecting models.
+// paper or release; model.MaskDefault takes the model's rule), for comparing backends and
+// inspecting models.
 func (e *Engine) Logits(ids []int32, rule model.MaskRule) ([]float32, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -245,6 +253,7 @@ func (e *Engine) Logits(ids []int32, rule model.MaskRule) ([]float32, error) {
 			return nil, fmt.Errorf("udvla: token %d (index %d) outside the vocabulary [0, %d)", id, i, e.cfg.Arch.Vocab)
 		}
 	}
+	rule = rule.Resolve(e.cfg.Decoding)
 	if rule != model.MaskCausal && e.cfg.Vocab == nil {
 		return nil, fmt.Errorf("udvla: the %v mask needs a vocabulary layout", rule)
 	}

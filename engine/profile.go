@@ -115,6 +115,10 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	}
 	// Step's body, under the same lock as the profile, so no other step replays the recordings
 	// in between.
+	req, err := e.resolved(req)
+	if err != nil {
+		return nil, nil, err
+	}
 	l, steps, err := e.layout(req)
 	if err != nil {
 		return nil, nil, err

@@ -66,9 +66,27 @@ func TestStepProfile(t *testing.T) {
 		t.Skip("the device has no timestamps")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
+	// Under the model's rule, release, the prefix is forwarded with the region at every step: no
+	// prefill phase for the diffusion modes.
+	for mode, want := range map[Mode][]string{ModeJD3P: {"step"}, ModeAR: {"prefill", "ar"}, ModeID: {"step", "handoff"}} {
+		req := randomRequest(cfg, r)
+		req.Mode, req.Steps = mode, 2
+		_, p, err := g.StepProfile(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ph := range p.Phases {
+			names = append(names, ph.Name)
+		}
+		if !reflect.DeepEqual(names, want) {
+			t.Fatalf("release rule, %v: phases %v, want %v", mode, names, want)
+		}
+	}
+	// The paper mode caches the prefix; the FLOP counts below follow its passes.
 	for _, mode := range []Mode{ModeJD3P, ModeAR, ModeID} {
 		req := randomRequest(cfg, r)
-		req.Mode, req.Steps = mode, 3+r.IntN(3)
+		req.Mode, req.Steps, req.Mask = mode, 3+r.IntN(3), model.MaskPaper
 		res, p, err := g.StepProfile(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)

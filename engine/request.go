@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
 
@@ -22,10 +23,8 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 	default:
 		return nil, 0, fmt.Errorf("udvla: unknown mode %d", req.Mode)
 	}
-	switch req.Mask {
-	case 0, 1: // paper, release
-	default:
-		return nil, 0, fmt.Errorf("udvla: mask rule %v cannot decode a control step (want paper or release)", req.Mask)
+	if _, err := e.maskRule(req); err != nil {
+		return nil, 0, err
 	}
 	instr := req.Instruction
 	if len(instr) == 0 && req.InstructionText != "" {
@@ -51,6 +50,37 @@ func (e *Engine) EncodeInstruction(text string) ([]int32, error) {
 		return nil, errors.New("udvla: the model packs no text vocabulary: pass instruction tokens")
 	}
 	return e.text.Encode(text), nil
+}
+
+// maskRule is the rule a request runs under: its Mask, or for the zero value the model's rule.
+// A causal rule (a checkpoint trained without a block mask) cannot run the diffusion modes.
+func (e *Engine) maskRule(req *Request) (model.MaskRule, error) {
+	rule := req.Mask.Resolve(e.cfg.Decoding)
+	switch rule {
+	case model.MaskRelease, model.MaskPaper:
+		return rule, nil
+	case model.MaskCausal:
+		if req.Mode == ModeAR {
+			return rule, nil
+		}
+		if req.Mask == model.MaskDefault {
+			return 0, fmt.Errorf("udvla: the model's mask rule is causal (its config.json set no block mask: a plain Emu3/AR checkpoint), "+
+				"which cannot decode a %v step; run AR, or name the release or paper rule to override", req.Mode)
+		}
+		return 0, fmt.Errorf("udvla: the causal mask cannot decode a %v step (want release or paper)", req.Mode)
+	}
+	return 0, fmt.Errorf("udvla: unknown mask rule %v (want model, release or paper)", req.Mask)
+}
+
+// resolved returns req with its Mask replaced by the rule it runs under, for the backends.
+func (e *Engine) resolved(req *Request) (*Request, error) {
+	rule, err := e.maskRule(req)
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Mask = rule
+	return &r, nil
 }
 
 // finish cuts the region into outputs and decodes the actions.

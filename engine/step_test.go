@@ -133,6 +133,7 @@ func TestBadInput(t *testing.T) {
 		"short grid":           func(r *Request) { r.Codes[1] = r.Codes[1][:2] },
 		"bad mode":             func(r *Request) { r.Mode = 9 },
 		"causal mask":          func(r *Request) { r.Mask = model.MaskCausal },
+		"unknown mask":         func(r *Request) { r.Mask = 17 },
 		"too many steps":       func(r *Request) { r.Steps = 5000 },
 		"instruction too long": func(r *Request) { r.Instruction = make([]int32, 1000) },
 	}

@@ -44,10 +44,15 @@ enum class Status : int {
 
 enum class Backend : int32_t { Vulkan = UDVLA_BACKEND_VULKAN, Reference = UDVLA_BACKEND_REFERENCE };
 enum class Mode : int32_t { JD3P = UDVLA_MODE_JD3P, AR = UDVLA_MODE_AR, ID = UDVLA_MODE_ID };
+// ModelDefault (the zero value) runs the model file's rule: Release for every released checkpoint.
+// Paper is an opt-in speed mode whose outputs differ from what the weights were trained for.
+// Causal is only ever reported (ModelInfo's default_mask) for a checkpoint trained without a
+// block mask; such a model runs Mode::AR unless a request names Release or Paper.
 enum class MaskRule : int32_t {
-    Paper = UDVLA_MASK_PAPER,
-    Release = UDVLA_MASK_RELEASE,
     ModelDefault = UDVLA_MASK_MODEL_DEFAULT,
+    Release = UDVLA_MASK_RELEASE,
+    Paper = UDVLA_MASK_PAPER,
+    Causal = UDVLA_MASK_CAUSAL,
 };
 
 // Error is a failed call: its status and the library's message.
@@ -156,7 +161,7 @@ struct StepParams {
     uint64_t seed = 0;
     int steps = 0; // 0: the model's default
     Mode mode = Mode::JD3P;
-    MaskRule mask = MaskRule::Paper;
+    MaskRule mask = MaskRule::ModelDefault; // the model's rule
     bool no_cache = false;
 };
 

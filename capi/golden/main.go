@@ -87,7 +87,7 @@ func run(args []string, stdout io.Writer) error {
 	for i := 0; i < *cases; i++ {
 		req := randomRequest(cfg, r, *maxSteps)
 		req.Mode = modes[i%len(modes)]
-		req.Mask = model.MaskRule(i / len(modes) % 2)
+		req.Mask = []model.MaskRule{model.MaskDefault, model.MaskPaper}[i/len(modes)%2] // the zeroed request, and the opt-in mode
 		res, err := e.Step(context.Background(), req)
 		if err != nil {
 			return fmt.Errorf("case %d: %w", i, err)

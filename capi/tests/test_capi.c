@@ -313,7 +313,9 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
     r.mode = -1;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     golden_request(g, &r);
-    r.mask = 2; /* causal cannot decode a step */
+    r.mask = UDVLA_MASK_CAUSAL; /* reported by default_mask only */
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
+    r.mask = 4;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     r.mask = -2;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
@@ -343,16 +345,24 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
     CHECK(bare.action_tokens_len == g->tokens.n && bare.actions_len == (size_t)(g->rows * g->dims));
     CHECK(bare.generated == g->generated);
 
-    /* UDVLA_MASK_MODEL_DEFAULT decodes as the mask rule the model names */
-    udvla_result *named = NULL, *dflt = NULL;
+    /* A zeroed mask (UDVLA_MASK_MODEL_DEFAULT, and -1 as earlier headers spelled it) decodes as
+       the rule the model names: release for tiny.udvla, the conversion of a checkpoint whose
+       config.json sets use_blockwise_attn_mask. */
+    CHECK(UDVLA_MASK_MODEL_DEFAULT == 0 && mi.default_mask == UDVLA_MASK_RELEASE);
+    udvla_result *named = NULL, *dflt = NULL, *legacy = NULL;
     r.mask = mi.default_mask;
     CHECK_STATUS(udvla_step_alloc(e, &r, &named), UDVLA_OK);
-    r.mask = UDVLA_MASK_MODEL_DEFAULT;
+    r.mask = 0;
     CHECK_STATUS(udvla_step_alloc(e, &r, &dflt), UDVLA_OK);
+    r.mask = -1;
+    CHECK_STATUS(udvla_step_alloc(e, &r, &legacy), UDVLA_OK);
     CHECK(named != NULL && dflt != NULL && named->region_len == dflt->region_len &&
           memcmp(named->region, dflt->region, named->region_len * sizeof(int32_t)) == 0);
+    CHECK(legacy != NULL && legacy->region_len == dflt->region_len &&
+          memcmp(legacy->region, dflt->region, dflt->region_len * sizeof(int32_t)) == 0);
     CHECK_STATUS(udvla_result_free(named), UDVLA_OK);
     CHECK_STATUS(udvla_result_free(dflt), UDVLA_OK);
+    CHECK_STATUS(udvla_result_free(legacy), UDVLA_OK);
     golden_request(g, &r);
 
     /* step_alloc's own errors */

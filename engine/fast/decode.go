@@ -16,8 +16,9 @@ type Result struct {
 	// Coeffs/scale; the gripper dimension is left continuous here).
 	Normalised [][]float64
 	// Actions are the un-normalised actions, T x D, with the gripper (last) dimension set to
-	// +1 where the un-normalised value is > 0 and to -1 otherwise (0 included), as the reference
-	// evaluation does; nil when Decode got no statistics.
+	// +1 where the un-normalised value exceeds the tokenizer's GripperThreshold (0: CALVIN and
+	// LIBERO; 0.5: Bridge) and to -1 otherwise (the threshold itself included), as the reference
+	// evaluations do; nil when Decode got no statistics.
 	Actions [][]float32
 	// Complete is false when the ids did not decode to exactly T*D values (the rest was padded
 	// with 0 or the excess dropped) or when some id was outside the vocabulary and skipped.
@@ -86,7 +87,7 @@ func (t *Tokenizer) Decode(ids []int32, q01, q99 []float64) (*Result, error) {
 			for d, a := range row {
 				x := 0.5*(a+1)*(q99[d]-q01[d]) + q01[d]
 				if d == t.dims-1 {
-					x = gripperSign(x)
+					x = gripperSign(x, t.GripperThreshold)
 				}
 				r.Actions[j][d] = float32(x)
 			}
@@ -115,10 +116,11 @@ func (t *Tokenizer) checkStats(q01, q99 []float64) error {
 	return nil
 }
 
-// gripperSign binarises the gripper command: open (+1) only for a strictly positive value, so an
-// undecided 0 closes (-1), as np.where(a > 0, 1, -1) in the reference evaluation.
-func gripperSign(x float64) float64 {
-	if x > 0 {
+// gripperSign binarises the gripper command: open (+1) only above the threshold, so a value at
+// it closes (-1), as np.where(a > threshold, 1, -1) in the reference evaluations (CALVIN and
+// LIBERO compare with 0, the SimplerEnv Bridge wrapper with 0.5).
+func gripperSign(x, threshold float64) float64 {
+	if x > threshold {
 		return 1
 	}
 	return -1

@@ -58,7 +58,7 @@ func TestRoundTripRealTokenizers(t *testing.T) {
 						// sign wherever the input is farther from 0 than the quantisation error.
 						decoded := 0.5*(res.Normalised[j][d]+1)*(q99[d]-q01[d]) + q01[d]
 						g := float64(res.Actions[j][d])
-						if g != gripperSign(decoded) || (math.Abs(raw) > tol && g != gripperSign(raw)) {
+						if g != gripperSign(decoded, 0) || (math.Abs(raw) > tol && g != gripperSign(raw, 0)) {
 							t.Fatalf("%s: step %d gripper %v for input %v (decoded %v)", r.dir, j, g, x[j][d], decoded)
 						}
 						continue

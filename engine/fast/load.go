@@ -87,7 +87,7 @@ func FromModel(f *model.Fast) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.CleanUpSpaces = f.CleanUpSpaces
+	t.CleanUpSpaces, t.GripperThreshold = f.CleanUpSpaces, f.GripperThreshold
 	return t, nil
 }
 

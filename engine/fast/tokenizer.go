@@ -26,6 +26,10 @@ type Tokenizer struct {
 	// PreTrainedTokenizerFast.decode does when tokenizer_config.json sets
 	// clean_up_tokenization_spaces (the universal FAST+ tokenizer does). LoadDir sets it.
 	CleanUpSpaces bool
+	// GripperThreshold binarises the gripper (last) dimension of the un-normalised actions: +1
+	// above it, -1 otherwise. 0 (CALVIN, LIBERO) unless the model says otherwise (Bridge: 0.5).
+	// FromModel sets it.
+	GripperThreshold float64
 
 	scale    float64
 	minToken int32

@@ -23,17 +23,9 @@ type StepParams struct {
 	SamplePurpose uint32  // ref.PurposeSample, or ref.PurposeActionSample in the action loop
 	ConfPurpose   uint32  // ref.PurposeConfidence, or ref.PurposeActionConfidence
 	Tau           float32 // confidence-noise temperature of this step: ref.TauAfter(s, T)
-	MaskBase      int     // floor(n·cos(π/2·(s+1)/T)), n = A1-A0: MaskLenBase; the shader clamps it
+	MaskBase      int     // ref.MaskLenBase(A1-A0, s, T), float32 as the release; the shader clamps it
 	A0, A1        int     // the loop's region positions [A0, A1)
 	Position      int     // greedy AR: the region position this pass generates
-}
-
-// MaskLenBase is ref.MaskLen before its clamp to [1, #unknown-1], evaluated exactly as the
-// reference does (float64 product, floor), so that the shader's
-// max(1, min(unknown-1, base)) equals ref.MaskLen(n, s, steps, unknown).
-func MaskLenBase(n, s, steps int) int {
-	r := float64(s+1) / float64(steps)
-	return int(math.Floor(float64(n) * math.Cos(math.Pi/2*r)))
 }
 
 // LoopParams are the parameters of step s of a T-step denoising loop over the region positions
@@ -48,7 +40,7 @@ func LoopParams(seed uint64, s, steps, a0, a1 int, sample, confidence uint32) (S
 	}
 	return StepParams{
 		Seed: seed, Step: s, SamplePurpose: sample, ConfPurpose: confidence,
-		Tau: float32(ref.TauAfter(s, steps)), MaskBase: MaskLenBase(a1-a0, s, steps), A0: a0, A1: a1,
+		Tau: float32(ref.TauAfter(s, steps)), MaskBase: ref.MaskLenBase(a1-a0, s, steps), A0: a0, A1: a1,
 	}, nil
 }
 

@@ -15,7 +15,7 @@ func TestMaskLenBaseMatchesReference(t *testing.T) {
 	for _, steps := range []int{1, 2, 5, 72, 96} {
 		for _, n := range []int{1, 2, 7, 33, 70, 747, 817, 1100} {
 			for s := range steps {
-				base := MaskLenBase(n, s, steps)
+				base := ref.MaskLenBase(n, s, steps)
 				for _, unknown := range []int{0, 1, 2, n / 3, n - 1, n} {
 					got := max(1, min(unknown-1, base))
 					if want := ref.MaskLen(n, s, steps, unknown); got != want {
@@ -35,7 +35,7 @@ func TestStepParamsEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Position = 33
-	if p.Tau != float32(ref.TauAfter(5, 72)) || p.MaskBase != MaskLenBase(70, 5, 72) {
+	if p.Tau != float32(ref.TauAfter(5, 72)) || p.MaskBase != ref.MaskLenBase(70, 5, 72) {
 		t.Fatalf("tau %v base %d", p.Tau, p.MaskBase)
 	}
 	b := p.Bytes()

@@ -45,16 +45,25 @@ func (a Arch) Validate() error {
 }
 
 // MaskRule selects the attention mask of spec §4.
+//
+// In a request the zero value, MaskDefault, means the model file's rule (Decoding.Mask). A model
+// file records one of the other three: MaskRelease for every released UD-VLA checkpoint (trained
+// with use_blockwise_attn_mask), MaskCausal for a plain Emu3/Llama one. MaskPaper is an opt-in
+// speed mode (its prefix can be KV-cached exactly); its outputs differ from what the released
+// weights were trained for.
 type MaskRule int
 
 const (
-	MaskPaper   MaskRule = iota // text causal; current images, future images, actions: bidirectional blocks
-	MaskRelease                 // blocks computed from token ids, as the release code does
+	MaskDefault MaskRule = iota // requests only: the model's rule
+	MaskRelease                 // blocks computed from token ids, as the release code does (the checkpoints' training mask)
+	MaskPaper                   // text causal; current images, future images, actions: bidirectional blocks
 	MaskCausal                  // plain causal (AR pre-training, the `logits` command)
 )
 
 func (m MaskRule) String() string {
 	switch m {
+	case MaskDefault:
+		return "model"
 	case MaskPaper:
 		return "paper"
 	case MaskRelease:
@@ -65,14 +74,27 @@ func (m MaskRule) String() string {
 	return fmt.Sprintf("MaskRule(%d)", int(m))
 }
 
-// ParseMaskRule is the inverse of String.
+// ParseMaskRule is the inverse of String: "model" (the model's rule), "release", "paper" or
+// "causal".
 func ParseMaskRule(s string) (MaskRule, error) {
-	for _, m := range []MaskRule{MaskPaper, MaskRelease, MaskCausal} {
+	for _, m := range []MaskRule{MaskDefault, MaskRelease, MaskPaper, MaskCausal} {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown mask rule %q (want paper, release or causal)", s)
+	return 0, fmt.Errorf("unknown mask rule %q (want model, release, paper or causal)", s)
+}
+
+// Resolve returns the rule a request runs under: r itself, or for MaskDefault the model's rule
+// (causal for a model without decoding defaults).
+func (r MaskRule) Resolve(d *Decoding) MaskRule {
+	if r != MaskDefault {
+		return r
+	}
+	if d == nil {
+		return MaskCausal
+	}
+	return d.Mask
 }
 
 // Vocab is the vocabulary layout of spec §2, carried as data so that test models can shrink it.
@@ -131,7 +153,8 @@ type Decoding struct {
 	Steps     int      // T, JD3P denoising steps
 	ActionLen int      // L_a: BOA plus L_a-1 MASK slots
 	Cameras   []Camera // in sequence order
-	Mask      MaskRule // default mask rule
+	Mask      MaskRule // the model's rule: release, paper or causal (never MaskDefault)
+	Preset    string   // the benchmark these settings come from (Presets), "" for none
 }
 
 // Fast is the FAST action tokenizer as packed in a model file (spec §6).
@@ -145,6 +168,10 @@ type Fast struct {
 	// CleanUpSpaces is tokenizer_config.json's clean_up_tokenization_spaces: the HF decode then
 	// removes the space before punctuation (true for FAST+, false for the CALVIN and Bridge ones).
 	CleanUpSpaces bool
+	// GripperThreshold binarises the gripper (last) dimension of the un-normalised actions: +1
+	// where the value exceeds it, -1 otherwise. 0 for CALVIN and LIBERO, 0.5 for Bridge, whose
+	// gripper ranges over [0, 1] (spec §6).
+	GripperThreshold float64
 }
 
 // Config is everything a model file says besides its tensors.

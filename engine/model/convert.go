@@ -35,7 +35,9 @@ type ConvertOptions struct {
 	Layout string
 
 	// Decoding defaults for a model with a layout; zero values take the CALVIN ones (cameras
-	// main 25x25 and wrist 10x10, 72 steps, L_a = 70, the paper mask).
+	// main 25x25 and wrist 10x10, 72 steps, L_a = 70). Mask's zero value (MaskDefault) takes the
+	// rule config.json names (hfConfig.MaskRule): release for use_blockwise_attn_mask, causal
+	// when it sets neither flag.
 	Cameras   []Camera
 	Steps     int
 	ActionLen int
@@ -43,6 +45,13 @@ type ConvertOptions struct {
 
 	// Progress, when set, is called after each tensor with the source bytes converted so far.
 	Progress func(done, total int64, tensor string)
+
+	// Preset names a benchmark (PresetByName: calvin, libero, bridge) whose cameras, L_a, steps,
+	// action chunk, header ids and gripper threshold the file records; Cameras, Steps and
+	// ActionLen must then be zero. With FastRoot set and FastDir empty, the preset's FAST
+	// tokenizer and statistics are read from FastRoot (the layout of testdata/fast).
+	Preset   string
+	FastRoot string
 }
 
 // Default decoding of a converted UD-VLA checkpoint: CALVIN (spec §3, §5).
@@ -139,6 +148,10 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 	if !o.Quant.Valid() {
 		return fmt.Errorf("unknown dtype %d", o.Quant)
 	}
+	preset, err := o.applyPreset()
+	if err != nil {
+		return err
+	}
 	var fastVocab int32
 	if o.FastDir != "" {
 		f, n, err := LoadFastTokenizer(o.FastDir)
@@ -188,7 +201,7 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 		cfg.Vocab.HeaderIDs = nil // recomputed from the cameras below
 	}
 	if cfg.Vocab == nil {
-		if o.Cameras != nil || o.Steps != 0 || o.ActionLen != 0 {
+		if o.Cameras != nil || o.Steps != 0 || o.ActionLen != 0 || preset != nil {
 			return fmt.Errorf("cameras, steps and action length need a vocabulary layout: this checkpoint (model_type %q) has none; give one with a layout file", hc.ModelType)
 		}
 		return nil
@@ -197,6 +210,12 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 		return fmt.Errorf("the FAST tokenizer has %d ids, the vocabulary layout reserves %d", fastVocab, cfg.Vocab.FastSize)
 	}
 	d := &Decoding{Cameras: o.Cameras, Steps: o.Steps, ActionLen: o.ActionLen, Mask: o.Mask}
+	if d.Mask == MaskDefault {
+		var err error
+		if d.Mask, err = hc.MaskRule(); err != nil {
+			return err
+		}
+	}
 	if d.Cameras == nil {
 		d.Cameras = DefaultCameras
 	}
@@ -209,8 +228,53 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 	if !headerGiven {
 		cfg.Vocab.HeaderIDs = cfg.Vocab.HeaderIDSet(d.Cameras)
 	}
+	if preset != nil {
+		d.Cameras, d.Steps, d.ActionLen, d.Preset = preset.Cameras, preset.Steps, preset.ActionLen, preset.Name
+		if cfg.Vocab.HeaderIDs, err = preset.HeaderIDs(cfg.Vocab); err != nil {
+			return err
+		}
+		if cfg.Fast != nil {
+			cfg.Fast.GripperThreshold = preset.GripperThreshold
+		}
+	}
 	cfg.Decoding = d
 	return nil
+}
+
+// applyPreset checks Preset against the options it fixes and fills the FAST files and the action
+// chunk it names; nil when no preset is given.
+func (o *ConvertOptions) applyPreset() (*Preset, error) {
+	if o.Preset == "" {
+		if o.FastRoot != "" {
+			return nil, fmt.Errorf("a FAST data directory serves a preset: name one (%v)", PresetNames())
+		}
+		return nil, nil
+	}
+	p := PresetByName(o.Preset)
+	if p == nil {
+		return nil, fmt.Errorf("unknown preset %q (want one of %v)", o.Preset, PresetNames())
+	}
+	if o.Cameras != nil || o.Steps != 0 || o.ActionLen != 0 {
+		return nil, fmt.Errorf("the %s preset fixes the cameras, steps and action length: drop them", p.Name)
+	}
+	if o.FastDir == "" && o.FastRoot != "" {
+		o.FastDir = filepath.Join(o.FastRoot, p.FastDir)
+		if o.Stats == "" {
+			o.Stats = filepath.Join(o.FastRoot, p.NormStats)
+		}
+	}
+	if o.FastDir != "" {
+		if o.Horizon == 0 {
+			o.Horizon = p.Horizon
+		}
+		if o.Dims == 0 {
+			o.Dims = p.Dims
+		}
+		if o.Horizon != p.Horizon || o.Dims != p.Dims {
+			return nil, fmt.Errorf("the %s preset decodes %dx%d action chunks, not %dx%d", p.Name, p.Horizon, p.Dims, o.Horizon, o.Dims)
+		}
+	}
+	return p, nil
 }
 
 // sources maps every tensor of the architecture to its checkpoint tensor and checks it.

@@ -166,7 +166,7 @@ func TestConvertLlamaAndEmu3(t *testing.T) {
 	}
 	defer f.Close()
 	want := Emu3Vocab(2048) // FAST+ has 2048 ids; the default cameras give the real header ids
-	if !reflect.DeepEqual(f.Config.Vocab, want) || !reflect.DeepEqual(f.Config.Decoding, &Decoding{Steps: 72, ActionLen: 70, Cameras: DefaultCameras}) {
+	if !reflect.DeepEqual(f.Config.Vocab, want) || !reflect.DeepEqual(f.Config.Decoding, &Decoding{Steps: 72, ActionLen: 70, Cameras: DefaultCameras, Mask: MaskCausal}) {
 		t.Fatalf("Emu3 layout %+v decoding %+v", f.Config.Vocab, f.Config.Decoding)
 	}
 	if f.Config.Fast.MinToken != -354 || f.Config.Fast.Scale != 10 || f.Config.Fast.Dims != 7 {

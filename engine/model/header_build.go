@@ -147,6 +147,10 @@ func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
 		fb.CameraAddW(b, int32(c.W))
 		cams[i] = fb.CameraEnd(b)
 	}
+	var preset flatbuffers.UOffsetT
+	if d.Preset != "" {
+		preset = b.CreateString(d.Preset)
+	}
 	fb.DecodingStartCamerasVector(b, len(cams))
 	for i := len(cams) - 1; i >= 0; i-- {
 		b.PrependUOffsetT(cams[i])
@@ -156,7 +160,10 @@ func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
 	fb.DecodingAddSteps(b, int32(d.Steps))
 	fb.DecodingAddActionLen(b, int32(d.ActionLen))
 	fb.DecodingAddCameras(b, camVec)
-	fb.DecodingAddMask(b, fb.MaskRule(d.Mask))
+	fb.DecodingAddMask(b, maskToFile(d.Mask))
+	if preset != 0 {
+		fb.DecodingAddPreset(b, preset)
+	}
 	return fb.DecodingEnd(b)
 }
 
@@ -188,6 +195,7 @@ func buildFast(b *flatbuffers.Builder, f *Fast) flatbuffers.UOffsetT {
 	if f.CleanUpSpaces {
 		fb.FastAddCleanUpSpaces(b, true)
 	}
+	fb.FastAddGripperThreshold(b, f.GripperThreshold)
 	return fb.FastEnd(b)
 }
 
@@ -201,4 +209,21 @@ func filePrefix(header []byte, dataOffset int64) ([]byte, error) {
 	copy(out, header)
 	binary.LittleEndian.PutUint32(out[len(header):], crc32.Checksum(header, crcTable))
 	return out, nil
+}
+
+// maskToFile is the inverse of maskFromFile. Validation refuses the rules a file cannot record
+// (MaskDefault, unknown values) before a header is built; only crafted test files carry them.
+func maskToFile(m MaskRule) fb.MaskRule {
+	switch m {
+	case MaskPaper:
+		return fb.MaskRulePaper
+	case MaskRelease:
+		return fb.MaskRuleRelease
+	case MaskCausal:
+		return fb.MaskRuleCausal
+	}
+	if m > MaskCausal && m <= MaskCausal+256 {
+		return fb.MaskRule(m - MaskCausal - 1)
+	}
+	return 255
 }

@@ -111,7 +111,7 @@ func readVocab(v *fb.Vocab) (*Vocab, error) {
 }
 
 func readDecoding(d *fb.Decoding) *Decoding {
-	out := &Decoding{Steps: int(d.Steps()), ActionLen: int(d.ActionLen()), Mask: MaskRule(d.Mask())}
+	out := &Decoding{Steps: int(d.Steps()), ActionLen: int(d.ActionLen()), Mask: maskFromFile(d.Mask()), Preset: string(d.Preset())}
 	var c fb.Camera
 	for i := 0; i < d.CamerasLength() && i <= maxCameras; i++ { // one past the limit fails validation
 		d.Cameras(&c, i)
@@ -122,7 +122,7 @@ func readDecoding(d *fb.Decoding) *Decoding {
 
 func readFast(f *fb.Fast) *Fast {
 	out := &Fast{Scale: f.Scale(), MinToken: f.MinToken(), Horizon: int(f.Horizon()), Dims: int(f.Dims()),
-		CleanUpSpaces: f.CleanUpSpaces()}
+		CleanUpSpaces: f.CleanUpSpaces(), GripperThreshold: f.GripperThreshold()}
 	if b := f.TokenizerJsonBytes(); len(b) > 0 {
 		out.TokenizerJSON = append([]byte(nil), b...)
 	}
@@ -133,4 +133,18 @@ func readFast(f *fb.Fast) *Fast {
 		out.Q99 = append(out.Q99, f.Q99(i))
 	}
 	return out
+}
+
+// maskFromFile maps the schema's MaskRule (Paper = 0, its default, Release = 1, Causal = 2) to the
+// Go rule; an unknown value maps to itself past the known ones and fails validation.
+func maskFromFile(m fb.MaskRule) MaskRule {
+	switch m {
+	case fb.MaskRulePaper:
+		return MaskPaper
+	case fb.MaskRuleRelease:
+		return MaskRelease
+	case fb.MaskRuleCausal:
+		return MaskCausal
+	}
+	return MaskCausal + 1 + MaskRule(m)
 }

@@ -67,13 +67,15 @@ var (
 	decodingSpec = &tableSpec{"Decoding", concat(
 		scalars(4, "steps", "action_len"),
 		[]fieldSpec{{name: "cameras", kind: kTableVector, table: cameraSpec}},
-		scalars(1, "mask"))}
+		scalars(1, "mask"),
+		[]fieldSpec{{name: "preset", kind: kString}})}
 	fastSpec = &tableSpec{"Fast", concat(
 		[]fieldSpec{{name: "tokenizer_json", kind: kVector, size: 1}},
 		scalars(8, "scale"),
 		scalars(4, "min_token", "horizon", "dims"),
 		[]fieldSpec{{name: "q01", kind: kVector, size: 8}, {name: "q99", kind: kVector, size: 8}},
-		scalars(1, "clean_up_spaces"))}
+		scalars(1, "clean_up_spaces"),
+		scalars(8, "gripper_threshold"))}
 	tensorSpec = &tableSpec{"Tensor", []fieldSpec{
 		{name: "name", kind: kString},
 		{name: "shape", kind: kVector, size: 8},

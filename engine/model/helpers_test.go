@@ -53,7 +53,7 @@ func tinyArchOptions(withLayout bool) RandomOptions {
 		cams := []Camera{{Name: "c", H: 1, W: 2}}
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch.Vocab, o.Vocab = n, v
-		o.Decoding = &Decoding{Steps: 2, ActionLen: 3, Cameras: cams}
+		o.Decoding = &Decoding{Steps: 2, ActionLen: 3, Cameras: cams, Mask: MaskRelease}
 		o.Fast = &Fast{TokenizerJSON: []byte(`{}`), Scale: 10, MinToken: -3, Horizon: 2, Dims: 1, Q01: []float64{-1}, Q99: []float64{1}}
 	}
 	return o

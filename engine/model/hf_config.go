@@ -26,6 +26,26 @@ type hfConfig struct {
 	MLPBias           bool            `json:"mlp_bias"`
 	RopeScaling       json.RawMessage `json:"rope_scaling"`
 	TextConfig        *hfConfig       `json:"text_config"`
+
+	// The attention mask the checkpoint was trained with (the release's Emu3 model reads these).
+	UseBlockwiseAttnMask     *bool `json:"use_blockwise_attn_mask"`
+	UseBidirectionalAttnMask *bool `json:"use_bidirectional_attn_mask"`
+}
+
+// MaskRule is the attention rule the checkpoint was trained with, as the release's Emu3Model
+// chooses it: use_blockwise_attn_mask (checked first) is the id-derived release mask;
+// use_bidirectional_attn_mask is another rule (causal, each image/action block bidirectional, the
+// blocks from the third on mutually visible) that the engine does not implement, so it is refused;
+// neither is plain causal Emu3.
+func (c *hfConfig) MaskRule() (MaskRule, error) {
+	switch {
+	case c.UseBlockwiseAttnMask != nil && *c.UseBlockwiseAttnMask:
+		return MaskRelease, nil
+	case c.UseBidirectionalAttnMask != nil && *c.UseBidirectionalAttnMask:
+		return 0, fmt.Errorf("config.json: use_bidirectional_attn_mask selects a mask the engine does not implement " +
+			"(image blocks bidirectional, blocks from the third on mutually visible); choose a rule explicitly to convert anyway")
+	}
+	return MaskCausal, nil
 }
 
 // IsEmu3 reports whether a checkpoint is an Emu3/UD-VLA one, which gets the vocabulary layout of
@@ -53,6 +73,12 @@ func readHFConfig(dir string) (*hfConfig, Arch, error) {
 			c.ModelType = mt
 		}
 		c.TieWordEmbeddings = c.TieWordEmbeddings || top.TieWordEmbeddings
+		if c.UseBlockwiseAttnMask == nil {
+			c.UseBlockwiseAttnMask = top.UseBlockwiseAttnMask
+		}
+		if c.UseBidirectionalAttnMask == nil {
+			c.UseBidirectionalAttnMask = top.UseBidirectionalAttnMask
+		}
 	}
 	if c.NumKeyValueHeads == 0 {
 		c.NumKeyValueHeads = c.NumAttentionHeads

@@ -133,8 +133,9 @@ const (
 
 // TinyOptions describes testdata/tiny.udvla, the model the tests and the README use: 2 layers,
 // hidden 64, GQA 4/2 heads of 16, FFN 192, the real layout scaled to 1100 text ids, 256 codes and
-// 1024 FAST ids, cameras of 5x5 and 3x3 tokens, 8 steps, L_a = 16, and the CALVIN FAST tokenizer
-// and statistics read from fastRoot. Weights are f32, seed 1.
+// 1024 FAST ids, cameras of 5x5 and 3x3 tokens, 8 steps, L_a = 16, the release mask rule (as every
+// released checkpoint), and the CALVIN FAST tokenizer and statistics read from fastRoot. Weights
+// are f32, seed 1.
 func TinyOptions(fastRoot string) (RandomOptions, error) {
 	v, n := ScaledVocab(1100, 256, 1024)
 	cams := []Camera{{Name: "main", H: 5, W: 5}, {Name: "wrist", H: 3, W: 3}}
@@ -154,7 +155,7 @@ func TinyOptions(fastRoot string) (RandomOptions, error) {
 		Arch: Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192, Vocab: n,
 			RopeTheta: 1e6, RMSEps: 1e-5},
 		Vocab:    v,
-		Decoding: &Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: MaskPaper},
+		Decoding: &Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: MaskRelease},
 		Fast:     fast,
 		DType:    quant.F32,
 		Seed:     1,

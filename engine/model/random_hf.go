@@ -21,6 +21,9 @@ type HFOptions struct {
 	Shards    int    // 0 or 1: model.safetensors; more: shards and model.safetensors.index.json
 	ModelType string // config.json model_type, e.g. "llama" or "Emu3"
 	Tied      bool   // no lm_head.weight: tie_word_embeddings, lm_head is the embedding
+	// Blockwise sets use_blockwise_attn_mask in config.json, as every released UD-VLA checkpoint
+	// does: the converter then records the release rule.
+	Blockwise bool
 }
 
 // WriteRandomHF writes config.json and the safetensors of a random checkpoint into dir.
@@ -39,6 +42,9 @@ func WriteRandomHF(dir string, o HFOptions) error {
 		"num_hidden_layers": a.Layers, "num_attention_heads": a.Heads, "num_key_value_heads": a.KVHeads,
 		"head_dim": a.HeadDim, "rope_theta": a.RopeTheta, "rms_norm_eps": a.RMSEps, "hidden_act": "silu",
 		"tie_word_embeddings": o.Tied, "rope_scaling": nil, "torch_dtype": map[string]string{"BF16": "bfloat16", "F16": "float16", "F32": "float32"}[o.DType],
+	}
+	if o.Blockwise {
+		cfg["use_blockwise_attn_mask"] = true
 	}
 	raw, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644); err != nil {

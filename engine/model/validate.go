@@ -117,7 +117,9 @@ func (d *Decoding) validate(v *Vocab) error {
 	case len(d.Cameras) == 0 || len(d.Cameras) > maxCameras:
 		return fmt.Errorf("decoding: %d cameras, want 1 to %d", len(d.Cameras), maxCameras)
 	case d.Mask != MaskPaper && d.Mask != MaskRelease && d.Mask != MaskCausal:
-		return fmt.Errorf("decoding: unknown mask rule %d", int(d.Mask))
+		return fmt.Errorf("decoding: mask rule %v; a model records release, paper or causal", d.Mask)
+	case d.Preset != "" && PresetByName(d.Preset) == nil:
+		return fmt.Errorf("decoding: unknown preset %q (want one of %v)", d.Preset, PresetNames())
 	}
 	names := map[string]bool{}
 	for i, c := range d.Cameras {
@@ -147,6 +149,8 @@ func (f *Fast) validate() error {
 		return fmt.Errorf("fast: tokenizer.json (%d bytes) is not valid JSON", len(f.TokenizerJSON))
 	case !(f.Scale > 0) || math.IsInf(f.Scale, 0):
 		return fmt.Errorf("fast: scale %g must be positive and finite", f.Scale)
+	case math.IsNaN(f.GripperThreshold) || math.IsInf(f.GripperThreshold, 0):
+		return fmt.Errorf("fast: gripper threshold %g must be finite", f.GripperThreshold)
 	case f.Horizon <= 0 || f.Horizon > maxHorizon:
 		return fmt.Errorf("fast: horizon %d outside [1, %d]", f.Horizon, maxHorizon)
 	case f.Dims <= 0 || f.Dims > maxFastDims:

@@ -120,7 +120,7 @@ func TestIndependentDiffusion(t *testing.T) {
 
 func TestFirstDifference(t *testing.T) {
 	ts := newTestStep(t, 400)
-	r, err := ts.m.JD3P(ts.l, Options{Seed: 2, Steps: 5, Trace: true})
+	r, err := ts.m.JD3P(ts.l, Options{Mask: model.MaskPaper, Seed: 2, Steps: 5, Trace: true})
 	if err != nil {
 		t.Fatal(err)
 	}

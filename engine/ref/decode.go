@@ -12,7 +12,7 @@ import (
 type Options struct {
 	Seed  uint64
 	Steps int            // T, denoising steps of each loop (ignored by greedy AR)
-	Mask  model.MaskRule // MaskPaper (the zero value) or MaskRelease; AR always decodes causally
+	Mask  model.MaskRule // MaskRelease or MaskPaper, named explicitly; AR always decodes causally
 	// Cache prefills the prefix K/V once and forwards only the region at each step. Exact only under
 	// the paper rule, so it is refused under the release rule. Greedy AR is always KV-cached.
 	Cache bool

@@ -15,9 +15,9 @@ import (
 //	  input = g with every position after g's first EOA set to MASK
 //	  forward prefix + input under the mask rule; position j takes the logits of P+j-1
 //	  logits outside position j's decoding space are -inf
-//	  sampled_j = argmax_v logit_v + G(seed, s, j, v, purpose 0)   (Gumbel-max = multinomial)
+//	  sampled_j = argmax_v logit_v + G(seed, s, j, v, purpose 0)   (Gumbel-max: the multinomial up to the RNG's bounded range, docs/RNG.md §6)
 //	  known (g_j != MASK): sampled_j = g_j, conf_j = MaxFloat32; unknown: conf_j = p_j(sampled_j)
-//	  mask_len = max(1, min(#unknown - 1, floor(N·cos(π/2·r))))
+//	  mask_len = max(1, min(#unknown - 1, floor(N·cos(π/2·r))))   (in float32 as the release: MaskLenBase)
 //	  tau = tau·(1 - r)
 //	  c_j = log(conf_j) + tau·G(seed, s, j, 0, purpose 1)
 //	  cutoff = sorted(c)[mask_len]   (0-based: the (mask_len+1)-th smallest)

@@ -103,7 +103,7 @@ func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32)
 				t.Fatalf("phase %d step %d position %d: sampled %d conf %v, replay %d %v", phase, s, j, st.Sampled[k], st.Conf[k], bestID, conf[k])
 			}
 		}
-		wantLen := max(1, min(unknown-1, int(math.Floor(float64(n)*math.Cos(math.Pi/2*float64(s+1)/float64(opt.Steps))))))
+		wantLen := MaskLen(n, s, opt.Steps, unknown) // checked against the release's float32 by TestMaskLenBaseMatchesReleaseFloat32
 		tau *= 1 - float64(s+1)/float64(opt.Steps)
 		if st.Unknown != unknown || st.MaskLen != wantLen || st.Tau != tau {
 			t.Fatalf("phase %d step %d: unknown %d mask_len %d tau %v, replay %d %d %v", phase, s, st.Unknown, st.MaskLen, st.Tau, unknown, wantLen, tau)
@@ -232,15 +232,16 @@ func TestJD3PScheduleByHand(t *testing.T) {
 	if ts.l.N() != 44 {
 		t.Fatalf("N = %d, the hand-computed schedule assumes 44", ts.l.N())
 	}
-	r, err := ts.m.JD3P(ts.l, Options{Seed: 3, Steps: 6, Trace: true, Cache: true})
+	r, err := ts.m.JD3P(ts.l, Options{Mask: model.MaskPaper, Seed: 3, Steps: 6, Trace: true, Cache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// N = 44, 39 unknown at first, T = 6, r = s/6:
-	// floor(44·cos(π/2·r)) = 42, 38, 31, 22, 11, 0; clamped to [1, unknown-1], and every step
-	// re-masks exactly mask_len positions, which become the next step's unknown count.
-	wantLen := []int{38, 37, 31, 22, 11, 1}
-	wantUnknown := []int{39, 38, 37, 31, 22, 11}
+	// floor(44·cos(π/2·r)) = 42, 38, 31, 21, 11, -1 in the release's float32 (44·cos(π/3) falls
+	// just below 22; float64 gives 22); clamped to [1, unknown-1], and every step re-masks exactly
+	// mask_len positions, which become the next step's unknown count.
+	wantLen := []int{38, 37, 31, 21, 11, 1}
+	wantUnknown := []int{39, 38, 37, 31, 21, 11}
 	wantTau := []float64{5.0 / 6, 20.0 / 36, 60.0 / 216, 120.0 / 1296, 120.0 / 7776, 0}
 	for s, st := range r.Trace.Steps {
 		if st.MaskLen != wantLen[s] || st.Unknown != wantUnknown[s] || math.Abs(st.Tau-wantTau[s]) > 1e-15 {
@@ -270,7 +271,7 @@ func TestMaskLenByHand(t *testing.T) {
 		{817, 0, 72, 812, 811},  // floor(817·cos(π/144)) = 816, clamped to 812-1
 		{817, 35, 72, 500, 499}, // r = 1/2: floor(817·cos(π/4)) = 577, clamped to 500-1
 		{817, 35, 72, 900, 577}, // the same step unclamped
-		{70, 47, 72, 60, 35},    // 70·cos(π/3) = 35.000000000000007
+		{70, 47, 72, 60, 34},    // float32: 70·cos(π/3) falls below 35 (float64 gives 35.000000000000007)
 		{817, 71, 72, 3, 1},     // r = 1: floor(817·6e-17) = 0, raised to 1
 		{10, 0, 10, 1, 1},       // one unknown: min(0, 9) = 0, raised to 1
 		{10, 0, 10, 0, 1},       // none unknown: min(-1, 9), raised to 1
@@ -290,9 +291,9 @@ func TestJD3PDeterminismSeedsAndCache(t *testing.T) {
 		}
 		return r
 	}
-	a := run(Options{Seed: 5, Steps: 5, Trace: true})
-	b := run(Options{Seed: 5, Steps: 5, Trace: true})
-	cached := run(Options{Seed: 5, Steps: 5, Trace: true, Cache: true})
+	a := run(Options{Mask: model.MaskPaper, Seed: 5, Steps: 5, Trace: true})
+	b := run(Options{Mask: model.MaskPaper, Seed: 5, Steps: 5, Trace: true})
+	cached := run(Options{Mask: model.MaskPaper, Seed: 5, Steps: 5, Trace: true, Cache: true})
 	for _, other := range []*Result{b, cached} {
 		for j := range a.Region {
 			if a.Region[j] != other.Region[j] {
@@ -309,7 +310,7 @@ func TestJD3PDeterminismSeedsAndCache(t *testing.T) {
 	}
 	differ := 0
 	for seed := uint64(6); seed < 9; seed++ {
-		r := run(Options{Seed: seed, Steps: 5})
+		r := run(Options{Mask: model.MaskPaper, Seed: seed, Steps: 5})
 		for j := range r.Region {
 			if r.Region[j] != a.Region[j] {
 				differ++
@@ -327,6 +328,7 @@ func TestJD3PRejects(t *testing.T) {
 	for _, opt := range []Options{
 		{Steps: 4, Mask: model.MaskRelease, Cache: true},
 		{Steps: 4, Mask: model.MaskCausal},
+		{Steps: 4}, // the model's rule is not the reference's to guess: callers resolve it
 		{Steps: 0},
 	} {
 		if _, err := ts.m.JD3P(ts.l, opt); err == nil {
@@ -337,7 +339,7 @@ func TestJD3PRejects(t *testing.T) {
 		}
 	}
 	small := newRandomModel(t, smallArch(100), 1) // its vocabulary lacks the layout's ids
-	if _, err := small.JD3P(ts.l, Options{Steps: 2}); err == nil {
+	if _, err := small.JD3P(ts.l, Options{Mask: model.MaskPaper, Steps: 2}); err == nil {
 		t.Fatal("a layout with ids beyond the model's vocabulary must be rejected")
 	}
 }
@@ -364,7 +366,7 @@ func TestJD3PCalvinSized(t *testing.T) {
 	}
 	arch := model.Arch{Layers: 1, Hidden: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 32, Vocab: size, RopeTheta: 1e6, RMSEps: 1e-5}
 	m := newRandomModel(t, arch, 9)
-	r, err := m.JD3P(l, Options{Seed: 1, Steps: 2, Cache: true, Trace: true})
+	r, err := m.JD3P(l, Options{Mask: model.MaskPaper, Seed: 1, Steps: 2, Cache: true, Trace: true})
 	if err != nil {
 		t.Fatal(err)
 	}

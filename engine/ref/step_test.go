@@ -15,7 +15,7 @@ import (
 func TestStepSelectReplaysTraces(t *testing.T) {
 	for _, seed := range []int64{41, 42} {
 		ts := newTestStep(t, seed)
-		opt := Options{Seed: uint64(seed) * 977, Steps: 6, Trace: true}
+		opt := Options{Mask: model.MaskPaper, Seed: uint64(seed) * 977, Steps: 6, Trace: true}
 		jd, err := ts.m.JD3P(ts.l, opt)
 		if err != nil {
 			t.Fatal(err)

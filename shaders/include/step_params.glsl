@@ -13,7 +13,7 @@
 		uint samplePurpose; /* RNG purpose of token sampling: 0 (JD3P, image loop) or 2 */          \
 		uint confPurpose;   /* RNG purpose of the confidence noise: 1 or 3 */                       \
 		float tau;          /* ref.TauAfter(s, T) rounded to float32 */                             \
-		int maskBase;       /* floor(n·cos(π/2·(s+1)/T)) in float64, n = a1 - a0 */                 \
+		int maskBase;       /* ref.MaskLenBase: floor(n·cos(π/2·(s+1)/T)) in float32, n = a1 - a0 */\
 		uint a0;            /* the loop's region positions are [a0, a1) */                          \
 		uint a1;                                                                                    \
 		uint position;      /* greedy AR: the region position this pass generates */               \

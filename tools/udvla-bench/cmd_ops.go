@@ -63,7 +63,7 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 	maxReps := fs.Int("max-reps", 50, "at most this many measured repetitions per case")
 	jsonPath := fs.String("json", "", "also write the figures to this JSON file (docs/bench.schema.json)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: udvla-bench ops [--config tiny|calvin-8b|bridge-8b|custom | --model FILE] [--kernels K,...] [--dtypes DT,...] [--n N,...]")
+		fmt.Fprintln(stderr, "usage: udvla-bench ops [--config tiny|calvin-8b|libero-8b|bridge-8b|custom | --model FILE] [--kernels K,...] [--dtypes DT,...] [--n N,...]")
 		fmt.Fprintln(stderr, "Times each kernel alone at the shapes of a model (default --config tiny) with random inputs.")
 		fs.PrintDefaults()
 	}

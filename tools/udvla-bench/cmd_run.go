@@ -99,14 +99,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	runs := fs.Int("runs", 5, "measured control steps per mode")
 	warmup := fs.Int("warmup", 1, "control steps per mode run first and not measured")
 	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
-	maskS := fs.String("mask", "paper", "mask rule: paper or release")
+	maskS := fs.String("mask", "model", "mask rule: model (the model file's: release for the released checkpoints and the synthetic configs), "+
+		"release, or paper (opt-in speed mode: its outputs differ from what the weights were trained for)")
 	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step")
 	instrLen := fs.Int("instruction-len", 20, "instruction tokens (random text ids; CALVIN instructions are about 20)")
 	seed := fs.Uint64("seed", 1, "seed of the weights, the request and the decoding")
 	profile := fs.Bool("profile", true, "time every kernel of the measured steps (timestamp queries)")
 	jsonPath := fs.String("json", "", "also write the figures to this JSON file (docs/bench.schema.json)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: udvla-bench run (--model FILE | --config tiny|calvin-8b|bridge-8b|custom [--layers N] [--dtype DT]) [flags]")
+		fmt.Fprintln(stderr, "usage: udvla-bench run (--model FILE | --config tiny|calvin-8b|libero-8b|bridge-8b|custom [--layers N] [--dtype DT]) [flags]")
 		fmt.Fprintln(stderr, "Measures control steps end to end: latency, prefill, tokens/s per mode, per-kernel GPU time, host overhead.")
 		fs.PrintDefaults()
 	}
@@ -117,7 +118,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q (flags come as --name value)", fs.Args())
 	}
 	if (*modelPath == "") == (*sf.config == "") {
-		return errors.New("give what to measure once: --model FILE, or --config tiny|calvin-8b|bridge-8b|custom for synthetic random weights")
+		return errors.New("give what to measure once: --model FILE, or --config tiny|calvin-8b|libero-8b|bridge-8b|custom for synthetic random weights")
 	}
 	if *modelPath != "" && (*sf.layers != 0 || *sf.dtype != "" || *save != "") {
 		return errors.New("--layers, --dtype and --save shape a synthetic --config model: drop them with --model")
@@ -134,12 +135,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	rule, err := model.ParseMaskRule(*maskS)
 	if err != nil || rule == model.MaskCausal {
-		return fmt.Errorf("--mask %q: want paper or release", *maskS)
+		return fmt.Errorf("--mask %q: want model, release or paper", *maskS)
 	}
 	rep := newReport("run")
 	prog := newProgress(stderr)
-	cfg := &runConfig{Source: "file", Model: *modelPath, Runs: *runs, Warmup: *warmup, Seed: *seed, Mask: rule.String(),
-		InstructionTokens: *instrLen}
+	cfg := &runConfig{Source: "file", Model: *modelPath, Runs: *runs, Warmup: *warmup, Seed: *seed, InstructionTokens: *instrLen}
 	path := *modelPath
 	if path == "" {
 		o, err := sf.options(*seed)
@@ -186,6 +186,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		d := toDeviceInfo(info)
 		rep.Device = &d
 	}
+	rule = rule.Resolve(mc.Decoding) // the figures name the rule they ran under
+	if rule == model.MaskCausal {
+		return fmt.Errorf("%s: the model's mask rule is causal (a checkpoint trained without a block mask); give --mask release or paper", path)
+	}
+	cfg.Mask = rule.String()
 	req := benchRequest(mc, *instrLen, *seed)
 	req.Mask, req.NoCache, req.Steps = rule, *noCache, *steps
 	l, err := seq.Build(mc.Vocab, mc.Decoding, req.Instruction, req.Codes)

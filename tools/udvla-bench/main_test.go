@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,14 +74,16 @@ func TestRunTinyModel(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
-	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention"} {
+	// no --mask: the model's rule, release for tiny.udvla (a checkpoint with use_blockwise_attn_mask)
+	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention", "release mask"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	r := readReport(t, path)
 	c := r.Config
-	if r.Command != "run" || r.Device == nil || c == nil || c.Source != "file" || c.Layers != 2 || c.Steps != 4 || c.WriteSeconds != nil {
+	if r.Command != "run" || r.Device == nil || c == nil || c.Source != "file" || c.Layers != 2 || c.Steps != 4 || c.WriteSeconds != nil ||
+		c.Mask != "release" || c.Cache {
 		t.Fatalf("report: %+v %+v", r, c)
 	}
 	f, err := model.Open(tinyPath)
@@ -217,7 +220,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"run", "--config", "gpt-9"}, "unknown --config"},
 		{[]string{"run", "--config", "tiny", "--dtype", "q2_k"}, "q2_k"},
 		{[]string{"run", "--model", tinyPath, "--modes", "jd3p,beam"}, "--modes"},
-		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want paper or release"},
+		{[]string{"run", "--model", tinyPath, "--mask", "causal"}, "want model, release or paper"},
 		{[]string{"run", "--model", tinyPath, "--runs", "0"}, "at least one run"},
 		{[]string{"ops", "--kernels", "fft"}, "unknown kernel"},
 		{[]string{"ops", "--n", "0"}, "not a token count"},
@@ -252,12 +255,14 @@ func TestSummarise(t *testing.T) {
 // The 8B configurations have the real token counts of spec §3 without writing anything.
 func TestSyntheticShapes(t *testing.T) {
 	for _, c := range []struct {
-		config             string
-		prefix, region, la int
+		config                    string
+		prefix, region, la, steps int
+		header                    []int32
 	}{
-		{"calvin-8b", 1 + 20 + 636 + 111, 636 + 111 + 70, 70},
-		{"bridge-8b", 1 + 20 + 1035, 1035 + 72, 72},
-		{"tiny", 1 + 20 + 4 + 5 + 25 + 4 + 5 + 9, 4 + 5 + 25 + 4 + 5 + 9 + 16, 16},
+		{"calvin-8b", 1 + 20 + 636 + 111, 817, 70, 72, []int32{9, 15, 16, 17, 20}},
+		{"libero-8b", 1 + 20 + 636 + 111, 817, 70, 72, []int32{9, 15, 16, 17, 18, 19, 20}},
+		{"bridge-8b", 1 + 20 + 636, 708, 72, 96, []int32{9, 15, 16, 17, 18, 19, 20, 21}},
+		{"tiny", 1 + 20 + 4 + 5 + 25 + 4 + 5 + 9, 4 + 5 + 25 + 4 + 5 + 9 + 16, 16, 8, []int32{9, 16, 18, 20}},
 	} {
 		fs := newFlagSet("run", &bytes.Buffer{})
 		sf := addSynthFlags(fs)
@@ -279,6 +284,9 @@ func TestSyntheticShapes(t *testing.T) {
 		}
 		if l.P() != c.prefix || l.N() != c.region || cfg.Decoding.ActionLen != c.la || o.Arch.Layers != 2 {
 			t.Errorf("%s: P=%d N=%d L_a=%d layers %d, want %d, %d, %d, 2", c.config, l.P(), l.N(), cfg.Decoding.ActionLen, o.Arch.Layers, c.prefix, c.region, c.la)
+		}
+		if d := cfg.Decoding; d.Steps != c.steps || d.Mask != model.MaskRelease || !reflect.DeepEqual(cfg.Vocab.HeaderIDs, c.header) {
+			t.Errorf("%s: T=%d, %v mask, header ids %v; want T=%d, release, %v", c.config, d.Steps, d.Mask, cfg.Vocab.HeaderIDs, c.steps, c.header)
 		}
 		if c.config != "tiny" && (o.Arch != (model.Arch{Layers: 2, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336,
 			Vocab: model.Emu3VocabSize, RopeTheta: 1e6, RMSEps: 1e-5}) || o.DType.String() != "q8_0") {

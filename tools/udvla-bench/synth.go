@@ -13,7 +13,7 @@ import (
 )
 
 // configNames are the synthetic configurations of --config.
-var configNames = []string{"tiny", "calvin-8b", "bridge-8b", "custom"}
+var configNames = []string{"tiny", "calvin-8b", "libero-8b", "bridge-8b", "custom"}
 
 // synthFlags shape a synthetic random-weight model.
 type synthFlags struct {
@@ -28,7 +28,7 @@ type synthFlags struct {
 
 func addSynthFlags(fs *flag.FlagSet) synthFlags {
 	return synthFlags{
-		config:    fs.String("config", "", "synthetic random-weight model shaped like: tiny, calvin-8b, bridge-8b or custom (instead of --model)"),
+		config:    fs.String("config", "", "synthetic random-weight model shaped like: tiny, calvin-8b, libero-8b, bridge-8b (the benchmark presets) or custom (instead of --model)"),
 		dtype:     fs.String("dtype", "", "matrix storage of the synthetic model: f32, f16, q8_0 or q4_0 (default: q8_0 for the 8B shapes, f32 otherwise)"),
 		layers:    fs.Int("layers", 0, "layers of the synthetic model (0: the configuration's; fewer layers cut the per-layer work, embedding and lm_head stay)"),
 		hidden:    fs.Int("hidden", 64, "custom: hidden size"),
@@ -62,19 +62,16 @@ func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
 		cams := []model.Camera{{Name: "main", H: 5, W: 5}, {Name: "wrist", H: 3, W: 3}}
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch = model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192, Vocab: n, RopeTheta: 1e6, RMSEps: 1e-5}
-		o.Vocab, o.Decoding = v, &model.Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: model.MaskPaper}
-	case "calvin-8b", "bridge-8b":
-		// spec §3 and §5: CALVIN has a 25x25 main and a 10x10 wrist camera, L_a 70, T 72;
-		// Bridge one 32x32 view, L_a 72, T 96.
-		cams := []model.Camera{{Name: "main", H: 25, W: 25}, {Name: "wrist", H: 10, W: 10}}
-		steps, la := 72, 70
-		if *f.config == "bridge-8b" {
-			cams, steps, la = []model.Camera{{Name: "main", H: 32, W: 32}}, 96, 72
+		o.Vocab, o.Decoding = v, &model.Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: model.MaskRelease}
+	case "calvin-8b", "libero-8b", "bridge-8b":
+		// the benchmark presets (spec §3, §5): cameras, L_a, T and the header ids the release allows
+		p := model.PresetByName(strings.TrimSuffix(*f.config, "-8b"))
+		v := model.Emu3Vocab(p.FastSize)
+		var err error
+		if v.HeaderIDs, err = p.HeaderIDs(v); err != nil {
+			return o, err
 		}
-		v := model.Emu3Vocab(1024)
-		v.HeaderIDs = v.HeaderIDSet(cams)
-		o.Arch, o.Vocab = emu3Arch(), v
-		o.Decoding = &model.Decoding{Steps: steps, ActionLen: la, Cameras: cams, Mask: model.MaskPaper}
+		o.Arch, o.Vocab, o.Decoding = emu3Arch(), v, p.Decoding(model.MaskRelease)
 		dt = quant.Q8_0
 	case "custom":
 		if int32(*f.textSize) <= int32(*f.fastSize)+25 {
@@ -88,7 +85,7 @@ func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch = model.Arch{Layers: 2, Hidden: *f.hidden, Heads: *f.heads, KVHeads: *f.kvHeads, HeadDim: *f.headDim,
 			FFN: *f.ffn, Vocab: n, RopeTheta: 1e6, RMSEps: 1e-5}
-		o.Vocab, o.Decoding = v, &model.Decoding{Steps: *f.steps, ActionLen: *f.actionLen, Cameras: cams, Mask: model.MaskPaper}
+		o.Vocab, o.Decoding = v, &model.Decoding{Steps: *f.steps, ActionLen: *f.actionLen, Cameras: cams, Mask: model.MaskRelease}
 	default:
 		return o, fmt.Errorf("unknown --config %q: want one of %v", *f.config, configNames)
 	}

@@ -30,7 +30,9 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	cameras := fs.String("cameras", "", "decoding default camera grids, e.g. main:25x25,wrist:10x10 (the default)")
 	steps := fs.Int("steps", 0, "decoding default JD3P steps (default 72)")
 	actionLen := fs.Int("action-len", 0, "decoding default L_a (default 70)")
-	mask := fs.String("mask", "paper", "decoding default mask rule: paper, release or causal")
+	preset := fs.String("preset", "", "benchmark preset: calvin, libero or bridge (fixes cameras, steps, L_a, action chunk, header ids and gripper threshold)")
+	fastRoot := fs.String("fast-root", "", "with --preset and no --fast: directory holding the FAST tokenizers and norm stats (as testdata/fast); the preset picks its files")
+	mask := fs.String("mask", "model", "the model's mask rule: model (from config.json: release for use_blockwise_attn_mask, causal when it sets no mask flag), release, paper or causal")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,6 +51,7 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		HFDir: *hf, Out: *out, Quant: dt,
 		FastDir: *fastDir, Horizon: *horizon, Dims: *dims, Stats: *stats, StatsDataset: *dataset,
 		TextVocab: *textVocab, Layout: *layout, Steps: *steps, ActionLen: *actionLen, Mask: rule,
+		Preset: *preset, FastRoot: *fastRoot,
 	}
 	if *cameras != "" {
 		if o.Cameras, err = model.ParseCameras(*cameras); err != nil {
@@ -80,6 +83,12 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		layoutName = "Emu3"
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, vocabulary layout %s\n", *out, dt, st.Size(), layoutName)
+	if d := res.Config.Decoding; d != nil {
+		fmt.Fprintf(stdout, "mask rule: %v\n", d.Mask)
+		if d.Preset != "" {
+			fmt.Fprintf(stdout, "preset: %s\n", model.PresetByName(d.Preset))
+		}
+	}
 	if res.Tied {
 		fmt.Fprintln(stdout, "lm_head: tied to the embedding")
 	}

@@ -12,8 +12,10 @@ import (
 	"github.com/udvla/udvla/engine/quant"
 )
 
-// A random checkpoint in the HF layout, converted by the command with a layout file and the tiny
-// model's FAST files, is the random model written directly.
+// A random checkpoint in the HF layout whose config.json sets use_blockwise_attn_mask, converted by
+// the command with a layout file and the tiny model's FAST files and no --mask, is the random model
+// written directly (testdata/tiny.udvla's options: the release rule), and `udvla run` on it runs
+// and reports the release rule by default.
 func TestConvertCommand(t *testing.T) {
 	dir := t.TempDir()
 	o, err := model.TinyOptions("../../testdata/fast")
@@ -23,7 +25,7 @@ func TestConvertCommand(t *testing.T) {
 	o.DType, o.Seed = quant.Q8_0, 5
 	hf := filepath.Join(dir, "hf")
 	os.Mkdir(hf, 0o755)
-	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", Shards: 2, ModelType: "llama"}); err != nil {
+	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", Shards: 2, ModelType: "llama", Blockwise: true}); err != nil {
 		t.Fatal(err)
 	}
 	layout := filepath.Join(dir, "layout.json")
@@ -35,7 +37,7 @@ func TestConvertCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
-	if !strings.Contains(stdout, "q8_0") || !strings.Contains(stdout, layout) || e != "" {
+	if !strings.Contains(stdout, "q8_0") || !strings.Contains(stdout, layout) || !strings.Contains(stdout, "mask rule: release") || e != "" {
 		t.Fatalf("stdout %q stderr %q (no progress off a terminal)", stdout, e)
 	}
 	direct := filepath.Join(dir, "direct.udvla")
@@ -46,6 +48,10 @@ func TestConvertCommand(t *testing.T) {
 	b, _ := os.ReadFile(direct)
 	if !bytes.Equal(a, b) {
 		t.Fatalf("converted %d bytes differ from the direct random model's %d", len(a), len(b))
+	}
+	run, e, code := runModelCmd(t, "run", "--model", out, "--tokens", "41,97", "--backend", "reference", "--steps", "2")
+	if code != 0 || !strings.Contains(run, "jd3p, release mask") {
+		t.Fatalf("run on the converted model: exit %d, %s\n%s", code, e, run)
 	}
 	if _, e, code := runModelCmd(t, "convert", "--out", out); code != 1 || !strings.Contains(e, "--hf") {
 		t.Fatalf("no --hf: exit %d, %s", code, e)

@@ -33,7 +33,8 @@ func runFastDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	horizon := fs.Int("horizon", 0, "T, action steps in a chunk (with --tokenizer; 0: from processor_config.json)")
 	dims := fs.Int("dims", 0, "D, action dimensions (with --tokenizer; 0: from processor_config.json)")
 	stats := fs.String("stats", "", "norm_stats.json whose first dataset's q01/q99 un-normalise the actions")
-	modelPath := fs.String("model", "", "take the tokenizer, T, D and statistics from a .udvla model instead")
+	modelPath := fs.String("model", "", "take the tokenizer, T, D, statistics and gripper threshold from a .udvla model instead")
+	gripper := fs.Float64("gripper-threshold", 0, "with --tokenizer: the gripper (last) dimension is +1 above it, else -1 (CALVIN/LIBERO 0, Bridge 0.5)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: udvla fast-decode (--tokenizer DIR --horizon T --dims D | --model FILE) [--stats FILE] < ids.json")
 		fmt.Fprintln(stderr, "Reads FAST BPE token ids (0..V-1, not model vocabulary ids) as a JSON array on stdin.")
@@ -51,12 +52,14 @@ func runFastDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		err      error
 	)
 	switch {
-	case *modelPath != "" && (*dir != "" || *horizon != 0 || *dims != 0):
-		return errors.New("--model replaces --tokenizer, --horizon and --dims: give one or the other")
+	case *modelPath != "" && (*dir != "" || *horizon != 0 || *dims != 0 || *gripper != 0):
+		return errors.New("--model replaces --tokenizer, --horizon, --dims and --gripper-threshold: give one or the other")
 	case *modelPath != "":
 		tok, q01, q99, err = fastFromModel(*modelPath)
 	case *dir != "":
-		tok, err = fast.LoadDir(*dir, *horizon, *dims)
+		if tok, err = fast.LoadDir(*dir, *horizon, *dims); err == nil {
+			tok.GripperThreshold = *gripper
+		}
 	default:
 		return errors.New("give --tokenizer DIR (with --horizon and --dims) or --model FILE")
 	}

@@ -67,6 +67,7 @@ func TestFastDecodeTokenizerDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opened := 0 // grippers open under the default threshold, which 1.5 must close
 	for trial := 0; trial < 10; trial++ {
 		ids := randomChunkIDs(t, rng, tok, q01, q99)
 		if trial%3 == 2 {
@@ -94,6 +95,20 @@ func TestFastDecodeTokenizerDir(t *testing.T) {
 		if len(got.Actions) != 10 || len(got.Actions[0]) != 7 {
 			t.Fatalf("actions are %dx%d", len(got.Actions), len(got.Actions[0]))
 		}
+		// A threshold above every gripper value (they lie in [-1, 1]) closes the gripper throughout.
+		high, _, e, code := runFastDecodeCmd(t, idsJSON(ids), "--tokenizer", dir, "--horizon", "10", "--dims", "7", "--stats", statsPath,
+			"--gripper-threshold", "1.5")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, e)
+		}
+		for j, row := range high.Actions {
+			if row[6] != -1 || !slices.Equal(row[:6], got.Actions[j][:6]) {
+				t.Fatalf("threshold 1.5, step %d: %v (threshold 0: %v)", j, row, got.Actions[j])
+			}
+			if got.Actions[j][6] == 1 {
+				opened++
+			}
+		}
 		// Without --stats there are no actions.
 		_, keys, e, code = runFastDecodeCmd(t, idsJSON(ids), "--tokenizer", dir, "--horizon", "10", "--dims", "7")
 		if code != 0 {
@@ -102,6 +117,9 @@ func TestFastDecodeTokenizerDir(t *testing.T) {
 		if _, ok := keys["actions"]; ok {
 			t.Fatal("actions printed without --stats")
 		}
+	}
+	if opened == 0 {
+		t.Fatal("no gripper opened under the default threshold: the threshold test cannot fail")
 	}
 }
 

@@ -50,9 +50,15 @@ func runInspect(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	if d := c.Decoding; d != nil {
 		p("decoding  %d steps, L_a %d, mask %v, cameras %s", d.Steps, d.ActionLen, d.Mask, model.FormatCameras(d.Cameras))
+		preset := "none"
+		if pr := model.PresetByName(d.Preset); pr != nil {
+			preset = pr.String()
+		}
+		p("preset    %s", preset)
 	}
 	if fa := c.Fast; fa != nil {
-		p("fast      tokenizer.json %d bytes, scale %g, min_token %d, horizon %d, dims %d", len(fa.TokenizerJSON), fa.Scale, fa.MinToken, fa.Horizon, fa.Dims)
+		p("fast      tokenizer.json %d bytes, scale %g, min_token %d, horizon %d, dims %d, gripper > %g -> +1",
+			len(fa.TokenizerJSON), fa.Scale, fa.MinToken, fa.Horizon, fa.Dims, fa.GripperThreshold)
 		if len(fa.Q01) > 0 {
 			p("          q01 %v", fa.Q01)
 			p("          q99 %v", fa.Q99)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/udvla/udvla/engine/model"
 )
 
 func TestInspect(t *testing.T) {
@@ -13,7 +15,8 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	for _, want := range []string{"2 layers, hidden 64", "FAST 1024 ids", "boa 1101", "image header ids [9 16 18 20]",
-		"cameras main:5x5,wrist:3x3", "min_token -158", "layers.1.w_down", "tensors   21", "verify    every tensor"} {
+		"cameras main:5x5,wrist:3x3", "min_token -158", "layers.1.w_down", "tensors   21", "verify    every tensor",
+		"mask release", "preset    none", "gripper > 0 -> +1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
@@ -31,5 +34,41 @@ func TestInspect(t *testing.T) {
 	}
 	if _, e, code := runModelCmd(t, "inspect", "../../testdata/fast/norm_stats_calvin.json"); code != 1 || !strings.Contains(e, "udvla") {
 		t.Fatalf("inspect of a JSON file: exit %d, %s", code, e)
+	}
+}
+
+// `udvla convert --preset bridge` on a checkpoint with use_blockwise_attn_mask writes the Bridge
+// settings and FAST files, and `udvla inspect` shows them.
+func TestConvertPresetAndInspect(t *testing.T) {
+	dir := t.TempDir()
+	o, err := model.TinyOptions("../../testdata/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := filepath.Join(dir, "hf")
+	os.Mkdir(hf, 0o755)
+	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: 9, DType: "F32", ModelType: "llama", Blockwise: true}); err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(dir, "layout.json")
+	os.WriteFile(layout, model.LayoutJSON(o.Vocab), 0o644)
+	out := filepath.Join(dir, "bridge.udvla")
+	stdout, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", "f16", "--layout", layout,
+		"--preset", "bridge", "--fast-root", "../../testdata/fast")
+	if code != 0 || !strings.Contains(stdout, "preset: bridge") || !strings.Contains(stdout, "mask rule: release") {
+		t.Fatalf("exit %d: %s\n%s", code, e, stdout)
+	}
+	info, e, code := runModelCmd(t, "inspect", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	for _, want := range []string{"preset    bridge: cameras main 25x25, L_a 72, T 96, actions 10x7", "gripper > 0.5 -> +1",
+		"decoding  96 steps, L_a 72, mask release, cameras main:25x25", "min_token -112", "image header ids [9 15 16 17 18 19 20 21]"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, info)
+		}
+	}
+	if _, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--layout", layout, "--preset", "bridge", "--steps", "5"); code != 1 || !strings.Contains(e, "preset fixes") {
+		t.Fatalf("--steps beside --preset: exit %d, %s", code, e)
 	}
 }

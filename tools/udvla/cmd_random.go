@@ -37,7 +37,7 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	cameras := fs.String("cameras", "main:5x5,wrist:3x3", "camera grids in sequence order")
 	steps := fs.Int("steps", 8, "JD3P steps")
 	actionLen := fs.Int("action-len", 16, "L_a: BOA and the action slots")
-	mask := fs.String("mask", "paper", "default mask rule: paper, release or causal")
+	mask := fs.String("mask", "release", "the model's mask rule: release (the released checkpoints'), paper or causal")
 	fastDir := fs.String("fast", "", "FAST tokenizer directory to pack (tokenizer.json, processor_config.json)")
 	stats := fs.String("stats", "", "norm-stats file for the FAST quantiles (first dataset)")
 	horizon := fs.Int("horizon", 10, "FAST action horizon T")

@@ -170,7 +170,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the decoding (and of the random codes without --codes)")
 	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
 	modeS := fs.String("mode", "jd3p", "decoding: jd3p, ar (greedy autoregressive baseline) or id (independent diffusion)")
-	maskS := fs.String("mask", "", "attention mask rule: paper or release (default: the model's)")
+	maskS := fs.String("mask", "model", "attention mask rule: model (the model file's: release for the released checkpoints), release, "+
+		"or paper (opt-in speed mode: its outputs differ from what the weights were trained for)")
 	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching its keys and values")
 	instruction := fs.String("instruction", "", "instruction text (models that pack a text vocabulary)")
 	tokensS := fs.String("tokens", "", "instruction as comma-separated text token ids, e.g. 40,50,60")
@@ -224,14 +225,15 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	req.Mask = cfg.Decoding.Mask
-	if *maskS != "" {
-		if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
-			return err
-		}
+	if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
+		return err
 	}
 	if req.Mask == model.MaskCausal {
-		return errors.New("--mask causal cannot decode a control step: want paper or release")
+		return errors.New("--mask causal cannot decode a control step: want model, release or paper")
+	}
+	rule := req.Mask.Resolve(cfg.Decoding) // what the output reports
+	if mode == engine.ModeAR {
+		rule = model.MaskCausal
 	}
 	codesFrom := "random"
 	if *codesPath != "" {
@@ -263,8 +265,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		effSteps = cfg.Decoding.Steps
 	}
 	instr := nonNilIDs(req.Instruction)
-	out.Request = runRequestOut{Mode: mode.String(), Mask: req.Mask.String(), Steps: effSteps, Seed: *seed,
-		Cache: mode == engine.ModeAR || (!*noCache && req.Mask == model.MaskPaper), Instruction: instr, Codes: codesFrom}
+	out.Request = runRequestOut{Mode: mode.String(), Mask: rule.String(), Steps: effSteps, Seed: *seed,
+		Cache: mode == engine.ModeAR || (!*noCache && rule == model.MaskPaper), Instruction: instr, Codes: codesFrom}
 	for _, c := range cfg.Decoding.Cameras {
 		out.Cameras = append(out.Cameras, runCameraOut{c.Name, c.H, c.W})
 	}

@@ -108,7 +108,7 @@ func TestRunTextCodesReference(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
-	for _, want := range []string{"backend  reference (CPU)", "request  ar, paper mask", path + " codes", "main     5x5:", "wrist    3x3:",
+	for _, want := range []string{"backend  reference (CPU)", "request  ar, causal mask", path + " codes", "main     5x5:", "wrist    3x3:",
 		"action tokens (", "actions  10x7", "tokens/s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -141,7 +141,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"--model", tinyPath, "--instruction", "pick up the block"}, "packs no text vocabulary: give the instruction as --tokens"},
 		{[]string{"--model", tinyPath, "--tokens", "1,x"}, `"x" is not`},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--mode", "fast"}, "want jd3p, ar or id"},
-		{[]string{"--model", tinyPath, "--tokens", "1", "--mask", "causal"}, "want paper or release"},
+		{[]string{"--model", tinyPath, "--tokens", "1", "--mask", "causal"}, "want model, release or paper"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--backend", "cuda"}, "want vulkan or reference"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--backend", "reference", "--device", "0"}, "drop them"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--codes", short}, "camera main (5x5) takes 25 codes"},

@@ -94,6 +94,21 @@ int main(int argc, char **argv) {
             if (i == 0) region_data = reused.region.data();
             CHECK(reused.region.data() == region_data); // buffers kept between steps
         }
+        // A default-constructed request runs the model's rule: tiny.udvla, the conversion of a
+        // checkpoint whose config.json sets use_blockwise_attn_mask, records release.
+        CHECK(info.default_mask == UDVLA_MASK_RELEASE);
+        CHECK(udvla::StepParams{}.mask == udvla::MaskRule::ModelDefault);
+        bool paper_differs = false;
+        for (size_t i = 0; i < n && i < 3; i++) {
+            udvla::Request req = to_request(cs[i]);
+            req.mask = udvla::StepParams{}.mask;
+            udvla::Result dflt = e.step(req);
+            req.mask = udvla::MaskRule::Release;
+            CHECK(e.step(req).region == dflt.region);
+            req.mask = udvla::MaskRule::Paper;
+            paper_differs = paper_differs || e.step(req).region != dflt.region;
+        }
+        CHECK(paper_differs);
         if (n > 0 && cs[0].rows > 0) {
             udvla::Result r = e.step(to_request(cs[0]));
             CHECK(r.action(1, 2) == r.actions[static_cast<size_t>(r.dims) + 2]);

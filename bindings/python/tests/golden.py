@@ -51,7 +51,7 @@ def load(path):
 
 
 MODES = {0: "jd3p", 1: "ar", 2: "id"}
-MASKS = {0: "paper", 1: "release"}
+MASKS = {0: "model", 2: "paper"}
 
 
 def step_kwargs(c):

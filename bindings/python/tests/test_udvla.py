@@ -63,6 +63,22 @@ class UdvlaTest(unittest.TestCase):
         self.assertEqual(c.region[0], info.vocab.boi)
         self.assertEqual(info.backend, "vulkan")
 
+    def test_default_mask_is_models_rule(self):
+        # tiny.udvla is byte for byte the conversion of a checkpoint whose config.json sets
+        # use_blockwise_attn_mask (TestConvertCommand): it records the release rule, and a step
+        # with no mask argument runs it.
+        info = self.engine.info
+        self.assertEqual(info.mask_rule, "release")
+        self.assertEqual(info.default_mask, _native.MASK_RELEASE)
+        differs = False
+        for c in self.cases[:3]:
+            run = lambda **kw: self.engine.step(c.codes, c.instruction, seed=c.seed, steps=c.steps, **kw).region.tolist()
+            default = run()
+            self.assertEqual(default, run(mask="release"))
+            self.assertEqual(default, run(mask="default"))
+            differs = differs or default != run(mask="paper")
+        self.assertTrue(differs, "the default and the paper mode agree: the test cannot tell the rules apart")
+
     def test_golden_lists(self):
         for c in self.cases:
             r = self.engine.step(c.codes, c.instruction, **golden.step_kwargs(c))

@@ -12,7 +12,12 @@ from ._errors import InvalidArgumentError, NotFoundError, OutOfRangeError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
 _MODES = {"jd3p": n.MODE_JD3P, "ar": n.MODE_AR, "id": n.MODE_ID}
-_MASKS = {"paper": n.MASK_PAPER, "release": n.MASK_RELEASE, "default": n.MASK_MODEL_DEFAULT}
+# "model" (the default) runs the model file's rule: release for every released checkpoint.
+# "paper" is an opt-in speed mode whose outputs differ from what the weights were trained for.
+# "default" is the earlier spelling of "model".
+_MASKS = {"model": n.MASK_MODEL_DEFAULT, "default": n.MASK_MODEL_DEFAULT, "release": n.MASK_RELEASE,
+          "paper": n.MASK_PAPER}
+_MASK_NAMES = {n.MASK_RELEASE: "release", n.MASK_PAPER: "paper", n.MASK_CAUSAL: "causal"}
 
 
 def _lib():
@@ -132,6 +137,11 @@ class ModelInfo:
     max_instruction: int
     backend: str
     backend_name: str
+
+    @property
+    def mask_rule(self) -> str:
+        """The model's mask rule, the one mask="model" runs: "release", "paper" or "causal"."""
+        return _MASK_NAMES.get(self.default_mask, "")
 
 
 def _by_name(cls, raw, **given):
@@ -345,7 +355,7 @@ class Engine:
         return views
 
     def step(self, codes, instruction=None, *, seed: int = 0, steps: int = 0, mode: str = "jd3p",
-             mask: str = "paper", no_cache: bool = False, out: Optional[Result] = None) -> Result:
+             mask: str = "model", no_cache: bool = False, out: Optional[Result] = None) -> Result:
         """Runs one control step.
 
         codes: per camera (in the model's order) H*W visual codes, as lists, array.array or int32
@@ -353,7 +363,11 @@ class Engine:
             camera's codes in order.
         instruction: text token ids (a sequence or buffer), or a str when the model packs a text
             vocabulary.
-        mode: "jd3p", "ar" or "id"; mask: "paper", "release" or "default" (the model's).
+        mode: "jd3p", "ar" or "id".
+        mask: "model" (the model file's rule, ModelInfo.mask_rule: "release" for every released
+            checkpoint), "release", or "paper": an opt-in speed mode whose prefix is cached
+            exactly, with outputs that differ from what the weights were trained for. A model whose
+            rule is "causal" runs only mode "ar" unless a rule is named.
         out: a Result of this engine to reuse (its buffers are kept).
 
         Raises a udvla.Error subclass for a refused request or a failed step (CancelledError when

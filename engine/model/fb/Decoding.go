@@ -89,8 +89,16 @@ func (rcv *Decoding) MutateMask(n MaskRule) bool {
 	return rcv._tab.MutateByteSlot(10, byte(n))
 }
 
+func (rcv *Decoding) Preset() []byte {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(12))
+	if o != 0 {
+		return rcv._tab.ByteVector(o + rcv._tab.Pos)
+	}
+	return nil
+}
+
 func DecodingStart(builder *flatbuffers.Builder) {
-	builder.StartObject(4)
+	builder.StartObject(5)
 }
 func DecodingAddSteps(builder *flatbuffers.Builder, steps int32) {
 	builder.PrependInt32Slot(0, steps, 0)
@@ -106,6 +114,9 @@ func DecodingStartCamerasVector(builder *flatbuffers.Builder, numElems int) flat
 }
 func DecodingAddMask(builder *flatbuffers.Builder, mask MaskRule) {
 	builder.PrependByteSlot(3, byte(mask), 0)
+}
+func DecodingAddPreset(builder *flatbuffers.Builder, preset flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(4, flatbuffers.UOffsetT(preset), 0)
 }
 func DecodingEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -179,8 +179,20 @@ func (rcv *Fast) MutateCleanUpSpaces(n bool) bool {
 	return rcv._tab.MutateBoolSlot(18, n)
 }
 
+func (rcv *Fast) GripperThreshold() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(20))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Fast) MutateGripperThreshold(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(20, n)
+}
+
 func FastStart(builder *flatbuffers.Builder) {
-	builder.StartObject(8)
+	builder.StartObject(9)
 }
 func FastAddTokenizerJson(builder *flatbuffers.Builder, tokenizerJson flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(tokenizerJson), 0)
@@ -214,6 +226,9 @@ func FastStartQ99Vector(builder *flatbuffers.Builder, numElems int) flatbuffers.
 }
 func FastAddCleanUpSpaces(builder *flatbuffers.Builder, cleanUpSpaces bool) {
 	builder.PrependBoolSlot(7, cleanUpSpaces, false)
+}
+func FastAddGripperThreshold(builder *flatbuffers.Builder, gripperThreshold float64) {
+	builder.PrependFloat64Slot(8, gripperThreshold, 0.0)
 }
 func FastEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
