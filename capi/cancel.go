@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/udvla/udvla/engine"
 )
@@ -50,10 +51,16 @@ func (s *stepContexts) cancelAll() {
 	}
 }
 
-// step runs one step of the engine under a context udvla_cancel can cancel.
-func (oe *openEngine) step(r *engine.Request) (*engine.Result, error) {
+// step runs one step of the engine under a context udvla_cancel can cancel, with the request's
+// time budget (0: none) as its deadline.
+func (oe *openEngine) step(r *engine.Request, budget time.Duration) (*engine.Result, error) {
 	ctx, done := oe.steps.start()
 	defer done()
+	if budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
 	return oe.eng.Step(ctx, r)
 }
 

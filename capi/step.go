@@ -20,8 +20,9 @@ func udvla_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.i
 		if res == nil {
 			return errorf(statusNullPointer, "udvla_step: result is NULL")
 		}
-		if res.struct_size != C.sizeof_udvla_result {
-			return errorf(statusStructSize, "udvla_step: result struct_size %d, want %d", res.struct_size, C.sizeof_udvla_result)
+		if res.struct_size != C.sizeof_udvla_result && uintptr(res.struct_size) != resultSizeABI1 {
+			return errorf(statusStructSize, "udvla_step: result struct_size %d, want %d (or %d, the first ABI 1 size)",
+				res.struct_size, C.sizeof_udvla_result, resultSizeABI1)
 		}
 		clearOutputs(res)
 		if res.reserved != 0 {
@@ -38,7 +39,7 @@ func udvla_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.i
 		if err := checkBuffers(res, oe.info.sizes); err != nil {
 			return err
 		}
-		out, err := oe.step(r)
+		out, err := oe.step(r, requestBudget(req))
 		if err != nil {
 			return classifyStep(err)
 		}
@@ -52,6 +53,9 @@ func clearOutputs(res *C.udvla_result) {
 	res.action_horizon, res.action_dims, res.actions_complete, res.eoa_found = 0, 0, 0, 0
 	res.generated, res.reserved2 = 0, 0
 	res.total_ns, res.loop_ns, res.prefill_ns, res.gpu_ns = 0, 0, 0, 0
+	if res.struct_size == C.sizeof_udvla_result {
+		res.early, res.steps_run = 0, 0
+	}
 }
 
 // checkBuffers checks the caller's buffers before the step runs. A NULL buffer with capacity 0
@@ -126,6 +130,9 @@ func writeResult(res *C.udvla_result, r *engine.Result) error {
 	t := r.Timings
 	res.total_ns, res.loop_ns = C.uint64_t(t.Total.Nanoseconds()), C.uint64_t(t.Loop.Nanoseconds())
 	res.prefill_ns, res.gpu_ns = C.uint64_t(t.Prefill.Nanoseconds()), C.uint64_t(t.GPU.Nanoseconds())
+	if res.struct_size == C.sizeof_udvla_result { // a first-ABI-1 struct ends before them
+		res.early, res.steps_run = cbool(r.Early), C.int32_t(r.StepsRun)
+	}
 	return nil
 }
 
@@ -158,7 +165,7 @@ func udvla_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_resu
 		if err != nil {
 			return err
 		}
-		res, err := oe.step(r)
+		res, err := oe.step(r, requestBudget(req))
 		if err != nil {
 			return classifyStep(err)
 		}

@@ -104,10 +104,23 @@ typedef enum udvla_backend {
     UDVLA_BACKEND_REFERENCE = 1 /* CPU, slow, exact */
 } udvla_backend;
 
+/*
+ * Decoding modes. Value 1 keeps the behaviour it always had (greedy AR restricted to each position's
+ * decoding space, BOI/EOI/BOA pre-filled), now named UDVLA_MODE_AR_RESTRICTED; the name
+ * UDVLA_MODE_AR is the release's AR baseline, the new value 3. Value 2 follows the release's
+ * independent diffusion (it ran one loop length for both loops and kept tau and the slots after
+ * an EOA free before).
+ */
 typedef enum udvla_mode {
-    UDVLA_MODE_JD3P = 0, /* joint discrete denoising of image and action tokens */
-    UDVLA_MODE_AR = 1,   /* greedy autoregressive, one token per forward */
-    UDVLA_MODE_ID = 2    /* independent diffusion: image positions first, then actions */
+    UDVLA_MODE_JD3P = 0,          /* joint discrete denoising of image and action tokens */
+    UDVLA_MODE_AR_RESTRICTED = 1, /* greedy AR on a JD3P checkpoint over each position's decoding
+                                     space, BOI/EOI/BOA inserted; one token per forward */
+    UDVLA_MODE_ID = 2,            /* independent diffusion as the release runs it: an image loop
+                                     (steps, 0: 64) over the prefix and the image positions, then an
+                                     action loop (action_steps, 0: 28) with tau 0 and the slots after
+                                     the first EOA frozen */
+    UDVLA_MODE_AR = 3             /* the release's AR baseline for an AR checkpoint: greedy over the
+                                     whole vocabulary, nothing pre-filled, up to the first EOA */
 } udvla_mode;
 
 /*
@@ -157,7 +170,8 @@ typedef struct udvla_open_options {
     int32_t max_instruction; /* most instruction tokens a request may carry; 0 means 128 */
 } udvla_open_options;
 
-/* One control step. Zeroed fields take the defaults (JD3P, the model's steps, the model's mask rule). */
+/* One control step. Zeroed fields take the defaults (JD3P, the model's steps, the model's mask
+   rule, no budget). */
 typedef struct udvla_request {
     uint32_t struct_size;           /* sizeof(udvla_request) */
     int32_t mode;                   /* UDVLA_MODE_* */
@@ -174,6 +188,15 @@ typedef struct udvla_request {
     int32_t mask;                   /* UDVLA_MASK_* */
     int32_t no_cache;               /* nonzero: recompute the prefix at every step */
     int32_t reserved;               /* must be 0 */
+    /* Appended; a struct_size of offsetof(udvla_request, budget_us) (the first ABI 1 size) reads
+       them as 0. */
+    uint64_t budget_us;             /* time budget of the step in microseconds, 0: none. JD3P stops
+                                       before a step that would not finish in time (judged by its
+                                       longest step so far; the first always runs) and returns that
+                                       step's sampled tokens with udvla_result.early set; other modes
+                                       fail with UDVLA_ERR_ENGINE once it has passed */
+    int32_t action_steps;           /* UDVLA_MODE_ID's action loop; 0: the release's 28 */
+    int32_t reserved3;              /* must be 0 */
 } udvla_request;
 
 /*
@@ -217,6 +240,11 @@ typedef struct udvla_result {
     uint64_t loop_ns;           /* the decoding loop */
     uint64_t prefill_ns;        /* the prefix forward, 0 when it is recomputed each step */
     uint64_t gpu_ns;            /* device time from timestamps, 0 when unavailable */
+    /* Appended; with a struct_size of offsetof(udvla_result, early) (the first ABI 1 size) they are
+       not written. */
+    int32_t early;              /* 1 when budget_us stopped JD3P before its last step: the outputs
+                                   are the sampled tokens of step steps_run, not of a full run */
+    int32_t steps_run;          /* decoding passes run (JD3P/ID: steps; AR: tokens generated) */
 } udvla_result;
 
 /* The vocabulary layout of a model (its ranges and special ids). */

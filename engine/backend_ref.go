@@ -27,8 +27,10 @@ func newRefBackend(f *model.File) (*refBackend, error) {
 func (b *refBackend) name() string { return "reference (CPU)" }
 func (b *refBackend) close()       {}
 
-func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error) {
-	opt := ref.Options{Seed: req.Seed, Steps: steps, Mask: req.Mask, Cache: !req.NoCache && req.Mask == model.MaskPaper}
+func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
+	opt := ref.Options{Seed: req.Seed, Steps: steps, Mask: req.Mask, Cache: !req.NoCache && req.Mask == model.MaskPaper,
+		ActionSteps: req.actionSteps()}
+	opt.Continue = func(s int) bool { return at.next(s) && !at.expired(ctx, s) }
 	start := time.Now()
 	var r *ref.Result
 	var err error
@@ -37,6 +39,8 @@ func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, st
 		r, err = b.m.JD3P(l, opt)
 	case ModeAR:
 		r, err = b.m.GreedyAR(l, opt)
+	case ModeARRestricted:
+		r, err = b.m.GreedyARRestricted(l, opt)
 	case ModeID:
 		r, err = b.m.IndependentDiffusion(l, opt)
 	default:
@@ -46,7 +50,15 @@ func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, st
 		return nil, err
 	}
 	loop := time.Since(start)
-	return &decoded{region: r.Region, generated: r.Generated, timings: Timings{Loop: loop}}, ctx.Err()
+	d := &decoded{region: r.Region, generated: r.Generated, timings: Timings{Loop: loop}, early: at != nil && at.stopped,
+		stepsRun: r.Forwards}
+	if req.Mode.autoregressive() {
+		d.stepsRun = r.Generated
+	}
+	if err := ctx.Err(); err != nil && !(at != nil && err == context.DeadlineExceeded) {
+		return nil, err
+	}
+	return d, nil
 }
 
 func (b *refBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) {

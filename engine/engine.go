@@ -17,33 +17,51 @@ import (
 // Mode is the decoding algorithm of a step.
 type Mode int
 
+// The values are those of the C ABI's UDVLA_MODE_*: 1 keeps the space-restricted AR it always
+// meant; the release's AR is new, 3.
 const (
 	ModeJD3P Mode = iota // joint discrete denoising of image and action tokens (spec §5)
-	ModeAR               // greedy, KV-cached, one token per forward (the paper's AR baseline)
-	ModeID               // independent diffusion: image positions first, then action positions
+	// ModeARRestricted is greedy AR on a JD3P checkpoint: each position's decoding space, the
+	// pre-filled BOI/EOI/BOA inserted (KV-cached, one token per forward).
+	ModeARRestricted
+	// ModeID is independent diffusion as the release runs it: an image loop (64 steps) over the
+	// prefix and the image positions, then an action loop (28 steps, tau 0, slots after the first
+	// EOA frozen).
+	ModeID
+	// ModeAR is the release's AR baseline for an AR checkpoint: unconstrained greedy generation of
+	// the region from the prefix, nothing pre-filled, stopping at EOA or after N tokens.
+	ModeAR
 )
+
+// Modes lists every mode.
+var Modes = []Mode{ModeJD3P, ModeARRestricted, ModeID, ModeAR}
 
 func (m Mode) String() string {
 	switch m {
 	case ModeJD3P:
 		return "jd3p"
-	case ModeAR:
-		return "ar"
+	case ModeARRestricted:
+		return "ar-restricted"
 	case ModeID:
 		return "id"
+	case ModeAR:
+		return "ar"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
 // ParseMode is the inverse of String.
 func ParseMode(s string) (Mode, error) {
-	for _, m := range []Mode{ModeJD3P, ModeAR, ModeID} {
+	for _, m := range Modes {
 		if m.String() == s {
 			return m, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown mode %q (want jd3p, ar or id)", s)
+	return 0, fmt.Errorf("unknown mode %q (want jd3p, id, ar or ar-restricted)", s)
 }
+
+// autoregressive tells the modes that generate one token per forward pass.
+func (m Mode) autoregressive() bool { return m == ModeAR || m == ModeARRestricted }
 
 // Backend is what executes the model.
 type Backend int
@@ -65,19 +83,26 @@ type Options struct {
 	MaxInstruction int
 }
 
-// Request is one control step.
+// Request is one control step. A JD3P request whose context has a deadline decodes anytime:
+// before each step after the first, the engine checks that the step, judged by the longest step so
+// far, would finish by the deadline; when not, it returns the last step's sampled tokens marked
+// Result.Early. The first step always runs, even past the deadline: without it there is no answer.
+// Other modes fail when the deadline passes.
 type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
 	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
 	Codes           [][]int32 // per camera of the model, H*W visual codes row-major
 	Seed            uint64
 	Steps           int  // denoising steps T; 0 takes the model's default
-	Mode            Mode // JD3P (default), AR or ID
+	Mode            Mode // JD3P (default), ID, AR or AR-restricted
 	// Mask's zero value (model.MaskDefault) runs the model file's rule: release for every released
 	// checkpoint. MaskPaper is an opt-in speed mode whose prefix is cached exactly; its outputs
 	// differ from what the weights were trained for.
 	Mask    model.MaskRule
 	NoCache bool // recompute the prefix at every step (paper rule); release never caches
+	// ActionSteps is the action loop's steps of independent diffusion; 0 takes the release's 28.
+	// (Its image loop runs Steps, 0 taking the release's 64.)
+	ActionSteps int
 }
 
 // Timings of a step.
@@ -106,6 +131,11 @@ type Result struct {
 	ActionsComplete bool
 	Generated       int // generated tokens (tokens per second = Generated / Loop)
 	Timings         Timings
+	// Early marks a JD3P result cut short by the context's deadline (anytime decoding): the tokens
+	// are the sampled tokens of the last step run, not of a full T-step run. StepsRun is the
+	// decoding steps run (AR: the tokens generated; independent diffusion: both loops).
+	Early    bool
+	StepsRun int
 }
 
 // TokensPerSecond is the generated tokens over the decoding loop's time.
@@ -138,11 +168,14 @@ type Engine struct {
 	// packs one, else the layout's digit and '*' ids (the same tokens for the Qwen tokenizer, which
 	// splits digits one per token).
 	header func(h, w int) []int32
+	// now is the clock of anytime decoding (time.Now; tests inject a clock that advances a fixed
+	// time per step).
+	now func() time.Time
 }
 
 // backend executes decoding on prepared layouts.
 type backend interface {
-	decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error)
+	decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error)
 	logits(ids []int32, rule model.MaskRule) ([]float32, error)
 	name() string
 	close()
@@ -153,6 +186,9 @@ type decoded struct {
 	region    []int32
 	generated int
 	timings   Timings
+	early     bool // anytime decoding stopped the loop
+	stepsRun  int  // decoding steps run (AR: tokens generated)
+	free      bool // freely generated (ModeAR): the actions follow the generated BOA
 }
 
 // Open loads a model file and prepares the backend.
@@ -216,8 +252,8 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
 		return nil, ErrNoLayout
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("udvla: step not started: %w", err)
+	if err := startErr(ctx, req.Mode); err != nil {
+		return nil, err
 	}
 	req, err := e.resolved(req)
 	if err != nil {
@@ -227,10 +263,11 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := e.be.decode(ctx, l, req, steps)
+	d, err := e.be.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
 	if err != nil {
 		return nil, err
 	}
+	d.free = req.Mode == ModeAR
 	res := e.finish(l, d)
 	res.Timings.Total = time.Since(start)
 	return res, nil

@@ -110,8 +110,8 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
 		return nil, nil, ErrNoLayout
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("udvla: step not started: %w", err)
+	if err := startErr(ctx, req.Mode); err != nil {
+		return nil, nil, err
 	}
 	// Step's body, under the same lock as the profile, so no other step replays the recordings
 	// in between.
@@ -123,10 +123,11 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := b.decode(ctx, l, req, steps)
+	d, err := b.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
 	if err != nil {
 		return nil, nil, err
 	}
+	d.free = req.Mode == ModeAR
 	res := e.finish(l, d)
 	res.Timings.Total = time.Since(start)
 	prof, err := b.profile(l, req, steps, d.generated, d.timings.GPU)
@@ -139,13 +140,7 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 // profile reads the timestamps of the recordings the last decode of l ran; loopGPU is the device
 // time of all the decoding loop's replays.
 func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, loopGPU time.Duration) (*Profile, error) {
-	// The plan key as decode forms it.
-	cache := req.Mode == ModeAR || (!req.NoCache && req.Mask == model.MaskPaper)
-	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, cache}
-	if req.Mode == ModeAR {
-		key.rule = model.MaskCausal
-	}
-	plan, ok := b.plans[key]
+	plan, ok := b.plans[planKeyOf(l, req)]
 	if !ok {
 		return nil, errors.New("udvla: profile: the step's recordings are missing")
 	}
@@ -154,7 +149,7 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 	// move when an EOA appears; the initial ones stand for every step).
 	var m *seq.Mask
 	switch {
-	case req.Mode == ModeAR:
+	case req.Mode.autoregressive():
 		m = seq.CausalMask(l.P() + l.N())
 	case req.Mask == model.MaskPaper:
 		m = seq.PaperMask(l)
@@ -182,20 +177,22 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 	}
 	var err error
 	switch req.Mode {
-	case ModeAR:
+	case ModeAR, ModeARRestricted:
 		acc := acc()
 		for j := 0; j < generated && j < len(plan.ar) && err == nil; j++ {
 			err = acc.addSequence(plan.ar[j], 1)
 		}
 		prof.Phases = append(prof.Phases, PhaseProfile{Name: "ar", Runs: generated, Kernels: acc.sorted()})
 	case ModeID:
-		if err = add("step", 2*steps, plan.step); err == nil {
-			prof.Phases[len(prof.Phases)-1].scaleTo(loopGPU)
-			err = add("handoff", 1, plan.handoff)
+		if err = add("image-step", steps, plan.imageStep); err == nil {
+			if err = add("action-step", req.actionSteps(), plan.step); err == nil {
+				scaleAll(prof.Phases[len(prof.Phases)-2:], loopGPU)
+				err = add("handoff", 1, plan.handoff)
+			}
 		}
 	default:
 		if err = add("step", steps, plan.step); err == nil {
-			prof.Phases[len(prof.Phases)-1].scaleTo(loopGPU)
+			scaleAll(prof.Phases[len(prof.Phases)-1:], loopGPU)
 		}
 	}
 	if err != nil {
@@ -204,15 +201,21 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 	return prof, nil
 }
 
-// scaleTo scales the kernel times so that they sum to total, keeping their shares.
-func (p *PhaseProfile) scaleTo(total time.Duration) {
-	sum := p.Time()
+// scaleAll scales the kernel times of phases by one factor, keeping their shares, so that together
+// they sum to total.
+func scaleAll(phases []PhaseProfile, total time.Duration) {
+	var sum time.Duration
+	for i := range phases {
+		sum += phases[i].Time()
+	}
 	if sum <= 0 || total <= 0 {
 		return
 	}
 	f := float64(total) / float64(sum)
-	for i := range p.Kernels {
-		p.Kernels[i].Time = time.Duration(f * float64(p.Kernels[i].Time))
+	for i := range phases {
+		for k := range phases[i].Kernels {
+			phases[i].Kernels[k].Time = time.Duration(f * float64(phases[i].Kernels[k].Time))
+		}
 	}
 }
 

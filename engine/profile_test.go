@@ -15,24 +15,31 @@ import (
 // matmulFLOPs is the matmul work of a control step counted from the architecture: every
 // projection of every layer for every token forwarded, and the lm_head rows of each position's
 // decoding space.
-func matmulFLOPs(a model.Arch, l *seq.Layout, mode Mode, steps, generated int) float64 {
+// Independent diffusion runs steps image steps over the image positions and actionSteps steps
+// over the whole region.
+func matmulFLOPs(a model.Arch, l *seq.Layout, mode Mode, steps, actionSteps, generated int) float64 {
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	perToken := 2 * float64(a.Layers) * float64(a.Hidden*(qw+2*kw)+qw*a.Hidden+3*a.Hidden*a.FFN)
 	P, N := l.P(), l.N()
 	head := func(space uint8, rows int) float64 { return 2 * float64(a.Hidden*rows*len(l.Allowed[space])) }
 	prefill := float64(P) * perToken
 	switch mode {
-	case ModeAR:
+	case ModeAR, ModeARRestricted:
 		total := prefill
 		for j := 0; j < generated; j++ {
-			total += head(l.Space[j], 1)
+			if mode == ModeAR {
+				total += 2 * float64(a.Hidden*a.Vocab) // unconstrained: every lm_head row
+			} else {
+				total += head(l.Space[j], 1)
+			}
 			if j < N-1 {
 				total += perToken
 			}
 		}
 		return total
 	case ModeID:
-		steps *= 2
+		image := float64(l.BOA)*perToken + head(seq.SpaceImage, l.BOA)
+		return prefill + float64(steps)*image + float64(actionSteps)*(float64(N)*perToken+head(seq.SpaceImage, l.BOA)+head(seq.SpaceAction, N-l.BOA))
 	}
 	step := float64(N)*perToken + head(seq.SpaceImage, l.BOA) + head(seq.SpaceAction, N-l.BOA)
 	return prefill + float64(steps)*step
@@ -68,9 +75,9 @@ func TestStepProfile(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	// Under the model's rule, release, the prefix is forwarded with the region at every step: no
 	// prefill phase for the diffusion modes.
-	for mode, want := range map[Mode][]string{ModeJD3P: {"step"}, ModeAR: {"prefill", "ar"}, ModeID: {"step", "handoff"}} {
+	for mode, want := range map[Mode][]string{ModeJD3P: {"step"}, ModeAR: {"prefill", "ar"}, ModeARRestricted: {"prefill", "ar"}, ModeID: {"image-step", "action-step", "handoff"}} {
 		req := randomRequest(cfg, r)
-		req.Mode, req.Steps = mode, 2
+		req.Mode, req.Steps, req.ActionSteps = mode, 2, 2
 		_, p, err := g.StepProfile(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
@@ -84,9 +91,9 @@ func TestStepProfile(t *testing.T) {
 		}
 	}
 	// The paper mode caches the prefix; the FLOP counts below follow its passes.
-	for _, mode := range []Mode{ModeJD3P, ModeAR, ModeID} {
+	for _, mode := range Modes {
 		req := randomRequest(cfg, r)
-		req.Mode, req.Steps, req.Mask = mode, 3+r.IntN(3), model.MaskPaper
+		req.Mode, req.Steps, req.ActionSteps, req.Mask = mode, 3+r.IntN(3), 2+r.IntN(3), model.MaskPaper
 		res, p, err := g.StepProfile(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
@@ -102,14 +109,23 @@ func TestStepProfile(t *testing.T) {
 		for _, ph := range p.Phases {
 			names = append(names, ph.Name)
 		}
-		want := map[Mode][]string{ModeJD3P: {"prefill", "step"}, ModeAR: {"prefill", "ar"}, ModeID: {"prefill", "step", "handoff"}}[mode]
+		want := map[Mode][]string{ModeJD3P: {"prefill", "step"}, ModeAR: {"prefill", "ar"}, ModeARRestricted: {"prefill", "ar"}, ModeID: {"prefill", "image-step", "action-step", "handoff"}}[mode]
 		if !reflect.DeepEqual(names, want) {
 			t.Fatalf("%v: phases %v, want %v", mode, names, want)
 		}
-		// The decoding loop's phase adds up to the loop's measured device time.
-		loop := p.Phases[1]
-		if d := loop.Time() - res.Timings.GPU; d < -time.Microsecond*time.Duration(len(loop.Kernels)) || d > time.Microsecond*time.Duration(len(loop.Kernels)) {
-			t.Errorf("%v: %s phase %v, loop GPU time %v", mode, loop.Name, loop.Time(), res.Timings.GPU)
+		// The decoding loop's phases add up to the loop's measured device time.
+		loopPhases := p.Phases[1:2]
+		if mode == ModeID {
+			loopPhases = p.Phases[1:3]
+		}
+		var loopTime time.Duration
+		kernelCount := 0
+		for _, ph := range loopPhases {
+			loopTime += ph.Time()
+			kernelCount += len(ph.Kernels)
+		}
+		if d := loopTime - res.Timings.GPU; d < -time.Microsecond*time.Duration(kernelCount) || d > time.Microsecond*time.Duration(kernelCount) {
+			t.Errorf("%v: loop phases %v, loop GPU time %v", mode, loopTime, res.Timings.GPU)
 		}
 		l, _, err := g.layout(req)
 		if err != nil {
@@ -119,7 +135,7 @@ func TestStepProfile(t *testing.T) {
 		for _, k := range p.Kernels() {
 			kernels[k.Kernel] = k
 		}
-		if got, want := kernels["matmul f32"].FLOPs, matmulFLOPs(a, l, mode, req.Steps, res.Generated); got != want {
+		if got, want := kernels["matmul f32"].FLOPs, matmulFLOPs(a, l, mode, req.Steps, req.ActionSteps, res.Generated); got != want {
 			t.Errorf("%v: matmul %g FLOPs, the architecture says %g", mode, got, want)
 		}
 		// Attention counts the pairs the mask lets through.
@@ -127,7 +143,7 @@ func TestStepProfile(t *testing.T) {
 		perPair := 4 * float64(a.Heads*a.HeadDim*a.Layers)
 		var pairs float64
 		switch mode {
-		case ModeAR:
+		case ModeAR, ModeARRestricted:
 			m := seq.CausalMask(P + N)
 			pairs = visiblePairs(m, 0, P, P)
 			for j := 0; j < res.Generated && j < N-1; j++ {
@@ -135,11 +151,11 @@ func TestStepProfile(t *testing.T) {
 			}
 		default:
 			m := seq.PaperMask(l)
-			passes := req.Steps
+			pairs = visiblePairs(m, 0, P, P) + float64(req.Steps)*visiblePairs(m, P, N, P+N)
 			if mode == ModeID {
-				passes *= 2
+				pairs = visiblePairs(m, 0, P, P) + float64(req.Steps)*visiblePairs(m, P, l.BOA, P+l.BOA) +
+					float64(req.ActionSteps)*visiblePairs(m, P, N, P+N)
 			}
-			pairs = visiblePairs(m, 0, P, P) + float64(passes)*visiblePairs(m, P, N, P+N)
 		}
 		if got := kernels["attention"].FLOPs + kernels["attention_scalar"].FLOPs; got != perPair*pairs {
 			t.Errorf("%v: attention %g FLOPs, the mask says %g", mode, got, perPair*pairs)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/seq"
 )
 
@@ -14,12 +15,18 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 	steps := req.Steps
 	if steps == 0 {
 		steps = d.Steps
+		if req.Mode == ModeID {
+			steps = ref.IDImageSteps
+		}
 	}
 	if steps < 1 || steps > 1024 {
 		return nil, 0, fmt.Errorf("udvla: steps %d out of range [1, 1024]", steps)
 	}
+	if a := req.actionSteps(); a < 1 || a > 1024 {
+		return nil, 0, fmt.Errorf("udvla: action steps %d out of range [1, 1024]", a)
+	}
 	switch req.Mode {
-	case ModeJD3P, ModeAR, ModeID:
+	case ModeJD3P, ModeARRestricted, ModeID, ModeAR:
 	default:
 		return nil, 0, fmt.Errorf("udvla: unknown mode %d", req.Mode)
 	}
@@ -52,6 +59,14 @@ func (e *Engine) EncodeInstruction(text string) ([]int32, error) {
 	return e.text.Encode(text), nil
 }
 
+// actionSteps is the action loop's steps of independent diffusion: the request's, else the release's.
+func (req *Request) actionSteps() int {
+	if req.ActionSteps == 0 {
+		return ref.IDActionSteps
+	}
+	return req.ActionSteps
+}
+
 // maskRule is the rule a request runs under: its Mask, or for the zero value the model's rule.
 // A causal rule (a checkpoint trained without a block mask) cannot run the diffusion modes.
 func (e *Engine) maskRule(req *Request) (model.MaskRule, error) {
@@ -60,7 +75,7 @@ func (e *Engine) maskRule(req *Request) (model.MaskRule, error) {
 	case model.MaskRelease, model.MaskPaper:
 		return rule, nil
 	case model.MaskCausal:
-		if req.Mode == ModeAR {
+		if req.Mode.autoregressive() {
 			return rule, nil
 		}
 		if req.Mask == model.MaskDefault {
@@ -86,6 +101,9 @@ func (e *Engine) resolved(req *Request) (*Request, error) {
 // finish cuts the region into outputs and decodes the actions.
 func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
 	out := l.Outputs(d.region)
+	if d.free {
+		out = l.FreeOutputs(d.region)
+	}
 	res := &Result{
 		Region:       d.region,
 		FutureCodes:  out.FutureCodes,
@@ -93,6 +111,8 @@ func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
 		EOAFound:     out.EOAFound,
 		Generated:    d.generated,
 		Timings:      d.timings,
+		Early:        d.early,
+		StepsRun:     d.stepsRun,
 	}
 	if e.fast != nil {
 		res.Actions, res.ActionsComplete = e.fast.Decode(out.Actions)

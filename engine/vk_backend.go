@@ -37,6 +37,7 @@ type vkActs struct {
 	allowed                         [seq.NumSpaces]*vk.Buffer
 	state, sampled, conf, c, out    *vk.Buffer // [maxN]
 	params                          *vk.Buffer // one StepParams, host-written per step
+	vocabIDs                        *vk.Buffer // int32 [vocab]: 0, 1, ..., the space of unconstrained AR
 	all                             []*vk.Buffer
 }
 
@@ -166,7 +167,7 @@ func (b *vkBackend) allocate() error {
 		{&acts.gate, L, a.FFN}, {&acts.up, L, a.FFN}, {&acts.act, L, a.FFN}, {&acts.fin, L, a.Hidden},
 		{&acts.idsAll, L, 1}, {&acts.idsRegion, N, 1}, {&acts.posAll, L, 1}, {&acts.posRegion, N, 1},
 		{&acts.mask, L, 1}, {&acts.reach, L, 1}, {&acts.state, N, 1}, {&acts.sampled, N, 1}, {&acts.conf, N, 1}, {&acts.c, N, 1},
-		{&acts.out, N, 1}, {&acts.params, gpu.StepParamsSize / 4, 1},
+		{&acts.out, N, 1}, {&acts.params, gpu.StepParamsSize / 4, 1}, {&acts.vocabIDs, a.Vocab, 1},
 	} {
 		if err := f32(s.dst, s.rows, s.width); err != nil {
 			return err
@@ -194,11 +195,14 @@ func (b *vkBackend) allocate() error {
 		return err
 	}
 	b.logitsFloats = acts.logits.Size() / 4
-	pos := make([]int32, L)
+	pos := make([]int32, max(L, a.Vocab))
 	for i := range pos {
 		pos[i] = int32(i)
 	}
-	return acts.posAll.Write(0, i32bytes(pos))
+	if err := acts.vocabIDs.Write(0, i32bytes(pos[:a.Vocab])); err != nil {
+		return err
+	}
+	return acts.posAll.Write(0, i32bytes(pos[:L]))
 }
 
 func (w *vkWeights) dtypes() []quant.DType {

@@ -24,31 +24,32 @@ type planKey struct {
 // vkPlan holds the recorded sequences of one request shape.
 type vkPlan struct {
 	prefill *vk.Sequence   // the prefix into the KV cache (cached paper rule, AR)
-	step    *vk.Sequence   // one denoising step
+	step    *vk.Sequence   // one denoising step over the whole region
 	ar      []*vk.Sequence // AR: the pass that generates region position j
-	handoff *vk.Sequence   // independent diffusion: the image loop's output becomes the state
-	actOff  int            // float offset of the action logits (aligned)
+	// Independent diffusion: a step of the image loop, over the prefix and the image positions
+	// only, and the handoff that makes the image loop's output the state.
+	imageStep *vk.Sequence
+	handoff   *vk.Sequence
+	actOff    int  // float offset of the action logits (aligned)
+	free      bool // AR over the whole vocabulary (ModeAR)
 }
 
 func (p *vkPlan) close() {
 	p.prefill.Close()
 	p.step.Close()
+	p.imageStep.Close()
 	p.handoff.Close()
 	for _, s := range p.ar {
 		s.Close()
 	}
 }
 
-func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int) (*decoded, error) {
+func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
 	P, N := l.P(), l.N()
 	if P+N > b.maxL || N > b.maxN {
 		return nil, fmt.Errorf("udvla: sequence of %d tokens exceeds the engine's %d", P+N, b.maxL)
 	}
-	cache := req.Mode == ModeAR || (!req.NoCache && req.Mask == model.MaskPaper)
-	key := planKey{P, N, l.BOA, req.Mode, req.Mask, cache}
-	if req.Mode == ModeAR {
-		key.rule = model.MaskCausal
-	}
+	key := planKeyOf(l, req)
 	if err := b.upload(l, key); err != nil {
 		return nil, err
 	}
@@ -74,29 +75,38 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 	}
 	loop := time.Now()
 	switch req.Mode {
-	case ModeAR:
+	case ModeAR, ModeARRestricted:
 		err = b.runAR(ctx, l, plan, &d)
 	case ModeID:
-		err = b.runLoop(ctx, plan, req.Seed, steps, 0, l.BOA, ref.PurposeSample, ref.PurposeConfidence, &d)
+		// The image loop runs over the prefix and the image positions only; the action positions
+		// of the state and the input keep BOA and MASK meanwhile.
+		err = b.runLoop(ctx, plan.imageStep, vkLoop{seed: req.Seed, steps: steps, a0: 0, a1: l.BOA,
+			sample: ref.PurposeSample, confidence: ref.PurposeConfidence}, &d)
 		if err == nil {
-			// The images are fixed to the first loop's output (its last sampled tokens), which is
-			// also the next model input: the action positions hold BOA and MASK, so no EOA cuts it.
+			// The images are fixed to the image loop's output (its last sampled tokens), which
+			// is also the next model input.
 			err = plan.handoff.Run()
 		}
 		if err == nil {
-			err = b.runLoop(ctx, plan, req.Seed, steps, l.BOA, N, ref.PurposeActionSample, ref.PurposeActionConfidence, &d)
+			err = b.runLoop(ctx, plan.step, vkLoop{seed: req.Seed, steps: req.actionSteps(), a0: l.BOA, a1: N,
+				sample: ref.PurposeActionSample, confidence: ref.PurposeActionConfidence,
+				rule: ref.LoopRule{TauZero: true, FreezeAfterEOA: true}}, &d)
 		}
 		d.generated = N
 	default:
-		err = b.runLoop(ctx, plan, req.Seed, steps, 0, N, ref.PurposeSample, ref.PurposeConfidence, &d)
+		err = b.runLoop(ctx, plan.step, vkLoop{seed: req.Seed, steps: steps, a0: 0, a1: N,
+			sample: ref.PurposeSample, confidence: ref.PurposeConfidence, at: at}, &d)
 		d.generated = N
+		d.early = at != nil && at.stopped
 	}
 	if err != nil {
 		return nil, err
 	}
 	d.timings.Loop = time.Since(loop)
+	d.stepsRun = len(d.timings.Steps)
+	// Diffusion: the sampled tokens of the last step run, which the selection leaves in out.
 	src := b.acts.out
-	if req.Mode == ModeAR {
+	if req.Mode.autoregressive() {
 		src = b.acts.state
 	}
 	raw := make([]byte, 4*N)
@@ -124,7 +134,7 @@ func (b *vkBackend) warmUp(l *seq.Layout, key planKey, plan *vkPlan, seed uint64
 			return err
 		}
 	}
-	if key.mode == ModeAR {
+	if key.mode.autoregressive() {
 		s, err := b.arSequence(l, plan, 0)
 		if err != nil {
 			return err
@@ -146,8 +156,11 @@ func (b *vkBackend) warmUp(l *seq.Layout, key planKey, plan *vkPlan, seed uint64
 		if err := plan.step.Run(); err != nil {
 			return err
 		}
-		if plan.handoff != nil {
-			if err := plan.handoff.Run(); err != nil {
+		for _, s := range []*vk.Sequence{plan.imageStep, plan.handoff} {
+			if s == nil {
+				continue
+			}
+			if err := s.Run(); err != nil {
 				return err
 			}
 		}
@@ -155,30 +168,44 @@ func (b *vkBackend) warmUp(l *seq.Layout, key planKey, plan *vkPlan, seed uint64
 	return b.upload(l, key)
 }
 
-// runLoop runs T denoising steps over region positions [a0, a1): the host only writes the step's
-// parameters; the recorded step is replayed.
-func (b *vkBackend) runLoop(ctx context.Context, plan *vkPlan, seed uint64, steps, a0, a1 int, sp, cp uint32, d *decoded) error {
+// vkLoop is one denoising loop: its steps over region positions [a0, a1), its random streams and
+// its rule.
+type vkLoop struct {
+	seed               uint64
+	steps, a0, a1      int
+	sample, confidence uint32
+	rule               ref.LoopRule
+	at                 *anytime // JD3P with a deadline: may stop the loop after any step
+}
+
+// runLoop runs a denoising loop by replaying the recorded step: the host only writes the step's
+// parameters.
+func (b *vkBackend) runLoop(ctx context.Context, step *vk.Sequence, lp vkLoop, d *decoded) error {
 	var buf [gpu.StepParamsSize]byte
-	for s := 0; s < steps; s++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("udvla: step cancelled after %d of %d denoising steps: %w", s, steps, err)
+	for s := 0; s < lp.steps; s++ {
+		if !lp.at.next(s) || lp.at.expired(ctx, s) {
+			return nil
+		}
+		if err := ctx.Err(); err != nil && !(lp.at != nil && err == context.DeadlineExceeded) {
+			return fmt.Errorf("udvla: step cancelled after %d of %d denoising steps: %w", s, lp.steps, err)
 		}
 		t := time.Now()
-		p, err := gpu.LoopParams(seed, s, steps, a0, a1, sp, cp)
+		p, err := gpu.LoopParams(lp.seed, s, lp.steps, lp.a0, lp.a1, lp.sample, lp.confidence)
 		if err != nil {
 			return err
 		}
+		p = p.WithRule(lp.rule)
 		if err := p.Put(buf[:]); err != nil {
 			return err
 		}
 		if err := b.acts.params.Write(0, buf[:]); err != nil {
 			return err
 		}
-		if err := plan.step.Run(); err != nil {
+		if err := step.Run(); err != nil {
 			return err
 		}
 		d.timings.Steps = append(d.timings.Steps, time.Since(t))
-		d.timings.GPU += gpuTime(plan.step)
+		d.timings.GPU += gpuTime(step)
 		if b.trace {
 			if err := b.traceState(); err != nil {
 				return err
@@ -250,11 +277,27 @@ func gpuTime(s *vk.Sequence) time.Duration {
 	return t
 }
 
+// planKeyOf is the key of a request's recordings.
+func planKeyOf(l *seq.Layout, req *Request) planKey {
+	cache := req.Mode.autoregressive() || (!req.NoCache && req.Mask == model.MaskPaper)
+	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, cache}
+	if req.Mode.autoregressive() {
+		key.rule = model.MaskCausal
+	}
+	return key
+}
+
 // upload writes a request's tokens, positions, allowed ids and static mask into device buffers.
 func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 	a := &b.acts
 	P, N := l.P(), l.N()
 	region := l.Region
+	if key.mode == ModeAR { // free generation: nothing pre-filled
+		region = make([]int32, N)
+		for j := range region {
+			region[j] = l.Vocab.Mask
+		}
+	}
 	seqIDs := l.Sequence(region)
 	pos := make([]int32, N)
 	for i := range pos {
@@ -362,7 +405,7 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 			return nil, r.err
 		}
 	}
-	if key.mode != ModeAR {
+	if !key.mode.autoregressive() {
 		if p.step, err = newSeq(); err != nil {
 			p.close()
 			return nil, err
@@ -373,15 +416,26 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		}
 	} else {
 		p.ar = make([]*vk.Sequence, N)
+		p.free = key.mode == ModeAR
 	}
 	if key.mode == ModeID {
+		imageKey := key
+		imageKey.n = l.BOA
+		if p.imageStep, err = newSeq(); err != nil {
+			p.close()
+			return nil, err
+		}
+		if err := b.recordStep(&recorder{s: p.imageStep}, l, imageKey, p.actOff); err != nil {
+			p.close()
+			return nil, err
+		}
 		if p.handoff, err = newSeq(); err != nil {
 			p.close()
 			return nil, err
 		}
 		r := &recorder{s: p.handoff}
-		out := r.rows(b.acts.out, 0, N, 1)
-		state, ids := r.rows(b.acts.state, 0, N, 1), r.rows(b.acts.idsRegion, 0, N, 1)
+		out := r.rows(b.acts.out, 0, l.BOA, 1)
+		state, ids := r.rows(b.acts.state, 0, l.BOA, 1), r.rows(b.acts.idsRegion, 0, l.BOA, 1)
 		if r.err != nil {
 			p.close()
 			return nil, r.err
@@ -468,6 +522,10 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 	sp := l.Space[j]
 	nAllowed := len(l.Allowed[sp])
 	allowed := r.rows(a.allowed[sp], 0, nAllowed, 1)
+	if plan.free { // the release's AR: the whole vocabulary
+		nAllowed = b.a.Vocab
+		allowed = r.rows(a.vocabIDs, 0, nAllowed, 1)
+	}
 	logits := r.rows(a.logits, 0, nAllowed, 1)
 	params := r.rows(a.params, 0, gpu.StepParamsSize/4, 1)
 	if r.err == nil {

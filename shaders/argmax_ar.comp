@@ -1,5 +1,5 @@
 #version 450
-// One token of the greedy autoregressive baseline (ref GreedyAR) at region position
+// One token of the greedy autoregressive baseline (ref GreedyARRestricted) at region position
 // j = prm.position, from the logits row that predicts it:
 //     a pre-filled position (g[j] != MASK) keeps its token; another takes
 //     allowed[argmax_k logits[k]] (ties to the smaller index);

@@ -6,6 +6,9 @@
 //     c_j     = log(max(conf_j, 1e-20)) + tau·G(seed, s, j, 0, confPurpose)    (or given: GIVEN_C)
 //     mask_len = max(1, min(#unknown - 1, maskBase)),  k = min(mask_len, n - 1),  n = a1 - a0
 //     g[j] = MASK where c_j < sorted(c)[k], tok_j elsewhere
+// With freezeAfterEOA, the loop positions after the first EOA of g (before the step) count as
+// known: they keep g, MASK included, and never count as unknown (the release's action loop of
+// independent diffusion).
 // then out[j] = tok_j (the step's sampled tokens: after the last step, the loop's result) and the
 // next model input ids[idsOff + j] = g[j], MASK after the first EOA of g. Positions outside
 // [a0, a1) keep g and enter out and the input as they are (the independent-diffusion loops).
@@ -44,6 +47,7 @@ const float MAX_FLOAT = 3.4028234663852886e38;
 shared float sc[NMAX];
 shared uint sUnknown;
 shared uint sFirstEOA;
+shared uint sFrozenEOA;
 
 void main() {
 	uint lid = gl_LocalInvocationID.x;
@@ -58,14 +62,30 @@ void main() {
 	if (lid == 0) {
 		sUnknown = 0;
 		sFirstEOA = N;
+		sFrozenEOA = N;
 	}
 	barrier();
+
+	// The first EOA of the loop's state before the step (used only with freezeAfterEOA).
+	uint eoaBefore = N;
+	for (uint j = a0 + lid; j < a1; j += LOCAL_X) {
+		if (state[j] == pc.eoaId) {
+			eoaBefore = min(eoaBefore, j);
+		}
+	}
+	eoaBefore = subgroupMin(eoaBefore);
+	if (subgroupElect()) {
+		atomicMin(sFrozenEOA, eoaBefore);
+	}
+	barrier();
+	// Loop positions at or after frozenFrom are frozen.
+	uint frozenFrom = prm.freezeAfterEOA != 0u && sFrozenEOA < N ? sFrozenEOA + 1u : N;
 
 	uint unknown = 0;
 	for (uint j = a0 + lid; j < a1; j += LOCAL_X) {
 		// Positions of [a0, a1) are visited by invocation (j - a0) % LOCAL_X: the phases below
 		// use the same mapping.
-		bool known = state[j] != pc.maskId;
+		bool known = state[j] != pc.maskId || j >= frozenFrom;
 		float c;
 		if (GIVEN_C) {
 			c = cval[j];
@@ -88,7 +108,7 @@ void main() {
 	uint firstEOA = N;
 	for (uint j = a0 + lid; j < a1; j += LOCAL_X) {
 		int g = state[j];
-		int tok = g != pc.maskId ? g : sampled[j];
+		int tok = g != pc.maskId || j >= frozenFrom ? g : sampled[j];
 		float c = sc[j - a0];
 		uint below = 0; // c values <= c, this one included
 		for (uint t = 0; t < n; t++) {

@@ -43,11 +43,18 @@ enum class Status : int {
 };
 
 enum class Backend : int32_t { Vulkan = UDVLA_BACKEND_VULKAN, Reference = UDVLA_BACKEND_REFERENCE };
-enum class Mode : int32_t { JD3P = UDVLA_MODE_JD3P, AR = UDVLA_MODE_AR, ID = UDVLA_MODE_ID };
+// AR is the release's AR baseline (unconstrained greedy, nothing pre-filled, for an AR checkpoint);
+// ARRestricted greedy AR over each position's decoding space on a JD3P checkpoint.
+enum class Mode : int32_t {
+    JD3P = UDVLA_MODE_JD3P,
+    ARRestricted = UDVLA_MODE_AR_RESTRICTED,
+    ID = UDVLA_MODE_ID,
+    AR = UDVLA_MODE_AR,
+};
 // ModelDefault (the zero value) runs the model file's rule: Release for every released checkpoint.
 // Paper is an opt-in speed mode whose outputs differ from what the weights were trained for.
 // Causal is only ever reported (ModelInfo's default_mask) for a checkpoint trained without a
-// block mask; such a model runs Mode::AR unless a request names Release or Paper.
+// block mask; such a model runs Mode::AR and Mode::ARRestricted unless a request names Release or Paper.
 enum class MaskRule : int32_t {
     ModelDefault = UDVLA_MASK_MODEL_DEFAULT,
     Release = UDVLA_MASK_RELEASE,
@@ -163,6 +170,10 @@ struct StepParams {
     Mode mode = Mode::JD3P;
     MaskRule mask = MaskRule::ModelDefault; // the model's rule
     bool no_cache = false;
+    // budget: JD3P stops before a step that would not finish in time and returns the last step's
+    // sampled tokens, Result::early set; other modes throw once it has passed. 0: none.
+    std::chrono::microseconds budget{0};
+    int action_steps = 0; // Mode::ID's action loop; 0: the release's 28 (steps is its image loop)
 };
 
 // RequestView refers to inputs the caller keeps alive during the step (no copies).
@@ -198,6 +209,8 @@ struct Result {
     bool actions_complete = false, eoa_found = false;
     int generated = 0;
     std::chrono::nanoseconds total{0}, loop{0}, prefill{0}, gpu{0};
+    bool early = false; // the budget stopped JD3P after steps_run steps: not a full run
+    int steps_run = 0;  // decoding passes run (AR: tokens generated)
 
     // action is the action of row t (0 <= t < horizon), column d (0 <= d < dims).
     float action(int t, int d) const {
@@ -331,6 +344,8 @@ public:
         r.steps = req.steps;
         r.mask = static_cast<int32_t>(req.mask);
         r.no_cache = req.no_cache ? 1 : 0;
+        r.budget_us = req.budget.count() > 0 ? static_cast<uint64_t>(req.budget.count()) : 0;
+        r.action_steps = req.action_steps;
 
         out.region.resize(info_.region_size);
         out.future_codes.resize(info_.future_codes_size);
@@ -360,6 +375,8 @@ public:
         out.loop = std::chrono::nanoseconds(res.loop_ns);
         out.prefill = std::chrono::nanoseconds(res.prefill_ns);
         out.gpu = std::chrono::nanoseconds(res.gpu_ns);
+        out.early = res.early != 0;
+        out.steps_run = res.steps_run;
     }
 
     // live_engines is the number of engines open in this process.

@@ -83,7 +83,7 @@ func run(args []string, stdout io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "udvla-golden 1\ncases %d\n", *cases)
 	r := rand.New(rand.NewPCG(*seed, 0x9e3779b97f4a7c15))
-	modes := []engine.Mode{engine.ModeJD3P, engine.ModeID, engine.ModeAR}
+	modes := engine.Modes
 	for i := 0; i < *cases; i++ {
 		req := randomRequest(cfg, r, *maxSteps)
 		req.Mode = modes[i%len(modes)]

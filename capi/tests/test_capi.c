@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -308,7 +309,7 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
     r.steps = 1025;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     golden_request(g, &r);
-    r.mode = 3;
+    r.mode = 4;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
     r.mode = -1;
     CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
@@ -390,6 +391,70 @@ static void test_step_errors(udvla_engine e, const golden_case *g) {
 }
 
 /* The last error is per thread: another thread's failure does not touch this thread's message. */
+/* budget_us: below one step a JD3P step runs its first step only and says so (early, steps_run);
+ * a generous budget runs every step, unmarked, with the golden result. Callers built against the
+ * first ABI 1 structs (before budget_us and early) keep working: their requests carry no budget
+ * and their results are not written past their end. */
+static void test_budget_and_abi1(udvla_engine e, const golden_case *cs, size_t n) {
+    udvla_model_info mi;
+    udvla_model_info_init(&mi);
+    CHECK_STATUS(udvla_get_model_info(e, &mi), UDVLA_OK);
+    const golden_case *g = NULL;
+    for (size_t i = 0; i < n && !g; i++)
+        if (cs[i].mode == UDVLA_MODE_JD3P && cs[i].steps > 1) g = &cs[i];
+    CHECK(g != NULL);
+    if (!g) return;
+    buffers b;
+    buffers_make(&b, &mi);
+    udvla_request r;
+    char why[256];
+
+    golden_request(g, &r);
+    r.budget_us = 1;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_OK);
+    CHECK(b.res.early == 1 && b.res.steps_run == 1);
+    r.budget_us = 600000000;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_OK);
+    CHECK(b.res.early == 0 && b.res.steps_run == g->steps);
+    CHECK(golden_matches(g, &b.res, 1, why, sizeof why));
+
+    /* the first ABI 1 sizes: a budget beyond the old request's end is not read, and the result's
+     * appended fields keep the caller's bytes */
+    golden_request(g, &r);
+    r.struct_size = (uint32_t)offsetof(udvla_request, budget_us);
+    r.budget_us = 1;
+    r.reserved3 = 7;
+    b.res.struct_size = (uint32_t)offsetof(udvla_result, early);
+    b.res.early = 0x5a5a;
+    b.res.steps_run = 0x5a5a;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_OK);
+    CHECK(golden_matches(g, &b.res, 1, why, sizeof why));
+    CHECK(b.res.early == 0x5a5a && b.res.steps_run == 0x5a5a);
+    b.res.struct_size = sizeof b.res;
+
+    /* the appended request fields are checked */
+    golden_request(g, &r);
+    r.reserved3 = 1;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_INVALID_ARGUMENT);
+    golden_request(g, &r);
+    r.action_steps = -1;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
+    golden_request(g, &r);
+    r.budget_us = UINT64_MAX;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
+    r.struct_size = (uint32_t)offsetof(udvla_request, budget_us) + 8;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_STRUCT_SIZE);
+
+    /* the release's AR and the restricted AR are distinct modes; an unknown mode is refused */
+    golden_request(g, &r);
+    r.mode = UDVLA_MODE_AR;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_OK);
+    CHECK(b.res.early == 0 && b.res.steps_run == b.res.generated);
+    r.mode = 4;
+    CHECK_STATUS(udvla_step(e, &r, &b.res), UDVLA_ERR_OUT_OF_RANGE);
+    buffers_free(&b);
+}
+
 static void *other_thread(void *arg) {
     (void)arg;
     udvla_model_info mi;
@@ -458,6 +523,7 @@ int main(int argc, char **argv) {
     test_info(e, &cs[0]);
     test_golden(e, cs, n, 1, n);
     test_step_errors(e, &cs[0]);
+    test_budget_and_abi1(e, cs, n);
 
     /* the CPU reference gives the same tokens and actions as the Vulkan engine */
     udvla_open_options o;

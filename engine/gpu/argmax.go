@@ -63,7 +63,7 @@ func (k *Argmax) Record(s *vk.Sequence, a ArgmaxArgs) error {
 	return nil
 }
 
-// ArgmaxAR is one token of the greedy autoregressive baseline (ref GreedyAR) at the region
+// ArgmaxAR is one token of the greedy autoregressive baseline (ref GreedyARRestricted) at the region
 // position StepParams.Position: a pre-filled position keeps its token, another takes the argmax
 // of its logits; the token goes into the region state and into the ids buffer as the next forward
 // pass's input. After the first EOA of the state it writes nothing, so positions after it stay

@@ -80,7 +80,7 @@ func TestArgmaxMatchesReference(t *testing.T) {
 	}
 }
 
-// arReference is ref.GreedyAR's decision loop on given logits: pre-filled positions are inserted,
+// arReference is ref.GreedyARRestricted's decision loop on given logits: pre-filled positions are inserted,
 // others take the argmax, and nothing is generated after the first EOA.
 func arReference(region []int32, logits [][]float32, ids []int32, v *model.Vocab) []int32 {
 	out := append([]int32(nil), region...)

@@ -26,6 +26,9 @@ type StepParams struct {
 	MaskBase      int     // ref.MaskLenBase(A1-A0, s, T), float32 as the release; the shader clamps it
 	A0, A1        int     // the loop's region positions [A0, A1)
 	Position      int     // greedy AR: the region position this pass generates
+	// FreezeAfterEOA makes the loop positions after the state's first EOA known to the selection
+	// (ref.LoopRule): the action loop of independent diffusion.
+	FreezeAfterEOA bool
 }
 
 // LoopParams are the parameters of step s of a T-step denoising loop over the region positions
@@ -42,6 +45,23 @@ func LoopParams(seed uint64, s, steps, a0, a1 int, sample, confidence uint32) (S
 		Seed: seed, Step: s, SamplePurpose: sample, ConfPurpose: confidence,
 		Tau: float32(ref.TauAfter(s, steps)), MaskBase: ref.MaskLenBase(a1-a0, s, steps), A0: a0, A1: a1,
 	}, nil
+}
+
+// WithRule applies a loop rule to the parameters of one of its steps: tau held at 0, the slots
+// after the first EOA frozen.
+func (p StepParams) WithRule(rule ref.LoopRule) StepParams {
+	if rule.TauZero {
+		p.Tau = 0
+	}
+	p.FreezeAfterEOA = rule.FreezeAfterEOA
+	return p
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ARParams are the parameters of the greedy-AR pass that generates region position j.
@@ -73,6 +93,7 @@ func (p *StepParams) Put(b []byte) error {
 	w := [16]uint32{
 		uint32(p.Seed), uint32(p.Seed >> 32), uint32(p.Step), p.SamplePurpose, p.ConfPurpose,
 		math.Float32bits(p.Tau), uint32(int32(p.MaskBase)), uint32(p.A0), uint32(p.A1), uint32(p.Position),
+		b2u(p.FreezeAfterEOA),
 	}
 	for i, x := range w {
 		binary.LittleEndian.PutUint32(b[4*i:], x)

@@ -17,6 +17,12 @@ type Options struct {
 	// the paper rule, so it is refused under the release rule. Greedy AR is always KV-cached.
 	Cache bool
 	Trace bool // record every decision (Result.Trace)
+	// ActionSteps is the action loop's steps of independent diffusion (Steps is its image loop's).
+	ActionSteps int
+	// Continue, when set, is asked before every JD3P step; when it returns false the loop stops
+	// (the first step always runs) and the result is the last step's sampled tokens (anytime
+	// decoding).
+	Continue func(step int) bool
 }
 
 // Result is the outcome of one control step.
@@ -28,6 +34,7 @@ type Result struct {
 	Forwards    int // forward passes of the decoding loop(s), the prefix prefill excluded
 	Generated   int // generated tokens, for tokens per second (diffusion: N; AR: up to the EOA)
 	Trace       *Trace
+	StepsRun    int // denoising steps run (JD3P; fewer than Steps when Continue stopped the loop)
 }
 
 // checkLayout makes sure every id the layout can produce or feed lies in the model's vocabulary.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
 
@@ -28,6 +29,10 @@ import (
 // mask_len positions are re-masked, at least one at every step, the last step included. That is why
 // the output is the last step's sampled tokens (every position filled), not the state g, which
 // always keeps at least one MASK.
+//
+// With opt.Continue set, the loop asks it before every step and stops when it says no (the first
+// step always runs): the output is then the sampled tokens of the last step run (a complete answer, since
+// every step samples every position), and Result.StepsRun says how many ran.
 func (m *Model) JD3P(l *seq.Layout, opt Options) (*Result, error) {
 	f, tr, err := m.startDenoising(l, opt)
 	if err != nil {
@@ -38,12 +43,12 @@ func (m *Model) JD3P(l *seq.Layout, opt Options) (*Result, error) {
 	for j := range all {
 		all[j] = j
 	}
-	out, err := m.denoise(f, g, all, opt, PurposeSample, PurposeConfidence, 0, tr)
+	out, ran, err := m.denoise(f, g, all, opt, loopSpec{steps: opt.Steps, sample: PurposeSample, confidence: PurposeConfidence, next: opt.Continue}, tr)
 	if err != nil {
 		return nil, err
 	}
 	r := finish(l, out)
-	r.Forwards, r.Generated, r.Trace = opt.Steps, l.N(), tr
+	r.Forwards, r.Generated, r.Trace, r.StepsRun = ran, l.N(), tr, ran
 	return r, nil
 }
 
@@ -66,29 +71,69 @@ func (m *Model) startDenoising(l *seq.Layout, opt Options) (*regionForward, *Tra
 	return f, tr, nil
 }
 
-// denoise runs one T-step masked-denoising loop over the region positions pos (ascending); the
-// other region positions keep the tokens g holds. g is the state and is updated in place; the
-// returned region is g with pos set to the last step's sampled tokens. N of the schedule is len(pos).
-// The random streams are (step, region position, token id, sample purpose) for sampling and
-// (step, region position, 0, confidence purpose) for the confidence noise.
-func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, sample, confidence uint32, phase int, tr *Trace) ([]int32, error) {
+// loopSpec describes one denoising loop: its steps, its random streams and the release's rules
+// that differ between the joint loop and the action loop of independent diffusion.
+type loopSpec struct {
+	steps              int
+	sample, confidence uint32 // RNG purposes of sampling and of the confidence noise
+	phase              int    // recorded in the trace
+	rule               LoopRule
+	next               func(step int) bool // asked before every step; false stops (after step 0); nil: run all
+}
+
+// LoopRule holds the two ways the release's action loop of independent diffusion departs from
+// the joint loop.
+type LoopRule struct {
+	// TauZero holds the confidence noise's temperature at 0 for the whole loop: the release carries
+	// tau over from its image loop, whose last step brings it to exactly 0.
+	TauZero bool
+	// FreezeAfterEOA treats the loop positions after the first EOA of the state as known: they keep
+	// the state's token (MASK included), never count as unknown and are never re-masked.
+	FreezeAfterEOA bool
+}
+
+// frozenFrom is the first loop position the rule freezes: the one after the first EOA the state g
+// holds at a loop position (the release looks for it in the loop's tokens only); len(g) when the
+// rule freezes nothing.
+func (r LoopRule) frozenFrom(g []int32, pos []int, v *model.Vocab) int {
+	if r.FreezeAfterEOA {
+		for _, j := range pos {
+			if g[j] == v.EOA {
+				return j + 1
+			}
+		}
+	}
+	return len(g)
+}
+
+// denoise runs one denoising loop over the region positions pos (ascending); the other region
+// positions keep the tokens g holds. g is the state and is updated in place; the returned region
+// is g with pos set to the last step's sampled tokens, and the steps run. N of the schedule is
+// len(pos). The random streams are (step, region position, token id, sample purpose) for sampling
+// and (step, region position, 0, confidence purpose) for the confidence noise.
+func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, ls loopSpec, tr *Trace) ([]int32, int, error) {
 	l := f.l
 	v := l.Vocab
 	n := len(pos)
 	sampled := make([]int32, n)
 	tau := 1.0
-	for s := 0; s < opt.Steps; s++ {
-		r := float64(s+1) / float64(opt.Steps)
+	ran := 0
+	for s := 0; s < ls.steps; s++ {
+		if ls.next != nil && !ls.next(s) && s > 0 {
+			break
+		}
+		r := float64(s+1) / float64(ls.steps)
 		input := modelInput(g, v)
 		hidden, err := f.hidden(input)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		frozen := ls.rule.frozenFrom(g, pos, v)
 		conf := make([]float64, n)
 		sampleMargin := make([]float64, n)
 		unknown := 0
 		for i, j := range pos {
-			if g[j] != v.Mask {
+			if g[j] != v.Mask || j >= frozen {
 				sampled[i], conf[i], sampleMargin[i] = g[j], math.MaxFloat32, math.Inf(1)
 				continue
 			}
@@ -96,16 +141,19 @@ func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, sam
 			ids := l.Allowed[l.Space[j]]
 			logits, err := m.Logits(hidden[j], ids)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			sampled[i], conf[i], sampleMargin[i] = gumbelMax(logits, ids, opt.Seed, s, j, sample)
+			sampled[i], conf[i], sampleMargin[i] = gumbelMax(logits, ids, opt.Seed, s, j, ls.sample)
 		}
-		maskLen := MaskLen(n, s, opt.Steps, unknown)
+		maskLen := MaskLen(n, s, ls.steps, unknown)
 		tau *= 1 - r
+		if ls.rule.TauZero {
+			tau = 0
+		}
 		c := make([]float64, n)
 		for i, j := range pos {
 			// log is clamped at 1e-20 as the release does; a sampled token's p never gets near it.
-			c[i] = math.Log(math.Max(conf[i], 1e-20)) + tau*Gumbel(opt.Seed, s, j, 0, confidence)
+			c[i] = math.Log(math.Max(conf[i], 1e-20)) + tau*Gumbel(opt.Seed, s, j, 0, ls.confidence)
 		}
 		sorted := append([]float64(nil), c...)
 		sort.Float64s(sorted)
@@ -118,9 +166,10 @@ func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, sam
 				g[j] = sampled[i]
 			}
 		}
+		ran++
 		if tr != nil {
 			tr.Steps = append(tr.Steps, StepTrace{
-				Phase: phase, Step: s, Positions: append([]int(nil), pos...), Input: input,
+				Phase: ls.phase, Step: s, Positions: append([]int(nil), pos...), Input: input,
 				Unknown: unknown, MaskLen: maskLen, Tau: tau,
 				Sampled: append([]int32(nil), sampled...), Conf: conf, C: c, Cutoff: cutoff,
 				Remasked: remasked, SampleMargin: sampleMargin, MaskMargin: maskMargins(c, sorted, maskLen),
@@ -132,7 +181,7 @@ func (m *Model) denoise(f *regionForward, g []int32, pos []int, opt Options, sam
 	for i, j := range pos {
 		out[j] = sampled[i]
 	}
-	return out, nil
+	return out, ran, nil
 }
 
 // maskMargins is, per position, how far its c lies from the boundary between the re-masked and the

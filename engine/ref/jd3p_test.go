@@ -12,8 +12,9 @@ import (
 // state before the step, full-vocabulary logits of one uncached forward with -Inf outside the
 // decoding space, Gumbel-max and softmax over the whole vocabulary, the schedule, the confidence
 // noise, and a re-mask set that must be exactly the mask_len smallest c. It returns how many steps
-// began with an EOA in the state followed by other positions (the EOA rule was exercised).
-func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32) int {
+// began with an EOA in the state followed by other positions (the EOA rule was exercised). rule is
+// the loops' LoopRule (the action loop of independent diffusion: tau 0, frozen after the EOA).
+func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32, rule LoopRule) int {
 	t.Helper()
 	l, m, v := ts.l, ts.m, ts.v
 	p, V := l.P(), ts.arch.Vocab
@@ -65,10 +66,14 @@ func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32)
 		if err != nil {
 			t.Fatal(err)
 		}
+		frozen := len(prev)
+		if rule.FreezeAfterEOA && e >= 0 {
+			frozen = e + 1
+		}
 		unknown := 0
 		conf := make([]float64, n)
 		for k, j := range st.Positions {
-			if prev[j] != v.Mask {
+			if prev[j] != v.Mask || j >= frozen {
 				if st.Sampled[k] != prev[j] || st.Conf[k] != math.MaxFloat32 {
 					t.Fatalf("phase %d step %d: known position %d sampled %d conf %v", phase, s, j, st.Sampled[k], st.Conf[k])
 				}
@@ -105,6 +110,9 @@ func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32)
 		}
 		wantLen := MaskLen(n, s, opt.Steps, unknown) // checked against the release's float32 by TestMaskLenBaseMatchesReleaseFloat32
 		tau *= 1 - float64(s+1)/float64(opt.Steps)
+		if rule.TauZero {
+			tau = 0
+		}
 		if st.Unknown != unknown || st.MaskLen != wantLen || st.Tau != tau {
 			t.Fatalf("phase %d step %d: unknown %d mask_len %d tau %v, replay %d %d %v", phase, s, st.Unknown, st.MaskLen, st.Tau, unknown, wantLen, tau)
 		}
@@ -114,7 +122,11 @@ func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32)
 			if math.Abs(c-st.C[k]) > 1e-12 {
 				t.Fatalf("phase %d step %d position %d: c %v, replay %v", phase, s, j, st.C[k], c)
 			}
-			if st.State[j] == v.Mask {
+			if j >= frozen {
+				if st.State[j] != prev[j] {
+					t.Fatalf("phase %d step %d: frozen position %d changed from %d to %d", phase, s, j, prev[j], st.State[j])
+				}
+			} else if st.State[j] == v.Mask {
 				masked++
 			} else if st.State[j] != st.Sampled[k] {
 				t.Fatalf("phase %d step %d: kept position %d holds %d, not its sample %d", phase, s, j, st.State[j], st.Sampled[k])
@@ -126,7 +138,7 @@ func replay(t *testing.T, ts *testStep, opt Options, tr *Trace, initial []int32)
 		}
 		for a, ja := range st.Positions {
 			for b, jb := range st.Positions {
-				if st.State[ja] == v.Mask && st.State[jb] != v.Mask && !(st.C[a] < st.C[b]) {
+				if ja < frozen && jb < frozen && st.State[ja] == v.Mask && st.State[jb] != v.Mask && !(st.C[a] < st.C[b]) {
 					t.Fatalf("phase %d step %d: re-masked %d has c %v above kept %d's %v", phase, s, ja, st.C[a], jb, st.C[b])
 				}
 			}
@@ -155,10 +167,18 @@ func indexOfLast(tr *Trace, phase int) int {
 	return last
 }
 
-func checkOutput(t *testing.T, ts *testStep, r *Result) {
+func checkOutput(t *testing.T, ts *testStep, r *Result) { checkOutputRule(t, ts, r, LoopRule{}) }
+
+// checkOutputRule is checkOutput for a run whose action loop follows rule: with FreezeAfterEOA, a
+// slot after the first EOA may still hold MASK (it was frozen before it was ever sampled).
+func checkOutputRule(t *testing.T, ts *testStep, r *Result, rule LoopRule) {
 	t.Helper()
 	l, v := ts.l, ts.v
+	first := firstIndex(r.Region, v.EOA)
 	for j, tok := range r.Region {
+		if rule.FreezeAfterEOA && first >= 0 && j > first && tok == v.Mask {
+			continue
+		}
 		if l.Known[j] {
 			if tok != l.Region[j] {
 				t.Fatalf("pre-filled position %d changed to %d", j, tok)
@@ -214,7 +234,7 @@ func TestJD3PReplayAndInvariants(t *testing.T) {
 		if len(r.Trace.Steps) != c.opt.Steps || r.Forwards != c.opt.Steps || r.Generated != ts.l.N() {
 			t.Fatalf("%d trace steps, %d forwards", len(r.Trace.Steps), r.Forwards)
 		}
-		eoaSteps += replay(t, ts, c.opt, r.Trace, ts.l.Region)
+		eoaSteps += replay(t, ts, c.opt, r.Trace, ts.l.Region, LoopRule{})
 		last := r.Trace.Steps[c.opt.Steps-1]
 		for k, j := range last.Positions {
 			if r.Region[j] != last.Sampled[k] {

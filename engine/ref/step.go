@@ -9,7 +9,7 @@ import (
 )
 
 // The decisions of one decoding step, exported one by one so that another implementation (the GPU
-// shaders) can be tested on each alone, on inputs no model would produce. JD3P, GreedyAR and
+// shaders) can be tested on each alone, on inputs no model would produce. JD3P, the greedy AR modes and
 // IndependentDiffusion make the same decisions through the same code (StepSelect is checked
 // against their traces).
 
@@ -59,6 +59,12 @@ type Selection struct {
 // the sampled tokens elsewhere. With given non-nil, those c values are used instead of computed
 // ones (a test of the re-masking on exactly given values). g is not modified.
 func StepSelect(g []int32, pos []int, sampled []int32, conf []float64, v *model.Vocab, seed uint64, s, steps int, confidence uint32, given []float64) (*Selection, error) {
+	return StepSelectRule(g, pos, sampled, conf, v, seed, s, steps, confidence, given, LoopRule{})
+}
+
+// StepSelectRule is StepSelect for a loop that follows rule (tau held at 0; the loop positions
+// after the first EOA of g treated as known), as the action loop of independent diffusion does.
+func StepSelectRule(g []int32, pos []int, sampled []int32, conf []float64, v *model.Vocab, seed uint64, s, steps int, confidence uint32, given []float64, rule LoopRule) (*Selection, error) {
 	n := len(pos)
 	if n == 0 || len(sampled) != n || len(conf) != n || (given != nil && len(given) != n) {
 		return nil, fmt.Errorf("step select: %d positions, %d sampled, %d confidences, %d given c", n, len(sampled), len(conf), len(given))
@@ -73,10 +79,15 @@ func StepSelect(g []int32, pos []int, sampled []int32, conf []float64, v *model.
 	}
 	sel := &Selection{C: make([]float64, n), Remasked: make([]bool, n), State: append([]int32(nil), g...)}
 	tok := make([]int32, n)
+	frozen := rule.frozenFrom(g, pos, v)
+	tau := TauAfter(s, steps)
+	if rule.TauZero {
+		tau = 0
+	}
 	for i, j := range pos {
 		tok[i] = sampled[i]
 		c := conf[i]
-		if g[j] != v.Mask {
+		if g[j] != v.Mask || j >= frozen {
 			tok[i], c = g[j], math.MaxFloat32
 		} else {
 			sel.Unknown++
@@ -84,7 +95,7 @@ func StepSelect(g []int32, pos []int, sampled []int32, conf []float64, v *model.
 		if given != nil {
 			sel.C[i] = given[i]
 		} else {
-			sel.C[i] = math.Log(math.Max(c, 1e-20)) + TauAfter(s, steps)*Gumbel(seed, s, j, 0, confidence)
+			sel.C[i] = math.Log(math.Max(c, 1e-20)) + tau*Gumbel(seed, s, j, 0, confidence)
 		}
 	}
 	sel.MaskLen = MaskLen(n, s, steps, sel.Unknown)

@@ -15,7 +15,7 @@ import (
 func TestStepSelectReplaysTraces(t *testing.T) {
 	for _, seed := range []int64{41, 42} {
 		ts := newTestStep(t, seed)
-		opt := Options{Mask: model.MaskPaper, Seed: uint64(seed) * 977, Steps: 6, Trace: true}
+		opt := Options{Mask: model.MaskPaper, Seed: uint64(seed) * 977, Steps: 6, ActionSteps: 5, Trace: true}
 		jd, err := ts.m.JD3P(ts.l, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -26,19 +26,23 @@ func TestStepSelectReplaysTraces(t *testing.T) {
 		}
 		for name, r := range map[string]*Result{"jd3p": jd, "independent": id} {
 			g := append([]int32(nil), ts.l.Region...)
+			if name == "independent" {
+				g = g[:ts.l.BOA] // the image loop's sequence has no action slot
+			}
 			var out []int32
 			for i, st := range r.Trace.Steps {
 				if i > 0 && st.Phase != r.Trace.Steps[i-1].Phase {
-					g = out // the action loop starts from the image loop's output
+					// the action loop starts from the image loop's output, BOA and MASK slots
+					g = append(append([]int32(nil), out...), ts.l.Region[ts.l.BOA:]...)
 				}
 				if !slices.Equal(ModelInput(g, ts.v), st.Input) {
 					t.Fatalf("%s step %d: model input differs", name, i)
 				}
-				confidence := PurposeConfidence
+				confidence, steps, rule := PurposeConfidence, opt.Steps, LoopRule{}
 				if st.Phase == 1 {
-					confidence = PurposeActionConfidence
+					confidence, steps, rule = PurposeActionConfidence, opt.ActionSteps, LoopRule{TauZero: true, FreezeAfterEOA: true}
 				}
-				sel, err := StepSelect(g, st.Positions, st.Sampled, st.Conf, ts.v, opt.Seed, st.Step, opt.Steps, confidence, nil)
+				sel, err := StepSelectRule(g, st.Positions, st.Sampled, st.Conf, ts.v, opt.Seed, st.Step, steps, confidence, nil, rule)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -47,7 +51,7 @@ func TestStepSelectReplaysTraces(t *testing.T) {
 					t.Fatalf("%s step %d: selection differs from the trace", name, i)
 				}
 				// Given the same c values, the same decisions.
-				again, err := StepSelect(g, st.Positions, st.Sampled, st.Conf, ts.v, opt.Seed, st.Step, opt.Steps, confidence, st.C)
+				again, err := StepSelectRule(g, st.Positions, st.Sampled, st.Conf, ts.v, opt.Seed, st.Step, steps, confidence, st.C, rule)
 				if err != nil || !slices.Equal(again.State, st.State) {
 					t.Fatalf("%s step %d: given c: %v", name, i, err)
 				}

@@ -17,7 +17,8 @@
 		uint a0;            /* the loop's region positions are [a0, a1) */                          \
 		uint a1;                                                                                    \
 		uint position;      /* greedy AR: the region position this pass generates */               \
-		uint reserved[6];                                                                           \
+		uint freezeAfterEOA; /* 1: loop positions after the state's first EOA are known (select) */ \
+		uint reserved[5];                                                                           \
 	} prm;
 
 #endif

@@ -75,7 +75,7 @@ func TestRunTinyModel(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	// no --mask: the model's rule, release for tiny.udvla (a checkpoint with use_blockwise_attn_mask)
-	for _, want := range []string{"mode  tokens", "jd3p", "ar ", "id ", "tokens/s", "kernel", "matmul f32", "attention", "release mask"} {
+	for _, want := range []string{"mode          tokens", "jd3p", "ar ", "id ", "vs ar ", "tokens/s", "kernel", "matmul f32", "attention", "release mask"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -104,8 +104,9 @@ func TestRunTinyModel(t *testing.T) {
 		t.Fatalf("%d modes", len(r.Modes))
 	}
 	for _, m := range r.Modes {
-		wantPasses := map[string]int{"jd3p": 4, "id": 8, "ar": m.Generated}[m.Mode]
-		if m.Passes != wantPasses || m.LatencyMS.N != 3 || m.TokensPerSecond.Median <= 0 || m.RatioToAR == nil {
+		wantPasses := map[string]int{"jd3p": 4, "id": 4 + 28, "ar": m.Generated}[m.Mode]
+		if m.Passes != wantPasses || m.LatencyMS.N != 3 || m.TokensPerSecond.Median <= 0 || m.RatioToAR == nil ||
+			m.RatioBase == nil || *m.RatioBase != "ar" {
 			t.Errorf("%s: %+v", m.Mode, m)
 		}
 		if s := m.LatencyMS; !(s.Min <= s.Median && s.Median <= s.P90 && s.P90 <= s.Max) {

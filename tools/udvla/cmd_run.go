@@ -18,6 +18,7 @@ import (
 
 	"github.com/udvla/udvla/engine"
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/ref"
 )
 
 func init() {
@@ -39,6 +40,9 @@ type runOutput struct {
 	Generated       int             `json:"generated"`
 	IdenticalRuns   bool            `json:"identical_runs"`
 	Runs            []runTimingsOut `json:"runs"`
+	// Early marks outputs cut short by --budget-ms after StepsRun steps (anytime JD3P).
+	Early    bool `json:"early"`
+	StepsRun int  `json:"steps_run"`
 }
 
 type runRequestOut struct {
@@ -48,7 +52,9 @@ type runRequestOut struct {
 	Seed        uint64  `json:"seed"`
 	Cache       bool    `json:"cache"`
 	Instruction []int32 `json:"instruction"`
-	Codes       string  `json:"codes"` // "random" or the file they were read from
+	Codes       string  `json:"codes"`                  // "random" or the file they were read from
+	ActionSteps int     `json:"action_steps,omitempty"` // independent diffusion's action loop
+	BudgetMS    float64 `json:"budget_ms,omitempty"`    // the time budget of each run
 }
 
 type runCameraOut struct {
@@ -66,6 +72,8 @@ type runTimingsOut struct {
 	StepMS          []float64 `json:"step_ms"`
 	HostMSPerStep   float64   `json:"host_ms_per_step"`
 	TokensPerSecond float64   `json:"tokens_per_second"`
+	StepsRun        int       `json:"steps_run"`
+	Early           bool      `json:"early"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -168,8 +176,12 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	ef := addEngineFlags(fs)
 	seed := fs.Uint64("seed", 1, "seed of the decoding (and of the random codes without --codes)")
-	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default)")
-	modeS := fs.String("mode", "jd3p", "decoding: jd3p, ar (greedy autoregressive baseline) or id (independent diffusion)")
+	steps := fs.Int("steps", 0, "denoising steps T (0: the model's default; id: its image loop, 0 taking the release's 64)")
+	modeS := fs.String("mode", "jd3p", "decoding: jd3p; id (independent diffusion as the release runs it); ar (the release's AR baseline "+
+		"for an AR checkpoint: unconstrained greedy, nothing pre-filled); ar-restricted (greedy AR on a JD3P checkpoint over each position's decoding space)")
+	actionSteps := fs.Int("action-steps", 0, "independent diffusion's action loop steps (0: the release's 28)")
+	budgetMS := fs.Float64("budget-ms", 0, "time budget of each control step in milliseconds (jd3p stops early with the last step's tokens; "+
+		"other modes fail past it); 0: none")
 	maskS := fs.String("mask", "model", "attention mask rule: model (the model file's: release for the released checkpoints), release, "+
 		"or paper (opt-in speed mode: its outputs differ from what the weights were trained for)")
 	noCache := fs.Bool("no-cache", false, "recompute the prefix at every step instead of caching its keys and values")
@@ -199,10 +211,16 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *steps < 0 {
 		return fmt.Errorf("--steps %d: want a positive number (0 takes the model's default)", *steps)
 	}
+	if *actionSteps < 0 {
+		return fmt.Errorf("--action-steps %d: want a positive number (0 takes the release's 28)", *actionSteps)
+	}
+	if !(*budgetMS >= 0) || *budgetMS > 1e9 {
+		return fmt.Errorf("--budget-ms %v: want milliseconds, 0 for none", *budgetMS)
+	}
 	if (*instruction == "") == (*tokensS == "") {
 		return errors.New("give the instruction once: --tokens IDS (text token ids, e.g. 40,50,60) or --instruction TEXT (models that pack a text vocabulary)")
 	}
-	req := &engine.Request{Seed: *seed, Steps: *steps, Mode: mode, NoCache: *noCache, InstructionText: *instruction}
+	req := &engine.Request{Seed: *seed, Steps: *steps, Mode: mode, NoCache: *noCache, InstructionText: *instruction, ActionSteps: *actionSteps}
 	if *tokensS != "" {
 		if req.Instruction, err = parseTokens(*tokensS); err != nil {
 			return fmt.Errorf("--tokens: %w", err)
@@ -232,7 +250,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("--mask causal cannot decode a control step: want model, release or paper")
 	}
 	rule := req.Mask.Resolve(cfg.Decoding) // what the output reports
-	if mode == engine.ModeAR {
+	if mode == engine.ModeAR || mode == engine.ModeARRestricted {
 		rule = model.MaskCausal
 	}
 	codesFrom := "random"
@@ -249,7 +267,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var first *engine.Result
 	out := runOutput{Schema: "udvla-run/1", Model: *ef.model, Backend: e.BackendName(), IdenticalRuns: true}
 	for i := 0; i < *runs; i++ {
-		res, err := e.Step(ctx, req)
+		res, err := step(ctx, e, req, *budgetMS)
 		if err != nil {
 			return err
 		}
@@ -260,13 +278,25 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 		out.Runs = append(out.Runs, runTimings(res))
 	}
-	effSteps := *steps
+	effSteps, effAction := *steps, 0
+	if mode == engine.ModeID {
+		effAction = *actionSteps
+		if effAction == 0 {
+			effAction = ref.IDActionSteps
+		}
+	}
 	if effSteps == 0 {
 		effSteps = cfg.Decoding.Steps
+		if mode == engine.ModeID {
+			effSteps = ref.IDImageSteps
+		}
 	}
 	instr := nonNilIDs(req.Instruction)
+	autoregressive := mode == engine.ModeAR || mode == engine.ModeARRestricted
 	out.Request = runRequestOut{Mode: mode.String(), Mask: rule.String(), Steps: effSteps, Seed: *seed,
-		Cache: mode == engine.ModeAR || (!*noCache && rule == model.MaskPaper), Instruction: instr, Codes: codesFrom}
+		Cache: autoregressive || (!*noCache && rule == model.MaskPaper), Instruction: instr, Codes: codesFrom,
+		ActionSteps: effAction, BudgetMS: *budgetMS}
+	out.Early, out.StepsRun = first.Early, first.StepsRun
 	for _, c := range cfg.Decoding.Cameras {
 		out.Cameras = append(out.Cameras, runCameraOut{c.Name, c.H, c.W})
 	}
@@ -282,9 +312,19 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// step runs one control step, within budgetMS milliseconds when it is set.
+func step(ctx context.Context, e *engine.Engine, req *engine.Request, budgetMS float64) (*engine.Result, error) {
+	if budgetMS > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(budgetMS*float64(time.Millisecond)))
+		defer cancel()
+	}
+	return e.Step(ctx, req)
+}
+
 func runTimings(r *engine.Result) runTimingsOut {
 	t := runTimingsOut{TotalMS: ms(r.Timings.Total), CompileMS: ms(r.Timings.Compile), PrefillMS: ms(r.Timings.Prefill), LoopMS: ms(r.Timings.Loop),
-		GPUMS: ms(r.Timings.GPU), TokensPerSecond: r.TokensPerSecond(), StepMS: []float64{}}
+		GPUMS: ms(r.Timings.GPU), TokensPerSecond: r.TokensPerSecond(), StepMS: []float64{}, StepsRun: r.StepsRun, Early: r.Early}
 	var wall time.Duration
 	for _, s := range r.Timings.Steps {
 		t.StepMS = append(t.StepMS, ms(s))
@@ -305,8 +345,18 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 	if !q.Cache {
 		cache = "prefix recomputed each step"
 	}
-	fmt.Fprintf(w, "request  %s, %s mask, T=%d, seed %d, %s, instruction of %d tokens, %s codes\n",
-		q.Mode, q.Mask, q.Steps, q.Seed, cache, len(q.Instruction), q.Codes)
+	steps := fmt.Sprintf("T=%d", q.Steps)
+	if q.ActionSteps > 0 {
+		steps = fmt.Sprintf("%d image + %d action steps", q.Steps, q.ActionSteps)
+	}
+	fmt.Fprintf(w, "request  %s, %s mask, %s, seed %d, %s, instruction of %d tokens, %s codes\n",
+		q.Mode, q.Mask, steps, q.Seed, cache, len(q.Instruction), q.Codes)
+	if q.BudgetMS > 0 {
+		fmt.Fprintf(w, "budget   %g ms per step\n", q.BudgetMS)
+	}
+	if o.Early {
+		fmt.Fprintf(w, "EARLY    the budget stopped decoding after %d of %d steps: the outputs are that step's sampled tokens\n", o.StepsRun, q.Steps)
+	}
 	fmt.Fprintln(w, "future image codes:")
 	for i, c := range o.Cameras {
 		codes := o.FutureCodes[i]
@@ -353,8 +403,12 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 	}
 	if len(o.Runs) > 1 {
 		for i, r := range o.Runs {
-			fmt.Fprintf(w, "run %-3d  total %8.2f ms, compile %7.2f ms, prefill %7.2f ms, loop %8.2f ms, GPU %8.2f ms, %8.1f tokens/s\n",
-				i+1, r.TotalMS, r.CompileMS, r.PrefillMS, r.LoopMS, r.GPUMS, r.TokensPerSecond)
+			early := ""
+			if r.Early {
+				early = fmt.Sprintf(", EARLY after %d steps", r.StepsRun)
+			}
+			fmt.Fprintf(w, "run %-3d  total %8.2f ms, compile %7.2f ms, prefill %7.2f ms, loop %8.2f ms, GPU %8.2f ms, %8.1f tokens/s%s\n",
+				i+1, r.TotalMS, r.CompileMS, r.PrefillMS, r.LoopMS, r.GPUMS, r.TokensPerSecond, early)
 		}
 		same := "identical outputs on every run"
 		if !o.IdenticalRuns {

@@ -103,25 +103,71 @@ func TestRunTextCodesReference(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--codes", path, "--mode", "ar",
+	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--codes", path, "--mode", "ar-restricted",
 		"--backend", "reference", "--steps", "3")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
-	for _, want := range []string{"backend  reference (CPU)", "request  ar, causal mask", path + " codes", "main     5x5:", "wrist    3x3:",
+	for _, want := range []string{"backend  reference (CPU)", "request  ar-restricted, causal mask", path + " codes", "main     5x5:", "wrist    3x3:",
 		"action tokens (", "actions  10x7", "tokens/s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	jsonOut, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--codes", path, "--mode", "id",
-		"--mask", "release", "--json")
+		"--mask", "release", "--steps", "4", "--action-steps", "3", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	validateAgainst(t, "run.schema.json", []byte(jsonOut))
-	if !strings.Contains(jsonOut, `"codes": "`+path+`"`) || !strings.Contains(jsonOut, `"mask": "release"`) || !strings.Contains(jsonOut, `"cache": false`) {
+	if !strings.Contains(jsonOut, `"codes": "`+path+`"`) || !strings.Contains(jsonOut, `"mask": "release"`) || !strings.Contains(jsonOut, `"cache": false`) ||
+		!strings.Contains(jsonOut, `"action_steps": 3`) || !strings.Contains(jsonOut, `"steps_run": 7`) {
 		t.Errorf("the request is not described:\n%s", jsonOut)
+	}
+	out, e, code = runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--codes", path, "--mode", "ar")
+	if code != 0 || !strings.Contains(out, "request  ar, causal mask") {
+		t.Errorf("the release's AR: exit %d: %s%s", code, e, out)
+	}
+}
+
+// --budget-ms: a budget below one step runs the first step only and says so in the text and in
+// the JSON; a generous one runs every step and is not marked.
+func TestRunBudget(t *testing.T) {
+	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--budget-ms", "0.001", "--runs", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	for _, want := range []string{"budget   0.001 ms per step", "EARLY    the budget stopped decoding after 1 of 8 steps", "EARLY after 1 steps"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	jsonOut, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--budget-ms", "0.001", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	validateAgainst(t, "run.schema.json", []byte(jsonOut))
+	var got runOutput
+	if err := json.Unmarshal([]byte(jsonOut), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Early || got.StepsRun != 1 || !got.Runs[0].Early || got.Runs[0].StepsRun != 1 || got.Request.BudgetMS != 0.001 {
+		t.Errorf("a budget below one step: early %v after %d steps, runs %+v", got.Early, got.StepsRun, got.Runs)
+	}
+	jsonOut, e, code = runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41,97,560", "--budget-ms", "600000", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	validateAgainst(t, "run.schema.json", []byte(jsonOut))
+	got = runOutput{}
+	if err := json.Unmarshal([]byte(jsonOut), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Early || got.StepsRun != 8 {
+		t.Errorf("a generous budget: early %v after %d steps", got.Early, got.StepsRun)
+	}
+	if _, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "41", "--budget-ms", "-1"); code == 0 || !strings.Contains(e, "--budget-ms") {
+		t.Errorf("a negative budget: exit %d: %s", code, e)
 	}
 }
 
@@ -140,7 +186,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"--model", tinyPath, "--tokens", "1", "--instruction", "pick"}, "once"},
 		{[]string{"--model", tinyPath, "--instruction", "pick up the block"}, "packs no text vocabulary: give the instruction as --tokens"},
 		{[]string{"--model", tinyPath, "--tokens", "1,x"}, `"x" is not`},
-		{[]string{"--model", tinyPath, "--tokens", "1", "--mode", "fast"}, "want jd3p, ar or id"},
+		{[]string{"--model", tinyPath, "--tokens", "1", "--mode", "fast"}, "want jd3p, id, ar or ar-restricted"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--mask", "causal"}, "want model, release or paper"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--backend", "cuda"}, "want vulkan or reference"},
 		{[]string{"--model", tinyPath, "--tokens", "1", "--backend", "reference", "--device", "0"}, "drop them"},

@@ -144,6 +144,20 @@ int main(int argc, char **argv) {
             expect_error("text without a text vocabulary", udvla::Status::Unsupported, [&] { e.step(bad); });
         }
 
+        // a budget below one step: the first step's tokens, marked early; a generous one: the
+        // golden result, not marked
+        for (size_t i = 0; i < n; i++) {
+            if (cs[i].mode != UDVLA_MODE_JD3P || cs[i].steps < 2) continue;
+            udvla::Request req = to_request(cs[i]);
+            req.budget = std::chrono::microseconds(1);
+            udvla::Result early = e.step(req);
+            CHECK(early.early && early.steps_run == 1);
+            req.budget = std::chrono::microseconds(600000000);
+            udvla::Result full = e.step(req);
+            CHECK(!full.early && full.steps_run == cs[i].steps && matches(cs[i], full));
+            break;
+        }
+
         // moving hands the handle over; the moved-from engine holds none
         udvla::Engine moved = std::move(e);
         CHECK(e.handle() == 0);

@@ -50,7 +50,7 @@ def load(path):
     return cases
 
 
-MODES = {0: "jd3p", 1: "ar", 2: "id"}
+MODES = {0: "jd3p", 1: "ar-restricted", 2: "id", 3: "ar"}
 MASKS = {0: "model", 2: "paper"}
 
 

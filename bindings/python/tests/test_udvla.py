@@ -124,7 +124,7 @@ class UdvlaTest(unittest.TestCase):
 
     def test_threads(self):
         """Steps from four Python threads (ctypes releases the GIL) equal the sequential ones."""
-        cases = [c for c in self.cases if c.mode != 1]
+        cases = [c for c in self.cases if c.mode not in (1, 3)]  # AR is slow
         failures = []
 
         def work(t):
@@ -192,6 +192,27 @@ class UdvlaTest(unittest.TestCase):
             self.assertIn("-1", str(err))
         # the engine still gives the expected result after the refusals
         self.assertMatches(c, e.step(c.codes, c.instruction, **kw))
+
+    def test_budget(self):
+        """budget_us: below one step JD3P runs its first step only and marks the result early; a
+        generous budget runs every step, unmarked, with the golden result."""
+        c = next(c for c in self.cases if c.mode == 0 and c.steps > 1)
+        kw = golden.step_kwargs(c)
+        r = self.engine.step(c.codes, c.instruction, **kw, budget_us=1)
+        self.assertTrue(r.early)
+        self.assertEqual(r.steps_run, 1)
+        self.assertEqual(len(r.region), self.engine.info.region_size)
+        r = self.engine.step(c.codes, c.instruction, **kw, budget_us=600 * 1000000)
+        self.assertFalse(r.early)
+        self.assertEqual(r.steps_run, c.steps)
+        self.assertMatches(c, r)
+        with self.assertRaises(udvla.InvalidArgumentError):
+            self.engine.step(c.codes, c.instruction, budget_us=-1)
+        # the release's AR and the restricted AR are distinct modes
+        free = self.engine.step(c.codes, c.instruction, seed=c.seed, mode="ar")
+        restricted = self.engine.step(c.codes, c.instruction, seed=c.seed, mode="ar-restricted")
+        self.assertFalse(free.early)
+        self.assertNotEqual(list(free.region), list(restricted.region))
 
     def test_close(self):
         c = self.cases[0]

@@ -11,7 +11,7 @@ from ._buffers import int32_view
 from ._errors import InvalidArgumentError, NotFoundError, OutOfRangeError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
-_MODES = {"jd3p": n.MODE_JD3P, "ar": n.MODE_AR, "id": n.MODE_ID}
+_MODES = {"jd3p": n.MODE_JD3P, "id": n.MODE_ID, "ar": n.MODE_AR, "ar-restricted": n.MODE_AR_RESTRICTED}
 # "model" (the default) runs the model file's rule: release for every released checkpoint.
 # "paper" is an opt-in speed mode whose outputs differ from what the weights were trained for.
 # "default" is the earlier spelling of "model".
@@ -174,7 +174,7 @@ class Result:
 
     __slots__ = ("region", "future_codes", "action_tokens", "actions", "horizon", "dims",
                  "actions_complete", "eoa_found", "generated", "total_ns", "loop_ns", "prefill_ns",
-                 "gpu_ns", "_cameras", "_tokens")
+                 "gpu_ns", "_cameras", "_tokens", "early", "steps_run")
 
     def __init__(self, info: ModelInfo):
         # region, future codes and actions have fixed sizes and are written in place by every
@@ -187,6 +187,8 @@ class Result:
         self.horizon = self.dims = self.generated = 0
         self.actions_complete = self.eoa_found = False
         self.total_ns = self.loop_ns = self.prefill_ns = self.gpu_ns = 0
+        # early: a budget stopped JD3P after steps_run steps (the tokens are that step's samples)
+        self.early, self.steps_run = False, 0
         self._cameras = info.cameras
 
     def action(self, t: int, d: int) -> float:
@@ -355,7 +357,8 @@ class Engine:
         return views
 
     def step(self, codes, instruction=None, *, seed: int = 0, steps: int = 0, mode: str = "jd3p",
-             mask: str = "model", no_cache: bool = False, out: Optional[Result] = None) -> Result:
+             mask: str = "model", no_cache: bool = False, out: Optional[Result] = None,
+             budget_us: int = 0, action_steps: int = 0) -> Result:
         """Runs one control step.
 
         codes: per camera (in the model's order) H*W visual codes, as lists, array.array or int32
@@ -363,16 +366,29 @@ class Engine:
             camera's codes in order.
         instruction: text token ids (a sequence or buffer), or a str when the model packs a text
             vocabulary.
-        mode: "jd3p", "ar" or "id".
+        mode: "jd3p"; "id" (independent diffusion as the release runs it: steps image steps, 0
+            taking 64, then action_steps action steps, 0 taking 28); "ar" (the release's AR for an
+            AR checkpoint: unconstrained greedy, nothing pre-filled); "ar-restricted" (greedy AR
+            over each position's decoding space).
         mask: "model" (the model file's rule, ModelInfo.mask_rule: "release" for every released
             checkpoint), "release", or "paper": an opt-in speed mode whose prefix is cached
             exactly, with outputs that differ from what the weights were trained for. A model whose
-            rule is "causal" runs only mode "ar" unless a rule is named.
+            rule is "causal" runs only the AR modes unless a rule is named.
         out: a Result of this engine to reuse (its buffers are kept).
+        budget_us: a time budget in microseconds (0: none). JD3P stops before a step that would
+            not finish in time and returns the last step's sampled tokens with result.early set
+            and result.steps_run steps; other modes raise once it has passed.
+        action_steps: the action loop of mode "id" (0: the release's 28).
 
         Raises a udvla.Error subclass for a refused request or a failed step (CancelledError when
         cancel() stopped it), and TypeError for arguments of the wrong type.
         """
+        _need(budget_us, (int,), "budget_us")
+        _need(action_steps, (int,), "action_steps")
+        if not 0 <= budget_us < 1 << 64:
+            raise InvalidArgumentError(f"budget_us {budget_us}: want microseconds, 0 for none")
+        if not -2**31 <= action_steps < 2**31:
+            raise OutOfRangeError(f"action_steps {action_steps}: outside [0, 1024]")
         if _need(mode, (str,), "mode") not in _MODES:
             raise InvalidArgumentError(f"mode {mode!r}: want one of {sorted(_MODES)}")
         if _need(mask, (str,), "mask") not in _MASKS:
@@ -389,6 +405,8 @@ class Engine:
         req.seed = seed & 0xFFFFFFFFFFFFFFFF
         req.steps = steps
         req.no_cache = 1 if no_cache else 0
+        req.budget_us = budget_us
+        req.action_steps = action_steps
         keep = []
         if isinstance(instruction, str):
             req.instruction_text = instruction.encode()
@@ -420,6 +438,7 @@ class Engine:
         r.actions_complete, r.eoa_found = bool(res.actions_complete), bool(res.eoa_found)
         r.generated = res.generated
         r.total_ns, r.loop_ns, r.prefill_ns, r.gpu_ns = res.total_ns, res.loop_ns, res.prefill_ns, res.gpu_ns
+        r.early, r.steps_run = bool(res.early), res.steps_run
         return r
 
     def __repr__(self):

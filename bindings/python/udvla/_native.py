@@ -30,7 +30,7 @@ ERR_INTERNAL = 13
 ERR_CANCELLED = 14
 
 BACKEND_VULKAN, BACKEND_REFERENCE = 0, 1
-MODE_JD3P, MODE_AR, MODE_ID = 0, 1, 2
+MODE_JD3P, MODE_AR_RESTRICTED, MODE_ID, MODE_AR = 0, 1, 2, 3
 MASK_MODEL_DEFAULT, MASK_RELEASE, MASK_PAPER, MASK_CAUSAL = 0, 1, 2, 3
 VALIDATE_FROM_ENV, VALIDATE_ON = 0, 1
 
@@ -62,6 +62,9 @@ class Request(ctypes.Structure):
         ("mask", ctypes.c_int32),
         ("no_cache", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
+        ("budget_us", ctypes.c_uint64),
+        ("action_steps", ctypes.c_int32),
+        ("reserved3", ctypes.c_int32),
     ]
 
 
@@ -91,6 +94,8 @@ class Result(ctypes.Structure):
         ("loop_ns", ctypes.c_uint64),
         ("prefill_ns", ctypes.c_uint64),
         ("gpu_ns", ctypes.c_uint64),
+        ("early", ctypes.c_int32),
+        ("steps_run", ctypes.c_int32),
     ]
 
 
