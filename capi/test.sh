@@ -57,7 +57,7 @@ nm -D --defined-only "$lib"
 
 step "ctest"
 (cd "$build" && ctest --output-on-failure)
-grep -h "symbols, all\|test_capi: ok\|test_boundary: ok\|test_fork: ok\|fork with\|test_cpp: ok\|sequential:\|close while\|latency over" \
+grep -h "symbols, all\|test_capi: ok\|test_boundary: ok\|test_fork: ok\|test_faults: ok\|fork with\|test_cpp: ok\|sequential:\|close while\|latency over" \
   "$build/Testing/Temporary/LastTest.log" || true
 
 step "install into a temporary prefix"

@@ -30,6 +30,13 @@
  *   (udvla_open, and udvla_list_devices' "chosen"); a device named in the options wins.
  * - UDVLA_VALIDATE=1 turns on the Khronos validation layer for every engine opened.
  * - UDVLA_DEBUG=1 appends the library's stack to UDVLA_ERR_INTERNAL messages (otherwise one line).
+ * - UDVLA_TEST_FAULT=device_lost@N or out_of_device_memory@N is a test hook, not for production:
+ *   it is read at each udvla_open of a Vulkan engine (through the C environment, so setenv before
+ *   the call and unsetenv after arm that engine alone), and makes that engine's N-th queue
+ *   submission (N >= 1) fail with VK_ERROR_DEVICE_LOST or VK_ERROR_OUT_OF_DEVICE_MEMORY. The step
+ *   then returns UDVLA_ERR_DEVICE with the VkResult in the message; after out-of-memory the engine
+ *   steps again, after device lost every further step returns UDVLA_ERR_DEVICE until it is closed
+ *   (open a new one). Other engines are not affected. A malformed value fails udvla_open.
  *
  * Processes
  * - A process that forks after loading libudvla cannot use it in the child: the library's runtime

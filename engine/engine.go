@@ -81,7 +81,7 @@ type Options struct {
 	// MaxInstruction bounds the instruction tokens of a request; it sizes the device buffers.
 	// Zero means 128. Open refuses a value above what one forward embeds for the model
 	// (InstructionLimitError names the limit: gpu.MaxTokens less BOS, the camera blocks and the
-	// region).
+	// region). Logits takes longer sequences: it grows the buffers when it needs to.
 	MaxInstruction int
 }
 
@@ -114,6 +114,10 @@ type Request struct {
 
 // Timings of a step.
 type Timings struct {
+	// Compile is the first use of a request shape on the Vulkan backend: recording its command
+	// buffers and one warm-up run of each, in which the driver compiles the pipelines (zero when
+	// the shape was seen before, and on the reference backend).
+	Compile time.Duration
 	Prefill time.Duration   // the prefix forward (zero when it is recomputed each step)
 	Steps   []time.Duration // each decoding step or AR token, host wall time
 	Total   time.Duration   // the whole Step call

@@ -29,6 +29,22 @@ func openPair(t testing.TB, path string) (gpuEng, refEng *Engine) {
 	return g, r
 }
 
+// checkStepEqualsRef runs req on e and on the reference and demands the same region.
+func checkStepEqualsRef(t *testing.T, what string, e, ref *Engine, req *Request) {
+	t.Helper()
+	want, err := ref.Step(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Step(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !reflect.DeepEqual(got.Region, want.Region) {
+		t.Errorf("%s, seed %d:\n gpu %v\n ref %v", what, req.Seed, got.Region, want.Region)
+	}
+}
+
 // randomRequest makes a request with random instruction tokens and camera codes.
 func randomRequest(cfg *model.Config, r *rand.Rand) *Request {
 	req := &Request{Seed: r.Uint64()}

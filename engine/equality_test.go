@@ -108,3 +108,9 @@ func TestEqualityDeep(t *testing.T) {
 func TestEqualityQ8(t *testing.T) {
 	checkEquality(t, randomModel(t, model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192}, quant.Q8_0, 9), 10)
 }
+
+// An FFN size that is not a multiple of 32 (f16 weights: the down projection's rows are padded to
+// whole tiles on the device) decodes as the reference does.
+func TestEqualityFFNNotWholeBlocks(t *testing.T) {
+	checkEquality(t, randomModel(t, model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 100}, quant.F16, 10), 5)
+}

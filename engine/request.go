@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/udvla/udvla/engine/model"
@@ -34,10 +35,10 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 	}
 	instr := req.Instruction
 	if len(instr) == 0 && req.InstructionText != "" {
-		if e.text == nil {
-			return nil, 0, fmt.Errorf("udvla: the model packs no text vocabulary: pass instruction tokens")
+		var err error
+		if instr, err = e.EncodeInstruction(req.InstructionText); err != nil {
+			return nil, 0, err
 		}
-		instr = e.text.Encode(req.InstructionText)
 	}
 	if len(instr) > e.opts.MaxInstruction {
 		return nil, 0, fmt.Errorf("udvla: instruction of %d tokens exceeds the engine's limit %d (Options.MaxInstruction)", len(instr), e.opts.MaxInstruction)
@@ -47,6 +48,15 @@ func (e *Engine) layout(req *Request) (*seq.Layout, int, error) {
 		return nil, 0, fmt.Errorf("udvla: %w", err)
 	}
 	return l, steps, nil
+}
+
+// EncodeInstruction returns the token ids an instruction text becomes with the model's text
+// tokenizer (without BOS, which the engine adds): the ids a Request's InstructionText stands for.
+func (e *Engine) EncodeInstruction(text string) ([]int32, error) {
+	if e.text == nil {
+		return nil, errors.New("udvla: the model packs no text vocabulary: pass instruction tokens")
+	}
+	return e.text.Encode(text), nil
 }
 
 // actionSteps is the action loop's steps of independent diffusion: the request's, else the release's.

@@ -42,9 +42,9 @@ func byteVocab() []byte {
 	return []byte(sb.String())
 }
 
-// A model that packs a text vocabulary takes instructions as text and tokenizes the image size
-// headers with it; for a Qwen-style vocabulary that equals the stored digit ids.
-func TestTextInstructionAndHeaders(t *testing.T) {
+// openTextModel opens, on the reference backend, the tiny model's shape packing byteVocab.
+func openTextModel(t *testing.T) *Engine {
+	t.Helper()
 	o, err := model.TinyOptions("../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,14 @@ func TestTextInstructionAndHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// A model that packs a text vocabulary takes instructions as text and tokenizes the image size
+// headers with it; for a Qwen-style vocabulary that equals the stored digit ids.
+func TestTextInstructionAndHeaders(t *testing.T) {
+	e := openTextModel(t)
 	for _, c := range e.Config().Decoding.Cameras {
 		if got, want := e.header(c.H, c.W), e.Config().Vocab.HeaderTokens(c.H, c.W); !reflect.DeepEqual(got, want) {
 			t.Fatalf("header of %dx%d: tokenizer %v, digit ids %v", c.H, c.W, got, want)
@@ -77,5 +84,35 @@ func TestTextInstructionAndHeaders(t *testing.T) {
 	}
 	if _, err := e.Step(context.Background(), req); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The Emu3 tokenizer's added tokens are single ids in instruction text, as the reference's HF
+// tokenizer reads them; the real layout's ids agree with the spec's table.
+func TestSpecialTokensInInstructionText(t *testing.T) {
+	real := emu3Specials(model.Emu3Vocab(1024))
+	for s, id := range map[string]int32{"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|extra_0|>": 151646,
+		"<|extra_5|>": 151651, "<|extra_198|>": 151844, "<|extra_202|>": 151848, "<|extra_204|>": 151850,
+		"<|image token|>": 151851, "<|image start|>": 151852, "<|image end|>": 151853,
+		"<|visual token 000000|>": 151854, "<|visual token 032767|>": 184621} {
+		if real[s] != id {
+			t.Errorf("%s: %d, want %d", s, real[s], id)
+		}
+	}
+	e := openTextModel(t)
+	v := e.Config().Vocab
+	ids, err := e.EncodeInstruction("go<|extra_198|>x<|image start|><|visual token 000003|><|endoftext|>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := func(s string) []int32 { return e.text.EncodeOrdinary(s) }
+	want := append(append(plain("go"), v.BOA), plain("x")...)
+	want = append(want, v.BOI, v.VisualOffset+3, v.Pad)
+	if !reflect.DeepEqual(ids, want) {
+		t.Fatalf("ids %v, want %v", ids, want)
+	}
+	// extra_5 has no id in a scaled layout: it stays text.
+	if ids, _ := e.EncodeInstruction("<|extra_5|>"); !reflect.DeepEqual(ids, plain("<|extra_5|>")) {
+		t.Errorf("<|extra_5|> in a scaled layout: %v", ids)
 	}
 }

@@ -53,9 +53,9 @@ func (e *Engine) loadTokenizers() error {
 		e.header = c.Vocab.HeaderTokens
 	}
 	if len(c.TextBPE) > 0 {
-		specials := map[string]int32{}
+		var specials map[string]int32
 		if c.Vocab != nil {
-			specials["<|endoftext|>"] = c.Vocab.Pad
+			specials = emu3Specials(c.Vocab)
 		}
 		t, err := textok.Load(bytes.NewReader(c.TextBPE), specials)
 		if err != nil {
@@ -81,4 +81,28 @@ func (e *Engine) loadTokenizers() error {
 		e.fast = d
 	}
 	return nil
+}
+
+// emu3Specials are the added tokens of the Emu3 tokenizer (Qwen's specials and Emu3's image
+// tokens) that the layout gives ids: the reference's HF tokenizer matches them in instruction
+// text as single ids. Every layout names the pad, the extras the layout uses (BOA extra_198 to
+// EOS extra_204), the image tokens and the visual tokens; a layout with the real spacing (BOA 201
+// ids after the pad, as Emu3Vocab) also has im_start, im_end and the other extras, which a
+// scaled-down layout leaves out of its vocabulary.
+func emu3Specials(v *model.Vocab) map[string]int32 {
+	m := map[string]int32{"<|endoftext|>": v.Pad,
+		"<|image token|>": v.IMG, "<|image start|>": v.BOI, "<|image end|>": v.EOI}
+	for i, id := range []int32{v.BOA, v.EOA, v.EOL, v.EOF, v.Mask, v.BOS, v.EOS} {
+		m[fmt.Sprintf("<|extra_%d|>", 198+i)] = id
+	}
+	if v.BOA == v.Pad+3+198 {
+		m["<|im_start|>"], m["<|im_end|>"] = v.Pad+1, v.Pad+2
+		for i := int32(0); i < 198; i++ {
+			m[fmt.Sprintf("<|extra_%d|>", i)] = v.Pad + 3 + i
+		}
+	}
+	for c := int32(0); c < v.CodebookSize; c++ {
+		m[fmt.Sprintf("<|visual token %06d|>", c)] = v.VisualOffset + c
+	}
+	return m
 }

@@ -8,12 +8,22 @@ import (
 	"github.com/udvla/udvla/engine/seq"
 )
 
+// maxLogitsTokens bounds a logits call: the embedding and the per-token dispatches index tokens
+// along a workgroup dimension of at most 65535 on every Vulkan device.
+const maxLogitsTokens = 65535
+
 // logits runs a whole sequence through the model and reads back every logit: the inspection
-// path (not the decoding loop), recorded per call.
+// path (not the decoding loop), recorded per call. A sequence longer than the engine's buffers
+// (sized for control steps: MaxInstruction and the model's layout) grows them first.
 func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) {
 	n, a := len(ids), b.a
+	if n > maxLogitsTokens {
+		return nil, fmt.Errorf("udvla: %d tokens exceed the %d a logits call takes", n, maxLogitsTokens)
+	}
 	if n > b.maxL {
-		return nil, fmt.Errorf("udvla: %d tokens exceed the engine's %d", n, b.maxL)
+		if err := b.growSequence(n); err != nil {
+			return nil, err
+		}
 	}
 	m, err := seq.MaskForIDs(rule, ids, b.cfg.Vocab, cameraCount(b.cfg))
 	if err != nil {
@@ -62,4 +72,35 @@ func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) 
 		out = append(out, f32s(raw)...)
 	}
 	return out, nil
+}
+
+// growSequence makes room for sequences of n tokens: new activations and RoPE tables replace the
+// old ones only when all of them were made, so that a failure (out of device memory) leaves the
+// engine as it was. The recordings refer to the old buffers and are dropped.
+func (b *vkBackend) growSequence(n int) error {
+	a := b.a
+	rope, err := gpu.NewRoPE(b.dev, a.Heads, a.KVHeads, a.HeadDim, a.RopeTheta, n)
+	if err != nil {
+		return fmt.Errorf("udvla: room for %d tokens: %w", n, err)
+	}
+	old, oldL, oldFloats := b.acts, b.maxL, b.logitsFloats
+	b.acts, b.maxL = vkActs{allowed: old.allowed}, n
+	if err := b.allocate(); err != nil {
+		for _, buf := range b.acts.all {
+			buf.Close()
+		}
+		rope.Close()
+		b.acts, b.maxL, b.logitsFloats = old, oldL, oldFloats
+		return fmt.Errorf("udvla: room for %d tokens: %w", n, err)
+	}
+	for _, buf := range old.all {
+		buf.Close()
+	}
+	b.k.rope.Close()
+	b.k.rope = rope
+	for _, p := range b.plans {
+		p.close()
+	}
+	b.plans, b.planOrder = map[planKey]*vkPlan{}, nil
+	return nil
 }

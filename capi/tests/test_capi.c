@@ -12,39 +12,10 @@
 
 #include "check.h"
 #include "golden.h"
+#include "result_buffers.h"
 #include "udvla.h"
 
 static const char *model_path;
-
-/* A result with buffers sized from the model's info. */
-typedef struct buffers {
-    int32_t *region, *future, *tokens;
-    float *actions;
-    udvla_result res;
-} buffers;
-
-static void buffers_make(buffers *b, const udvla_model_info *mi) {
-    b->region = calloc(mi->region_size, sizeof(int32_t));
-    b->future = calloc(mi->future_codes_size, sizeof(int32_t));
-    b->tokens = calloc(mi->action_tokens_max, sizeof(int32_t));
-    b->actions = calloc(mi->actions_size ? mi->actions_size : 1, sizeof(float));
-    udvla_result_init(&b->res);
-    b->res.region = b->region;
-    b->res.region_capacity = mi->region_size;
-    b->res.future_codes = b->future;
-    b->res.future_codes_capacity = mi->future_codes_size;
-    b->res.action_tokens = b->tokens;
-    b->res.action_tokens_capacity = mi->action_tokens_max;
-    b->res.actions = b->actions;
-    b->res.actions_capacity = mi->actions_size;
-}
-
-static void buffers_free(buffers *b) {
-    free(b->region);
-    free(b->future);
-    free(b->tokens);
-    free(b->actions);
-}
 
 static void test_basics(void) {
     CHECK(udvla_abi_version() == UDVLA_ABI_VERSION);

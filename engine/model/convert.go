@@ -81,6 +81,9 @@ func Convert(o ConvertOptions) (*ConvertResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkQuantizable(arch, o.Quant); err != nil {
+		return nil, err
+	}
 	ck, err := openCheckpoint(o.HFDir)
 	if err != nil {
 		return nil, err
@@ -119,6 +122,25 @@ func Convert(o ConvertOptions) (*ConvertResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// checkQuantizable names the first matrix whose rows are not whole blocks of the requested
+// quantized dtype (with a block-aligned hidden size, the down projections when the FFN size is not
+// a multiple of 32), before anything is read or written.
+func checkQuantizable(a Arch, dt quant.DType) error {
+	if !dt.Quantized() {
+		return nil
+	}
+	for _, name := range a.TensorNames() {
+		shape, _ := a.TensorShape(name)
+		if len(shape) != 2 {
+			continue
+		}
+		if err := quant.CheckShape(dt, shape[0], shape[1]); err != nil {
+			return fmt.Errorf("tensor %q %v cannot be stored as %v: %w (f16 and f32 take any size)", name, shape, dt, err)
+		}
+	}
+	return nil
 }
 
 // configure fills the layout, decoding defaults, FAST tokenizer and text vocabulary.

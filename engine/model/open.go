@@ -124,7 +124,37 @@ func parse(data []byte) (f *File, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPadding(data, h.dir); err != nil {
+		return nil, err
+	}
 	return &File{Config: *h.cfg, Tensors: h.dir, Size: size, DataOffset: dataOff, data: data, byName: byName}, nil
+}
+
+// checkPadding requires zeros in every byte a tensor's layout leaves unused: after each tensor up
+// to the next aligned offset, and in a q8_0 or q4_0 tensor between its quants and its scales. A
+// file is accepted or refused here, at Open, so that every backend sees the same files: the
+// reference dequantizer refuses such padding and the GPU upload would copy it unread. The bytes
+// checked are fewer than 2*Alignment per tensor, so Open still reads about a page or two per
+// tensor of the mapping and stays cheap on a large file.
+func checkPadding(data []byte, dir []TensorInfo) error {
+	size := int64(len(data))
+	for _, t := range dir {
+		end := min(alignUp(t.Offset+t.Length), size)
+		for i, c := range data[t.Offset+t.Length : end] {
+			if c != 0 {
+				return fmt.Errorf("padding byte %d after tensor %q is %#x, not zero", t.Offset+t.Length+int64(i), t.Name, c)
+			}
+		}
+		if t.DType.Quantized() {
+			qb, so, _ := quant.Layout(t.DType, t.Rows(), t.Cols())
+			for i, c := range data[t.Offset+qb : t.Offset+so] {
+				if c != 0 {
+					return fmt.Errorf("tensor %q: padding byte %d before its scales is %#x, not zero", t.Name, qb+int64(i), c)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // checkDirectory checks the tensor directory against the architecture and the data section
@@ -221,8 +251,8 @@ func (f *File) Float32(name string) ([]float32, error) {
 	return quant.Dequantize(t.DType, t.Rows(), t.Cols(), b)
 }
 
-// Verify reads every tensor and checks its CRC-32C and the zeros around it: Open checks the
-// structure only, so that opening a large model stays cheap.
+// Verify reads every tensor and checks its CRC-32C: Open checks the structure and the zero
+// padding only, so that opening a large model stays cheap.
 func (f *File) Verify() error {
 	if f.data == nil {
 		return errClosed
@@ -231,20 +261,6 @@ func (f *File) Verify() error {
 		b := f.data[t.Offset : t.Offset+t.Length]
 		if got := crc32.Checksum(b, crcTable); got != t.CRC32C {
 			return fmt.Errorf("tensor %q: checksum %#08x, the directory says %#08x: the data is corrupt", t.Name, got, t.CRC32C)
-		}
-		end := min(alignUp(t.Offset+t.Length), f.Size)
-		for i, c := range f.data[t.Offset+t.Length : end] {
-			if c != 0 {
-				return fmt.Errorf("padding byte %d after tensor %q is %#x, not zero", t.Offset+t.Length+int64(i), t.Name, c)
-			}
-		}
-		if t.DType.Quantized() {
-			qb, so, _ := quant.Layout(t.DType, t.Rows(), t.Cols())
-			for i, c := range b[qb:so] {
-				if c != 0 {
-					return fmt.Errorf("tensor %q: padding byte %d before its scales is %#x, not zero", t.Name, qb+int64(i), c)
-				}
-			}
 		}
 	}
 	return nil

@@ -1,5 +1,6 @@
 // Package textok is the Qwen/Emu3 text tokenizer (spec §8): ranked byte-level BPE over a
-// tiktoken vocabulary, NFC normalisation, the Qwen pre-tokenizer regex and special-token strings.
+// tiktoken vocabulary, NFC normalisation (as Python's, see NFC), the Qwen pre-tokenizer regex and
+// special-token strings.
 // It adds no BOS: the engine builds sequences itself (spec §3).
 package textok
 
@@ -8,8 +9,6 @@ import (
 	"io"
 	"slices"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Tokenizer encodes text to token ids and back. It is safe for concurrent use.
@@ -81,7 +80,7 @@ func (t *Tokenizer) Encode(text string) []int32 {
 	if !utf8.ValidString(text) {
 		text = LossyString([]byte(text))
 	}
-	text = norm.NFC.String(text)
+	text = NFC(text)
 	out := make([]int32, 0, len(text)/3+1)
 	for len(text) > 0 {
 		at, s := t.nextSpecial(text)
@@ -100,7 +99,7 @@ func (t *Tokenizer) EncodeOrdinary(text string) []int32 {
 	if !utf8.ValidString(text) {
 		text = LossyString([]byte(text))
 	}
-	return t.encodeOrdinary(norm.NFC.String(text), nil)
+	return t.encodeOrdinary(NFC(text), nil)
 }
 
 func (t *Tokenizer) encodeOrdinary(text string, out []int32) []int32 {

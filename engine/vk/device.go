@@ -32,6 +32,13 @@ type Device struct {
 	liveBuffers atomic.Int64
 	closeMu     sync.RWMutex
 	closed      bool
+
+	// lost is set when a submission returned VK_ERROR_DEVICE_LOST: later work is refused.
+	lost atomic.Bool
+	// submits counts queue submissions; the fault hook (faults.go) fails number faultAt with
+	// faultResult.
+	submits, faultAt atomic.Int64
+	faultResult      atomic.Int32
 }
 
 // Open creates an instance and opens the device the options select (environment applied).
@@ -63,7 +70,16 @@ func (in *Instance) OpenDevice(sel string, robust bool) (*Device, error) {
 	if r != 0 {
 		return nil, &Error{Op: fmt.Sprintf("open device %q", info.Name), Result: int32(r), Detail: C.GoString(&errbuf[0])}
 	}
-	return &Device{Info: info, inst: in, c: c, pipelines: map[pipelineKey]*Pipeline{}}, nil
+	d := &Device{Info: info, inst: in, c: c, pipelines: map[pipelineKey]*Pipeline{}}
+	fr, at, err := faultFromEnv()
+	if err != nil {
+		C.uv_device_destroy(c)
+		return nil, err
+	}
+	if at > 0 {
+		d.InjectFaultForTest(fr, at)
+	}
+	return d, nil
 }
 
 // Instance returns the instance the device was opened on.
@@ -78,6 +94,10 @@ func (d *Device) use() error {
 	if d.closed {
 		d.closeMu.RUnlock()
 		return fmt.Errorf("vulkan: device %q is closed", d.Info.Name)
+	}
+	if d.lost.Load() {
+		d.closeMu.RUnlock()
+		return d.errLost()
 	}
 	return nil
 }

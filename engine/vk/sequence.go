@@ -202,10 +202,19 @@ func (s *Sequence) Submit() error {
 		return err
 	}
 	defer s.dev.release()
+	s.stamps = s.stamps[:0]
+	if r := s.dev.injectedFault(); r != 0 {
+		if r == resultDeviceLost {
+			s.dev.lost.Store(true)
+		}
+		return &Error{Op: "submit", Result: r, Detail: "injected by the test hook " + FaultEnv}
+	}
 	s.dev.submitMu.Lock()
 	r := C.uv_submit_wait(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
 	s.dev.submitMu.Unlock()
-	s.stamps = s.stamps[:0]
+	if r == resultDeviceLost {
+		s.dev.lost.Store(true)
+	}
 	return check("submit", r, "")
 }
 

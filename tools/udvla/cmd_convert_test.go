@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +58,49 @@ func TestConvertCommand(t *testing.T) {
 	}
 	if _, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", "q3_k"); code != 1 || !strings.Contains(e, "dtype") {
 		t.Fatalf("bad --quant: exit %d, %s", code, e)
+	}
+}
+
+// An FFN size that is not a multiple of 32 converts to f32 and f16, and the Vulkan logits of the
+// result equal the reference's; q8_0 and q4_0 are refused with the tensor that cannot be stored.
+func TestConvertFFNNotWholeBlocks(t *testing.T) {
+	dir := t.TempDir()
+	arch := model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 100, Vocab: 211, RopeTheta: 1e4, RMSEps: 1e-5}
+	hf := filepath.Join(dir, "hf")
+	os.Mkdir(hf, 0o755)
+	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: arch, Seed: 17, DType: "F32", Shards: 1, ModelType: "llama"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 23)
+	for i := range ids {
+		ids[i] = fmt.Sprint((i*37 + 5) % arch.Vocab)
+	}
+	tokens := strings.Join(ids, ",")
+	for _, q := range []string{"f32", "f16"} {
+		out := filepath.Join(dir, q+".udvla")
+		if _, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", q); code != 0 {
+			t.Fatalf("--quant %s: exit %d: %s", q, code, e)
+		}
+		gpuF, refF := filepath.Join(dir, q+"-gpu.f32"), filepath.Join(dir, q+"-ref.f32")
+		for _, c := range []struct {
+			out  string
+			args []string
+		}{{gpuF, nil}, {refF, []string{"--backend", "reference"}}} {
+			args := append([]string{"logits", "--model", out, "--tokens", tokens, "--out", c.out}, c.args...)
+			if _, e, code := runModelCmd(t, args...); code != 0 {
+				t.Fatalf("%s %v: exit %d: %s", q, c.args, code, e)
+			}
+		}
+		checkLogitsClose(t, "ffn 100, "+q, readF32(t, gpuF), readF32(t, refF))
+	}
+	for _, q := range []string{"q8_0", "q4_0"} {
+		out := filepath.Join(dir, q+".udvla")
+		_, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", q)
+		if code != 1 || !strings.Contains(e, `"layers.0.w_down"`) || !strings.Contains(e, "100") {
+			t.Errorf("--quant %s: exit %d, stderr %q: want the down projection named", q, code, e)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("--quant %s left %s behind", q, out)
+		}
 	}
 }

@@ -65,15 +65,7 @@ func TestLogitsVulkanMatchesReference(t *testing.T) {
 		if len(g) != n*vocab || len(ref) != n*vocab {
 			t.Fatalf("%s: %d and %d floats, want %d x %d", mask, len(g), len(ref), n, vocab)
 		}
-		var scale, diff float64
-		for j := range ref {
-			scale = math.Max(scale, math.Abs(float64(ref[j])))
-			diff = math.Max(diff, math.Abs(float64(g[j])-float64(ref[j])))
-		}
-		if scale == 0 || diff > logitsTolerance*scale {
-			t.Errorf("%s mask: max |vulkan - reference| = %g, max |logit| = %g (tolerance %g relative)", mask, diff, scale, logitsTolerance)
-		}
-		t.Logf("%s mask, %d tokens: max |vulkan - reference| = %.3g, relative %.3g", mask, n, diff, diff/scale)
+		checkLogitsClose(t, fmt.Sprintf("%s mask, %d tokens", mask, n), g, ref)
 		if i == 0 { // JSON holds the same values as the raw file
 			out, e, code := runModelCmd(t, "logits", "--model", tinyPath, "--tokens", tokens, "--mask", mask)
 			if code != 0 {
@@ -94,6 +86,55 @@ func TestLogitsVulkanMatchesReference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkLogitsClose demands |vulkan - reference| <= logitsTolerance relative to the largest logit.
+func checkLogitsClose(t *testing.T, what string, g, ref []float32) {
+	t.Helper()
+	var scale, diff float64
+	for j := range ref {
+		scale = math.Max(scale, math.Abs(float64(ref[j])))
+		diff = math.Max(diff, math.Abs(float64(g[j])-float64(ref[j])))
+	}
+	if scale == 0 || diff > logitsTolerance*scale {
+		t.Errorf("%s: max |vulkan - reference| = %g, max |logit| = %g (tolerance %g relative)", what, diff, scale, logitsTolerance)
+	}
+	t.Logf("%s: max |vulkan - reference| = %.3g, relative %.3g", what, diff, diff/scale)
+}
+
+// A plain Llama model takes sequences longer than a control step's buffers (MaxInstruction + BOS)
+// on the Vulkan backend, as on the reference, with the same logits.
+func TestLogitsPlainLlamaLongSequence(t *testing.T) {
+	const vocab = 301
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plain.udvla")
+	if _, e, code := runModelCmd(t, "random", "--no-layout", "--vocab", fmt.Sprint(vocab), "--seed", "5",
+		"--layers", "2", "--hidden", "64", "--heads", "4", "--kv-heads", "2", "--ffn", "96", "--out", path); code != 0 {
+		t.Fatalf("random: exit %d: %s", code, e)
+	}
+	r := rand.New(rand.NewPCG(83, 84))
+	for _, n := range []int{130, 397} {
+		ids := make([]string, n)
+		for j := range ids {
+			ids[j] = fmt.Sprint(r.IntN(vocab))
+		}
+		tokens := strings.Join(ids, ",")
+		gpuF, refF := filepath.Join(dir, "gpu.f32"), filepath.Join(dir, "ref.f32")
+		for _, c := range []struct {
+			out  string
+			args []string
+		}{{gpuF, nil}, {refF, []string{"--backend", "reference"}}} {
+			args := append([]string{"logits", "--model", path, "--tokens", tokens, "--out", c.out}, c.args...)
+			if _, e, code := runModelCmd(t, args...); code != 0 {
+				t.Fatalf("%d tokens, %v: exit %d: %s", n, c.args, code, e)
+			}
+		}
+		g, ref := readF32(t, gpuF), readF32(t, refF)
+		if len(g) != n*vocab || len(ref) != n*vocab {
+			t.Fatalf("%d tokens: %d and %d floats, want %d x %d", n, len(g), len(ref), n, vocab)
+		}
+		checkLogitsClose(t, fmt.Sprintf("plain Llama, %d tokens", n), g, ref)
 	}
 }
 

@@ -65,6 +65,7 @@ type runCameraOut struct {
 
 type runTimingsOut struct {
 	TotalMS         float64   `json:"total_ms"`
+	CompileMS       float64   `json:"compile_ms"`
 	PrefillMS       float64   `json:"prefill_ms"`
 	LoopMS          float64   `json:"loop_ms"`
 	GPUMS           float64   `json:"gpu_ms"`
@@ -237,6 +238,11 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *instruction != "" && len(cfg.TextBPE) == 0 {
 		return fmt.Errorf("%s packs no text vocabulary: give the instruction as --tokens IDS", *ef.model)
 	}
+	if *instruction != "" { // tokenized here so that the output can show the ids the text became
+		if req.Instruction, err = e.EncodeInstruction(*instruction); err != nil {
+			return err
+		}
+	}
 	if req.Mask, err = model.ParseMaskRule(*maskS); err != nil {
 		return err
 	}
@@ -285,10 +291,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			effSteps = ref.IDImageSteps
 		}
 	}
-	instr := req.Instruction
-	if instr == nil {
-		instr = []int32{} // the engine tokenized the text; the result does not carry it
-	}
+	instr := nonNilIDs(req.Instruction)
 	out.Request = runRequestOut{Mode: mode.String(), Mask: rule.String(), Steps: effSteps, Seed: *seed,
 		Cache: engine.PrefixCaching(mode, rule, *noCache) != "none", Instruction: instr, Codes: codesFrom,
 		ActionSteps: effAction, BudgetMS: *budgetMS}
@@ -298,9 +301,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	out.FutureCodes, out.ActionTokens, out.EOAFound = first.FutureCodes, first.ActionTokens, first.EOAFound
 	out.Actions, out.ActionsComplete, out.Generated = first.Actions, first.ActionsComplete, first.Generated
-	if out.ActionTokens == nil {
-		out.ActionTokens = []int32{}
-	}
+	out.ActionTokens = nonNilIDs(out.ActionTokens)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -321,7 +322,7 @@ func step(ctx context.Context, e *engine.Engine, req *engine.Request, budgetMS f
 }
 
 func runTimings(r *engine.Result) runTimingsOut {
-	t := runTimingsOut{TotalMS: ms(r.Timings.Total), PrefillMS: ms(r.Timings.Prefill), LoopMS: ms(r.Timings.Loop),
+	t := runTimingsOut{TotalMS: ms(r.Timings.Total), CompileMS: ms(r.Timings.Compile), PrefillMS: ms(r.Timings.Prefill), LoopMS: ms(r.Timings.Loop),
 		GPUMS: ms(r.Timings.GPU), TokensPerSecond: r.TokensPerSecond(), StepMS: []float64{}, StepsRun: r.StepsRun, Early: r.Early}
 	var wall time.Duration
 	for _, s := range r.Timings.Steps {
@@ -402,8 +403,8 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 			if r.Early {
 				early = fmt.Sprintf(", EARLY after %d steps", r.StepsRun)
 			}
-			fmt.Fprintf(w, "run %-3d  total %8.2f ms, prefill %7.2f ms, loop %8.2f ms, GPU %8.2f ms, %8.1f tokens/s%s\n",
-				i+1, r.TotalMS, r.PrefillMS, r.LoopMS, r.GPUMS, r.TokensPerSecond, early)
+			fmt.Fprintf(w, "run %-3d  total %8.2f ms, compile %7.2f ms, prefill %7.2f ms, loop %8.2f ms, GPU %8.2f ms, %8.1f tokens/s%s\n",
+				i+1, r.TotalMS, r.CompileMS, r.PrefillMS, r.LoopMS, r.GPUMS, r.TokensPerSecond, early)
 		}
 		same := "identical outputs on every run"
 		if !o.IdenticalRuns {
@@ -424,6 +425,9 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 		fmt.Fprintf(w, ", GPU %.2f ms, host %.3f ms per pass", r.GPUMS, r.HostMSPerStep)
 	}
 	fmt.Fprintln(w)
+	if c := o.Runs[0].CompileMS; c > 0 {
+		fmt.Fprintf(w, "compile  %.2f ms in run 1: first use of this request shape (recording, and the driver compiling pipelines in a warm-up run)\n", c)
+	}
 	fmt.Fprintf(w, "speed    %d tokens generated, %.1f tokens/s\n", o.Generated, r.TokensPerSecond)
 }
 
@@ -443,4 +447,12 @@ func cacheText(cached bool, mode, mask string) string {
 		return "text prefix cached (exact)"
 	}
 	return "cached prefix"
+}
+
+// nonNilIDs returns v, or an empty slice for nil, which JSON prints as [] rather than null.
+func nonNilIDs(v []int32) []int32 {
+	if v == nil {
+		return []int32{}
+	}
+	return v
 }
