@@ -23,21 +23,12 @@ var (
 	resultSizeABI1  = unsafe.Offsetof(C.udvla_result{}.early)
 )
 
-// requestBudget is a request's time budget, 0 for none (read only from a struct large enough to
-// hold it; request has checked it).
-func requestBudget(r *C.udvla_request) time.Duration {
-	if r.struct_size != C.sizeof_udvla_request {
-		return 0
-	}
-	return time.Duration(r.budget_us) * time.Microsecond
-}
-
-// request checks a C request against the model and copies it into an engine request; fn names
-// the calling function in messages. The appended fields are read only from a struct that holds
-// them.
-func request(fn string, r *C.udvla_request, mi *modelInfo) (*engine.Request, error) {
+// request checks a C request against the model and copies it into an engine request, with its
+// time budget (0: none); fn names the calling function in messages. The appended fields are read
+// only from a struct that holds them.
+func request(fn string, r *C.udvla_request, mi *modelInfo) (*engine.Request, time.Duration, error) {
 	if r == nil {
-		return nil, errorf(statusNullPointer, "%s: request is NULL", fn)
+		return nil, 0, errorf(statusNullPointer, "%s: request is NULL", fn)
 	}
 	cr := cRequest{
 		structSize:      uint32(r.struct_size),
@@ -57,5 +48,9 @@ func request(fn string, r *C.udvla_request, mi *modelInfo) (*engine.Request, err
 	if r.struct_size == C.sizeof_udvla_request {
 		cr.budgetUS, cr.actionSteps, cr.reserved3 = uint64(r.budget_us), int32(r.action_steps), int32(r.reserved3)
 	}
-	return decodeRequest(fn, cr, mi)
+	req, err := decodeRequest(fn, cr, mi)
+	if err != nil {
+		return nil, 0, err
+	}
+	return req, time.Duration(cr.budgetUS) * time.Microsecond, nil
 }

@@ -32,14 +32,14 @@ func uvi_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.int
 		if err != nil {
 			return err
 		}
-		r, err := request("udvla_step", req, oe.info)
+		r, budget, err := request("udvla_step", req, oe.info)
 		if err != nil {
 			return err
 		}
 		if err := checkBuffers(res, oe.info.sizes); err != nil {
 			return err
 		}
-		out, err := oe.step(r, requestBudget(req))
+		out, err := oe.step(r, budget)
 		if err != nil {
 			return classifyStep(err)
 		}
@@ -146,11 +146,11 @@ func uvi_step_alloc(h C.udvla_engine, req *C.udvla_request, out **C.udvla_result
 		if err != nil {
 			return err
 		}
-		r, err := request("udvla_step_alloc", req, oe.info)
+		r, budget, err := request("udvla_step_alloc", req, oe.info)
 		if err != nil {
 			return err
 		}
-		res, err := oe.step(r, requestBudget(req))
+		res, err := oe.step(r, budget)
 		if err != nil {
 			return classifyStep(err)
 		}

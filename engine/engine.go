@@ -266,6 +266,25 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}
+	r, err := e.stepLocked(ctx, req, start)
+	if err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// stepRun is what one control step decoded, with the resolved request and layout it ran.
+type stepRun struct {
+	req   *Request
+	l     *seq.Layout
+	steps int
+	d     *decoded
+	res   *Result
+}
+
+// stepLocked is the body of Step and StepProfile, run with e.mu held: it resolves and lays out
+// the request, decodes it and finishes the result.
+func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) (*stepRun, error) {
 	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
 		return nil, ErrNoLayout
 	}
@@ -287,7 +306,7 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	d.free = req.Mode == ModeAR
 	res := e.finish(l, d)
 	res.Timings.Total = time.Since(start)
-	return res, nil
+	return &stepRun{req: req, l: l, steps: steps, d: d, res: res}, nil
 }
 
 // Logits returns the logits [len(ids)][vocab] of a token sequence under a mask rule (causal,

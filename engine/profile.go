@@ -107,34 +107,17 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if !ok || !b.dev.Info.Timestamps {
 		return nil, nil, ErrNoProfile
 	}
-	if e.cfg.Vocab == nil || e.cfg.Decoding == nil {
-		return nil, nil, ErrNoLayout
-	}
-	if err := startErr(ctx, req.Mode); err != nil {
-		return nil, nil, err
-	}
 	// Step's body, under the same lock as the profile, so no other step replays the recordings
 	// in between.
-	req, err := e.resolved(req)
+	r, err := e.stepLocked(ctx, req, start)
 	if err != nil {
 		return nil, nil, err
 	}
-	l, steps, err := e.layout(req)
+	prof, err := b.profile(r.l, r.req, r.steps, r.d.generated, r.d.timings.GPU)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := b.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
-	if err != nil {
-		return nil, nil, err
-	}
-	d.free = req.Mode == ModeAR
-	res := e.finish(l, d)
-	res.Timings.Total = time.Since(start)
-	prof, err := b.profile(l, req, steps, d.generated, d.timings.GPU)
-	if err != nil {
-		return nil, nil, err
-	}
-	return res, prof, nil
+	return r.res, prof, nil
 }
 
 // profile reads the timestamps of the recordings the last decode of l ran; loopGPU is the device
