@@ -52,11 +52,19 @@ func buildHeader(cfg *Config, dir []TensorInfo, dataOffset, dataSize uint64) []b
 	if cfg.Fast != nil {
 		fast = buildFast(b, cfg.Fast)
 	}
-	arch := buildArch(b, cfg.Arch)
+	var arch, vq flatbuffers.UOffsetT
+	if cfg.HasLM() {
+		arch = buildArch(b, cfg.Arch)
+	}
+	if cfg.VQ != nil {
+		vq = buildVQ(b, cfg.VQ)
+	}
 
 	fb.HeaderStart(b)
 	fb.HeaderAddVersion(b, FormatVersion)
-	fb.HeaderAddArch(b, arch)
+	if arch != 0 {
+		fb.HeaderAddArch(b, arch)
+	}
 	if vocab != 0 {
 		fb.HeaderAddVocab(b, vocab)
 	}
@@ -71,6 +79,9 @@ func buildHeader(cfg *Config, dir []TensorInfo, dataOffset, dataSize uint64) []b
 	}
 	fb.HeaderAddTensors(b, tensorVec)
 	fb.HeaderAddData(b, fb.CreateDataSection(b, dataOffset, dataSize))
+	if vq != 0 {
+		fb.HeaderAddVq(b, vq)
+	}
 	b.FinishSizePrefixedWithFileIdentifier(fb.HeaderEnd(b), []byte(FileIdentifier))
 	return b.FinishedBytes()
 }

@@ -24,7 +24,7 @@ type Writer struct {
 	f         *os.File
 	bw        *bufio.Writer
 	cfg       *Config
-	dir       []TensorInfo // Arch.TensorNames order
+	dir       []TensorInfo // Config.TensorNames order
 	index     map[string]int
 	written   []bool
 	headerLen int
@@ -40,10 +40,10 @@ func NewWriter(path string, cfg *Config) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	names := cfg.Arch.TensorNames()
+	names, shapes := cfg.TensorNames(), cfg.TensorShapes()
 	w := &Writer{path: path, cfg: cfg, index: map[string]int{}, written: make([]bool, len(names))}
 	for i, name := range names {
-		shape, _ := cfg.Arch.TensorShape(name)
+		shape := shapes[name]
 		w.dir = append(w.dir, TensorInfo{Name: name, Shape: shape})
 		w.index[name] = i
 	}

@@ -1,0 +1,88 @@
+package model
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/udvla/udvla/engine/quant"
+)
+
+// vqRandomStream draws one tensor of a random vision tokenizer, keyed like the language model's
+// by the seed and the name. Kernels get 1/sqrt(fan in), so activations stay of order 1 through
+// the stacks; norm scales and BatchNorm variances lie around 1 (variances stay above 0.6: the
+// Irwin-Hall draws are bounded), shifts, biases and running means around 0; the codebook has
+// unit spread, the scale of the latents.
+func vqRandomStream(t VQTensor, seed uint64) *randomStream {
+	h := fnv.New64a()
+	h.Write([]byte(t.Name))
+	s := &randomStream{r: rand.NewPCG(seed, h.Sum64())}
+	switch {
+	case len(t.Shape) > 2:
+		fan := 1
+		for _, d := range t.Shape[1:] {
+			fan *= d
+		}
+		s.std = 1 / math.Sqrt(float64(fan))
+	case t.Name == "quantize.embedding.weight":
+		s.std = 1
+	case strings.HasSuffix(t.Name, ".running_var") || strings.HasSuffix(t.Name, ".weight"):
+		s.mean, s.std = 1, 0.1
+	default: // biases and running means
+		s.std = 0.1
+	}
+	return s
+}
+
+// RandomVQTensors returns every tensor of a random vision tokenizer as float32 values in the
+// checkpoint's element order: what WriteRandom writes with VQDType f32.
+func RandomVQTensors(c *VQConfig, seed uint64) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, t := range c.Tensors() {
+		st := t.Stored()
+		n := st[0]
+		if len(st) == 2 {
+			n *= st[1]
+		}
+		x := make([]float32, n)
+		vqRandomStream(t, seed).fill(x)
+		out[t.Name] = x
+	}
+	return out
+}
+
+// randomSource returns the stream and storage type of one tensor of a random model.
+func (o RandomOptions) randomSource(cfg *Config, name string, shape []int) (*randomStream, quant.DType) {
+	if cfg.VQ != nil {
+		for _, t := range cfg.VQ.Tensors() {
+			if t.Name == name {
+				dt := o.VQDType
+				if len(shape) == 1 {
+					dt = quant.F32
+				}
+				return vqRandomStream(t, o.Seed), dt
+			}
+		}
+	}
+	dt := o.DType
+	if len(shape) == 1 {
+		dt = quant.F32
+	}
+	return newRandomStream(cfg.Arch, o.Seed, name), dt
+}
+
+// TinyVQConfig is the vision tokenizer of testdata/tiny_vq.udvla: the real topology (two spatial
+// levels with a stride-2 downsample, attention at the last level and in the mid block, the
+// temporal factor 4 with its two causal time convolutions and the temporal res stacks, SpatialNorm
+// decoder) at 32 channels, one res block per level and a codebook of 256 codes of 4.
+func TinyVQConfig() *VQConfig {
+	return &VQConfig{CodebookSize: 256, EmbedDim: 4, ZChannels: 4, InChannels: 3, OutChannels: 3,
+		TemporalDownsampleFactor: 4, Ch: 32, ChMult: []int{1, 1}, NumResBlocks: 1, AttnResolutions: []int{1}}
+}
+
+// TinyVQOptions describes testdata/tiny_vq.udvla, a file that holds TinyVQConfig alone: matrices
+// f16 (the file stays small), seed 1.
+func TinyVQOptions() RandomOptions {
+	return RandomOptions{VQ: TinyVQConfig(), VQDType: quant.F16, Seed: 1}
+}
