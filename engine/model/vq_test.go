@@ -166,9 +166,9 @@ func TestConvertVQRejects(t *testing.T) {
 		edit func(dir string)
 		want string
 	}{
-		"double_z": {func(d string) { editJSON(t, d, "double_z", true) }, "double_z"},
-		"z != embed": {func(d string) { editJSON(t, d, "z_channels", 8) }, "z_channels"},
-		"ch not /32": {func(d string) { editJSON(t, d, "ch", 48) }, "multiple of 32"},
+		"double_z":    {func(d string) { editJSON(t, d, "double_z", true) }, "double_z"},
+		"z != embed":  {func(d string) { editJSON(t, d, "z_channels", 8) }, "z_channels"},
+		"ch not /32":  {func(d string) { editJSON(t, d, "ch", 48) }, "multiple of 32"},
 		"attn level":  {func(d string) { editJSON(t, d, "attn_resolutions", []int{2}) }, "attn_resolutions"},
 		"temporal 3":  {func(d string) { editJSON(t, d, "temporal_downsample_factor", 3) }, "power of 2"},
 		"wrong model": {func(d string) { editJSON(t, d, "model_type", "llama") }, "Emu3VisionVQ"},
