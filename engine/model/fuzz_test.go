@@ -18,6 +18,8 @@ func FuzzOpen(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
+	vcfg, vdir, vdata := vqModelParts(f) // a vision tokenizer alone (too large for the corpus files)
+	f.Add(encodeModel(f, vcfg, vdir, vdata, -1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		before, beforeParse := accessorPanics.Load(), parsePanics.Load()
 		for _, b := range [][]byte{data, fixHeaderCRC(data)} {
