@@ -179,3 +179,61 @@ func TestVQReferenceMatchesPyTorch(t *testing.T) {
 		t.Fatal("every pixel is clipped: the comparison says nothing")
 	}
 }
+
+// The shipped tiny vision tokenizer runs through the reference from its model file, and bad
+// inputs get errors: a side that is not a multiple of the spatial factor, a short image, codes
+// outside the codebook, a grid that does not match the codes, a tensor of the wrong size.
+func TestVQReferenceOnTinyModelAndErrors(t *testing.T) {
+	f, err := model.Open("../../testdata/tiny_vq.udvla")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := NewVQ(f.Config.VQ, f.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, w := 6, 10
+	px := make([]float32, 3*h*w)
+	for i, u := range vectorUniform("tiny input", len(px)) {
+		px[i] = float32(u)
+	}
+	codes, margin, err := m.Encode(px, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(codes) != 3*5 || len(margin) != len(codes) {
+		t.Fatalf("%d codes for a 10x6 image", len(codes))
+	}
+	for i, c := range codes {
+		if c < 0 || int(c) >= f.Config.VQ.CodebookSize || !(margin[i] >= 0) {
+			t.Fatalf("code %d = %d, margin %g", i, c, margin[i])
+		}
+	}
+	frame, err := m.Decode(codes, 3, 5)
+	if err != nil || frame.H != h || frame.W != w {
+		t.Fatalf("decode: %v, %dx%d", err, frame.W, frame.H)
+	}
+	if _, _, err := m.Encode(px[:len(px)-1], h, w); err == nil {
+		t.Error("a short image was encoded")
+	}
+	if _, _, err := m.Encode(make([]float32, 3*7*10), 7, 10); err == nil {
+		t.Error("an odd height was encoded")
+	}
+	if _, err := m.Decode([]int32{0, 1, 256}, 1, 3); err == nil {
+		t.Error("code 256 of a 256-code book was decoded")
+	}
+	if _, err := m.Decode([]int32{0, 1, 2}, 2, 2); err == nil {
+		t.Error("3 codes were decoded as a 2x2 grid")
+	}
+	short := func(name string) ([]float32, error) {
+		x, err := f.Float32(name)
+		if name == "decoder.conv_out.bias" {
+			x = x[:1]
+		}
+		return x, err
+	}
+	if _, err := NewVQ(f.Config.VQ, short); err == nil {
+		t.Error("a tensor of the wrong size was loaded")
+	}
+}
