@@ -235,39 +235,47 @@ func (m *VQ) Latent(x Map) (Map, error) {
 	return frames[0], nil
 }
 
-// Quantize is the nearest code of every position of z [embed, h, w]: the argmin over the whole
-// codebook of |z|^2 + |e|^2 - 2 z.e, the first index on ties. Margin is, per position, the gap
-// between the second-best and the best distance relative to the best (a near-tie below 1e-4).
+// Quantize is the nearest code of every position of z [embed, h, w] in the model's codebook
+// (NearestCodes).
 func (m *VQ) Quantize(z Map) (codes []int32, margin []float64, err error) {
-	c := m.Cfg
-	if z.C != c.EmbedDim {
-		return nil, nil, fmt.Errorf("vq quantize: %d channels, the codebook has %d", z.C, c.EmbedDim)
+	if z.C != m.Cfg.EmbedDim {
+		return nil, nil, fmt.Errorf("vq quantize: %d channels, the codebook has %d", z.C, m.Cfg.EmbedDim)
 	}
-	book := m.w["quantize.embedding.weight"]
-	norms := make([]float64, c.CodebookSize)
-	for k := range norms {
-		for d := 0; d < c.EmbedDim; d++ {
-			e := float64(book[k*c.EmbedDim+d])
-			norms[k] += e * e
+	return NearestCodes(z, m.w["quantize.embedding.weight"], m.Cfg.CodebookSize)
+}
+
+// NearestCodes is the quantizer: for every position of z [e, h, w] the argmin over the codebook
+// book [k][e] of |z|^2 + |e|^2 - 2 z.e, the first index on ties. Margin is, per position, the gap
+// between the second-best and the best distance relative to the best (a near-tie below 1e-4).
+func NearestCodes(z Map, book []float32, k int) (codes []int32, margin []float64, err error) {
+	e := z.C
+	if k <= 0 || len(book) != k*e {
+		return nil, nil, fmt.Errorf("vq quantize: a codebook of %d values for %d codes of %d", len(book), k, e)
+	}
+	norms := make([]float64, k)
+	for r := range norms {
+		for d := 0; d < e; d++ {
+			v := float64(book[r*e+d])
+			norms[r] += v * v
 		}
 	}
 	n := z.H * z.W
 	codes, margin = make([]int32, n), make([]float64, n)
 	for i := 0; i < n; i++ {
 		var zz float64
-		for d := 0; d < c.EmbedDim; d++ {
+		for d := 0; d < e; d++ {
 			zz += z.X[d*n+i] * z.X[d*n+i]
 		}
 		best, second := math.Inf(1), math.Inf(1)
-		for k := 0; k < c.CodebookSize; k++ {
+		for r := 0; r < k; r++ {
 			var dot float64
-			for d := 0; d < c.EmbedDim; d++ {
-				dot += z.X[d*n+i] * float64(book[k*c.EmbedDim+d])
+			for d := 0; d < e; d++ {
+				dot += z.X[d*n+i] * float64(book[r*e+d])
 			}
-			dist := zz + norms[k] - 2*dot
+			dist := zz + norms[r] - 2*dot
 			switch {
 			case dist < best:
-				best, second, codes[i] = dist, best, int32(k)
+				best, second, codes[i] = dist, best, int32(r)
 			case dist < second:
 				second = dist
 			}

@@ -1,0 +1,125 @@
+package gpu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/udvla/udvla/engine/quant"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// VQConv is a 2-D convolution of the vision tokenizer as a GEMM on the project's matmul kernel:
+// shaders/vq_im2col.comp lays the input's patches out as rows [OH*OW][C*K*K+1] (the last column
+// 1, for the bias), and Matmul multiplies them by the kernel stored as [out, C*K*K+1] (the
+// model file's [out, in*k*k] with the bias appended as a column), giving the output HWC
+// [OH*OW][out] (ref.Conv2D on a CHW map).
+type VQConv struct {
+	im2col *vk.Pipeline
+	mm     *Matmul
+	local  int
+}
+
+// NewVQConv creates the im2col pipeline; mm must have f32 pipelines.
+func NewVQConv(dev *vk.Device, mm *Matmul) (*VQConv, error) {
+	const local = 256
+	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, 9*4, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &VQConv{im2col: p, mm: mm, local: local}, nil
+}
+
+// ConvWeight is a convolution kernel on the device: [out, in*k*k+1] f32, bias last.
+type ConvWeight struct {
+	M          *Matrix
+	Out, In, K int
+}
+
+// UploadConvWeight uploads a kernel w [out, in, k, k] (the model file's [out, in*k*k]) and its
+// bias [out].
+func UploadConvWeight(dev *vk.Device, w, bias []float32, out, in, k int) (*ConvWeight, error) {
+	if out <= 0 || in <= 0 || k <= 0 || len(w) != out*in*k*k || len(bias) != out {
+		return nil, fmt.Errorf("vq conv: %d weights and %d biases for %d -> %d channels of %dx%d", len(w), len(bias), in, out, k, k)
+	}
+	cols := in*k*k + 1
+	raw := make([]byte, 4*out*cols)
+	for o := 0; o < out; o++ {
+		for j := 0; j < cols-1; j++ {
+			binary.LittleEndian.PutUint32(raw[4*(o*cols+j):], math.Float32bits(w[o*(cols-1)+j]))
+		}
+		binary.LittleEndian.PutUint32(raw[4*(o*cols+cols-1):], math.Float32bits(bias[o]))
+	}
+	m, err := UploadMatrix(dev, quant.F32, out, cols, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &ConvWeight{M: m, Out: out, In: in, K: k}, nil
+}
+
+// Close frees the kernel's buffers.
+func (w *ConvWeight) Close() {
+	if w != nil {
+		w.M.Close()
+	}
+}
+
+// ConvShape is one convolution's geometry: an HWC input of H x W pixels, the stride, and the
+// zero padding above, below, left and right (the release's downsample pads below and right only).
+type ConvShape struct {
+	H, W, Stride             int
+	Top, Bottom, Left, Right int
+}
+
+// Out is the output size.
+func (c ConvShape) Out(k int) (oh, ow int) {
+	return (c.H+c.Top+c.Bottom-k)/c.Stride + 1, (c.W+c.Left+c.Right-k)/c.Stride + 1
+}
+
+// ColFloats is the size of the im2col scratch buffer the convolution needs, in floats.
+func (c ConvShape) ColFloats(w *ConvWeight) int {
+	oh, ow := c.Out(w.K)
+	return oh * ow * w.M.Cols
+}
+
+// VQConvArgs are the buffers of one convolution: the input x HWC [H][W][In], the scratch col
+// (ColFloats floats) and the output y HWC [OH][OW][Out]; with Accumulate the product is added to
+// y (a residual connection).
+type VQConvArgs struct {
+	X, Col, Y  vk.Binding
+	Accumulate bool
+}
+
+// Record appends the convolution to s: the im2col dispatch, then the matmul.
+func (k *VQConv) Record(s *vk.Sequence, w *ConvWeight, c ConvShape, a VQConvArgs) error {
+	const op = "vq conv"
+	if w == nil || w.M == nil {
+		return fmt.Errorf("%s: no weight", op)
+	}
+	switch {
+	case c.H <= 0 || c.W <= 0 || c.Stride <= 0 || c.Top < 0 || c.Bottom < 0 || c.Left < 0 || c.Right < 0:
+		return fmt.Errorf("%s: bad geometry %+v", op, c)
+	case c.Top >= w.K || c.Left >= w.K || c.H+c.Top+c.Bottom < w.K || c.W+c.Left+c.Right < w.K:
+		return fmt.Errorf("%s: a %dx%d kernel does not fit %+v", op, w.K, w.K, c)
+	}
+	oh, ow := c.Out(w.K)
+	if int64(oh)*int64(ow)*int64(w.M.Cols) > math.MaxUint32 || oh*ow > maxGroupsY*8 {
+		return fmt.Errorf("%s: %dx%d outputs of %d columns are too many", op, ow, oh, w.M.Cols)
+	}
+	if err := needBytes(op, "x", a.X, 4*int64(c.H)*int64(c.W)*int64(w.In)); err != nil {
+		return err
+	}
+	if err := needBytes(op, "col", a.Col, 4*int64(oh)*int64(ow)*int64(w.M.Cols)); err != nil {
+		return err
+	}
+	if err := needBytes(op, "y", a.Y, 4*int64(oh)*int64(ow)*int64(w.Out)); err != nil {
+		return err
+	}
+	var p Push
+	p.U32(uint32(c.H)).U32(uint32(c.W)).U32(uint32(w.In)).U32(uint32(oh)).U32(uint32(ow))
+	p.U32(uint32(w.K)).U32(uint32(c.Stride)).U32(uint32(c.Top)).U32(uint32(c.Left))
+	gx, gy := grid(oh*ow*w.M.Cols, k.local)
+	s.Dispatch(k.im2col, gx, gy, 1, p.Bytes(), vk.R(a.X), vk.W(a.Col))
+	return k.mm.Record(s, w.M, MatmulArgs{X: a.Col, Y: a.Y, N: oh * ow, Accumulate: a.Accumulate})
+}
