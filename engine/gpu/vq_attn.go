@@ -1,0 +1,127 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/udvla/udvla/engine/quant"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/shaders"
+)
+
+// VQOps are the small kernels of the vision tokenizer besides convolution and GroupNorm: the
+// attention's row softmax and transpose, and the per-channel affine map (BatchNorm in evaluation)
+// with an optional SiLU.
+type VQOps struct {
+	softmax, transpose, affine, affineSiLU *vk.Pipeline
+}
+
+const vqLocal = 256
+
+// NewVQOps creates the pipelines on dev.
+func NewVQOps(dev *vk.Device) (*VQOps, error) {
+	k := &VQOps{}
+	var err error
+	if k.softmax, err = dev.Pipeline("vq_softmax", shaders.MustSPIRV("vq_softmax"), []uint32{vqLocal}, 1, 12, 0); err != nil {
+		return nil, err
+	}
+	if k.transpose, err = dev.Pipeline("vq_transpose", shaders.MustSPIRV("vq_transpose"), []uint32{vqLocal}, 2, 12, 0); err != nil {
+		return nil, err
+	}
+	affine := shaders.MustSPIRV("vq_affine")
+	if k.affine, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 0}, 4, 8, 0); err != nil {
+		return nil, err
+	}
+	if k.affineSiLU, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 1}, 4, 8, 0); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Softmax replaces each of the rows of s [rows][n] by softmax(scale * row), in place.
+func (k *VQOps) Softmax(sq *vk.Sequence, s vk.Binding, rows, n int, scale float32) error {
+	const op = "vq softmax"
+	if rows <= 0 || n <= 0 || int64(rows)*int64(n) > math.MaxUint32 || !(scale > 0) {
+		return fmt.Errorf("%s: bad shape [%d][%d], scale %g", op, rows, n, scale)
+	}
+	if err := needBytes(op, "s", s, 4*int64(rows)*int64(n)); err != nil {
+		return err
+	}
+	var p Push
+	p.U32(uint32(rows)).U32(uint32(n)).F32(scale)
+	gx, gy := grid(rows, 1)
+	sq.Dispatch(k.softmax, gx, gy, 1, p.Bytes(), vk.W(s))
+	return nil
+}
+
+// Transpose writes x [n][c] into y [c][ld] with zeros in columns n..ld-1 (ld >= n).
+func (k *VQOps) Transpose(sq *vk.Sequence, x, y vk.Binding, n, c, ld int) error {
+	const op = "vq transpose"
+	if n <= 0 || c <= 0 || ld < n || int64(c)*int64(ld) > math.MaxUint32 {
+		return fmt.Errorf("%s: bad shape [%d][%d] into rows of %d", op, n, c, ld)
+	}
+	if err := needBytes(op, "x", x, 4*int64(n)*int64(c)); err != nil {
+		return err
+	}
+	if err := needBytes(op, "y", y, 4*int64(c)*int64(ld)); err != nil {
+		return err
+	}
+	var p Push
+	p.U32(uint32(n)).U32(uint32(c)).U32(uint32(ld))
+	gx, gy := grid(c*ld, vqLocal)
+	sq.Dispatch(k.transpose, gx, gy, 1, p.Bytes(), vk.R(x), vk.W(y))
+	return nil
+}
+
+// Affine computes y = x * mul[ch] + add[ch] over x [n][c], then SiLU when silu; y may be x.
+func (k *VQOps) Affine(sq *vk.Sequence, x, mul, add, y vk.Binding, n, c int, silu bool) error {
+	const op = "vq affine"
+	if n <= 0 || c <= 0 || int64(n)*int64(c) > math.MaxUint32 {
+		return fmt.Errorf("%s: bad shape [%d][%d]", op, n, c)
+	}
+	for _, b := range []struct {
+		what string
+		b    vk.Binding
+		n    int64
+	}{{"x", x, int64(n) * int64(c)}, {"y", y, int64(n) * int64(c)}, {"mul", mul, int64(c)}, {"add", add, int64(c)}} {
+		if err := needBytes(op, b.what, b.b, 4*b.n); err != nil {
+			return err
+		}
+	}
+	p := k.affine
+	if silu {
+		p = k.affineSiLU
+	}
+	var push Push
+	push.U32(uint32(n)).U32(uint32(c))
+	gx, gy := grid(n*c, vqLocal)
+	sq.Dispatch(p, gx, gy, 1, push.Bytes(), vk.R(x), vk.R(mul), vk.R(add), vk.W(y))
+	return nil
+}
+
+// NewActivationMatrix makes an f32 buffer that the matmul reads as a weight [rows, cols], rows
+// of cols rounded up to 32 floats (ActivationStride) whose padding must stay zero: the
+// attention's keys and transposed values. The matrix owns the buffer; Buffer gives it to the
+// kernels that fill it.
+func NewActivationMatrix(dev *vk.Device, rows, cols int) (*Matrix, error) {
+	ld := ActivationStride(cols)
+	if rows <= 0 || cols <= 0 {
+		return nil, fmt.Errorf("activation matrix: [%d, %d]", rows, cols)
+	}
+	b, err := dev.NewBuffer(4*int64(rows)*int64(ld), vk.DeviceLocal, 4*int64(ld))
+	if err != nil {
+		return nil, err
+	}
+	m := &Matrix{DType: quant.F32, Rows: rows, Cols: cols, stride: ld, quants: b}
+	if err := m.split(4*int64(ld), 0); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// ActivationStride is the row length in floats of an activation matrix of cols columns.
+func ActivationStride(cols int) int { return (cols + 31) / 32 * 32 }
+
+// Buffer is the matrix's storage: rows of stride floats.
+func (m *Matrix) Buffer() *vk.Buffer { return m.quants }
