@@ -18,16 +18,22 @@ func f64to32(x []float64) []float32 {
 	return out
 }
 
-// vqSoftmaxLimit: an exp of a few ulp per element and an fp32 sum of up to ~1000 terms, against
-// float64, normalised by the largest probability.
-const vqSoftmaxLimit = 2e-6
-
-func TestVQSoftmax(t *testing.T) {
+func newVQOps(t *testing.T) (*vk.Device, *VQOps) {
+	t.Helper()
 	dev := vktest.Device(t)
 	k, err := NewVQOps(dev)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dev, k
+}
+
+// vqSoftmaxLimit: an exp of a few ulp per element and an fp32 sum of up to ~1000 terms, against
+// float64, normalised by the largest probability.
+const vqSoftmaxLimit = 2e-6
+
+func TestVQSoftmax(t *testing.T) {
+	dev, k := newVQOps(t)
 	r := seed(t)
 	for _, c := range []struct {
 		rows, n int
@@ -46,11 +52,7 @@ func TestVQSoftmax(t *testing.T) {
 }
 
 func TestVQTransposeAndActivationMatrix(t *testing.T) {
-	dev := vktest.Device(t)
-	k, err := NewVQOps(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev, k := newVQOps(t)
 	mm := newTestMatmul(t, dev, matmulConfigFor(dev.Info))
 	r := seed(t)
 	for _, c := range []struct{ n, ch, m int }{{37, 32, 5}, {1, 64, 1}, {625, 96, 9}, {64, 32, 70}} {
@@ -108,11 +110,7 @@ func nanSlice(n int) []float64 {
 }
 
 func TestVQAffine(t *testing.T) {
-	dev := vktest.Device(t)
-	k, err := NewVQOps(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev, k := newVQOps(t)
 	r := seed(t)
 	for _, c := range []struct {
 		ch, h, w int

@@ -38,17 +38,24 @@ func hwc(m ref.Map) []float32 {
 // output.
 const vqConvLimit = 2e-5
 
-func TestVQConv(t *testing.T) {
+// newVQConv makes the convolution kernel on the test device with its own f32 matmul.
+func newVQConv(t *testing.T) (*vk.Device, *VQConv) {
+	t.Helper()
 	dev := vktest.Device(t)
 	mm, err := NewMatmul(dev, quant.F32)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mm.Close()
+	t.Cleanup(mm.Close)
 	k, err := NewVQConv(dev, mm)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dev, k
+}
+
+func TestVQConv(t *testing.T) {
+	dev, k := newVQConv(t)
 	r := seed(t)
 	for _, c := range []struct {
 		in, out, k, h, w, stride int
@@ -94,16 +101,7 @@ func TestVQConv(t *testing.T) {
 }
 
 func TestVQConvRejects(t *testing.T) {
-	dev := vktest.Device(t)
-	mm, err := NewMatmul(dev, quant.F32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mm.Close()
-	k, err := NewVQConv(dev, mm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev, k := newVQConv(t)
 	if _, err := UploadConvWeight(dev, make([]float32, 10), make([]float32, 2), 2, 3, 3); err == nil {
 		t.Fatal("a kernel of the wrong size uploaded")
 	}

@@ -191,21 +191,30 @@ func (r *run) convWith(cw *gpu.ConvWeight, x fmap, shape gpu.ConvShape, dst *fma
 
 func same3() gpu.ConvShape { return gpu.ConvShape{Top: 1, Bottom: 1, Left: 1, Right: 1} }
 
+// vectors binds two per-channel vectors of the weights (a norm's scale and shift).
+func (r *run) vectors(a, b string) (vk.Binding, vk.Binding, bool) {
+	va, vb := r.e.w.vecs[a], r.e.w.vecs[b]
+	if va == nil || vb == nil {
+		r.fail(fmt.Errorf("vision: no vectors %q and %q", a, b))
+		return vk.Binding{}, vk.Binding{}, false
+	}
+	ba, err := va.All()
+	r.fail(err)
+	bb, err := vb.All()
+	r.fail(err)
+	return ba, bb, r.err == nil
+}
+
 // norm records GroupNorm (then SiLU when silu) of x into a new map.
 func (r *run) norm(p string, x fmap, silu bool) fmap {
 	y := r.newMap(x.c, x.h, x.w)
 	if r.err != nil {
 		return fmap{}
 	}
-	g, b := r.e.w.vecs[p+".weight"], r.e.w.vecs[p+".bias"]
-	if g == nil || b == nil {
-		r.fail(fmt.Errorf("vision: no norm %q", p))
+	gb, bb, ok := r.vectors(p+".weight", p+".bias")
+	if !ok {
 		return fmap{}
 	}
-	gb, err := g.All()
-	r.fail(err)
-	bb, err := b.All()
-	r.fail(err)
 	r.fail(r.e.gn.Record(r.s, gpu.GroupNormArgs{X: x.b, Gamma: gb, Beta: bb, Y: y.b, N: x.h * x.w, C: x.c,
 		Groups: groups, Eps: groupEps, SiLU: silu}))
 	return y
@@ -272,15 +281,10 @@ func (r *run) affineSiLU(p string, x fmap) fmap {
 	if r.err != nil {
 		return fmap{}
 	}
-	mul, add := r.e.w.vecs[p+".mul"], r.e.w.vecs[p+".add"]
-	if mul == nil || add == nil {
-		r.fail(fmt.Errorf("vision: no batch norm %q", p))
+	mb, ab, ok := r.vectors(p+".mul", p+".add")
+	if !ok {
 		return fmap{}
 	}
-	mb, err := mul.All()
-	r.fail(err)
-	ab, err := add.All()
-	r.fail(err)
 	r.fail(r.e.ops.Affine(r.s, x.b, mb, ab, y.b, x.h*x.w, x.c, true))
 	return y
 }

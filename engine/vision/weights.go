@@ -118,7 +118,8 @@ func load(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, erro
 		}
 		p := name[:len(name)-len(".weight")]
 		switch {
-		case len(t.Shape) == 4: // a 2-D convolution
+		case len(t.Shape) == 4 || (len(t.Shape) == 5 && !isTimeConv(p)):
+			// A 2-D convolution, or a causal 3-D one on a single frame: its last tap.
 			wt, err := tensor(name)
 			if err != nil {
 				return nil, err
@@ -127,20 +128,11 @@ func load(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, erro
 			if err != nil {
 				return nil, err
 			}
-			if w.convs[p], err = gpu.UploadConvWeight(dev, wt, b, t.Shape[0], t.Shape[1], t.Shape[2]); err != nil {
-				return nil, err
+			out, in, k := t.Shape[0], t.Shape[1], t.Shape[len(t.Shape)-1]
+			if len(t.Shape) == 5 {
+				wt = tap(wt, out, in, t.Shape[2], k, t.Shape[2]-1)
 			}
-		case len(t.Shape) == 5 && !isTimeConv(p): // a causal 3-D convolution on a single frame: its last tap
-			wt, err := tensor(name)
-			if err != nil {
-				return nil, err
-			}
-			b, err := tensor(p + ".bias")
-			if err != nil {
-				return nil, err
-			}
-			out, in, kt, k := t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
-			if w.convs[p], err = gpu.UploadConvWeight(dev, tap(wt, out, in, kt, k, kt-1), b, out, in, k); err != nil {
+			if w.convs[p], err = gpu.UploadConvWeight(dev, wt, b, out, in, k); err != nil {
 				return nil, err
 			}
 		case len(t.Shape) == 1:
