@@ -4,8 +4,10 @@
 // x[iy][ix][c] with iy = oy*stride + ky - padTop, ix = ox*stride + kx - padLeft, or 0 where that
 // falls on the zero padding; column C*K*K holds 1, the input of the bias, which the weight carries
 // as its last column. x is HWC [H][W][C]; col is [OH*OW][C*K*K + 1]. The bottom and right padding
-// are implied by OH and OW (the downsample pads one row and column there only). One invocation per
-// element of col, over a 2-D grid of workgroups.
+// are implied by OH and OW (the downsample pads one row and column there only). A dispatch fills
+// the band of count output pixels from p0 on (col's row 0 is pixel p0), so that a large frame's
+// patches need not fit one binding. One invocation per element of the band, over a 2-D grid of
+// workgroups.
 #include "common.glsl"
 
 DECLARE_LOCAL_X
@@ -17,17 +19,19 @@ layout(push_constant) uniform Push {
 	uint oh, ow;     // output
 	uint k, stride;
 	uint padTop, padLeft;
+	uint p0, count;  // the band of output pixels
 } p;
 
 void main() {
 	uint kk = p.k * p.k;
 	uint cols = p.c * kk + 1;
 	uint idx = FLAT_INDEX;
-	if (idx >= p.oh * p.ow * cols) {
+	if (idx >= p.count * cols) {
 		return;
 	}
-	uint px = idx / cols;
-	uint j = idx - px * cols;
+	uint row = idx / cols;
+	uint j = idx - row * cols;
+	uint px = p.p0 + row;
 	if (j == cols - 1) {
 		col[idx] = 1.0;
 		return;

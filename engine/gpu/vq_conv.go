@@ -19,16 +19,17 @@ type VQConv struct {
 	im2col *vk.Pipeline
 	mm     *Matmul
 	local  int
+	limit  int64 // the largest binding: the patches of a large frame go in bands
 }
 
 // NewVQConv creates the im2col pipeline; mm must have f32 pipelines.
 func NewVQConv(dev *vk.Device, mm *Matmul) (*VQConv, error) {
 	const local = 256
-	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, 9*4, 0)
+	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, 11*4, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &VQConv{im2col: p, mm: mm, local: local}, nil
+	return &VQConv{im2col: p, mm: mm, local: local, limit: int64(dev.Info.MaxStorageBufferRange)}, nil
 }
 
 // ConvWeight is a convolution kernel on the device: [out, in*k*k+1] f32, bias last.
@@ -77,14 +78,25 @@ func (c ConvShape) Out(k int) (oh, ow int) {
 	return (c.H+c.Top+c.Bottom-k)/c.Stride + 1, (c.W+c.Left+c.Right-k)/c.Stride + 1
 }
 
-// ColFloats is the size of the im2col scratch buffer the convolution needs, in floats.
-func (c ConvShape) ColFloats(w *ConvWeight) int {
+// bandUnit is the granularity of a band in output pixels: with it every band's output starts at a
+// multiple of 256 bytes, the strictest storage-offset alignment Vulkan allows.
+const bandUnit = 64
+
+// band is the number of output pixels whose patches fill at most one binding.
+func (k *VQConv) band(w *ConvWeight, oh, ow int) int {
+	n := int(k.limit / (4 * int64(w.M.Cols)) / bandUnit * bandUnit)
+	return min(n, oh*ow)
+}
+
+// ColFloats is the size of the im2col scratch buffer a convolution needs, in floats: the patches
+// of the whole output, or of one band of it when they exceed a binding.
+func (k *VQConv) ColFloats(w *ConvWeight, c ConvShape) int {
 	oh, ow := c.Out(w.K)
-	return oh * ow * w.M.Cols
+	return max(k.band(w, oh, ow), 1) * w.M.Cols
 }
 
 // VQConvArgs are the buffers of one convolution: the input x HWC [H][W][In], the scratch col
-// (ColFloats floats) and the output y HWC [OH][OW][Out]; with Accumulate the product is added to
+// (VQConv.ColFloats floats) and the output y HWC [OH][OW][Out]; with Accumulate the product is added to
 // y (a residual connection).
 type VQConvArgs struct {
 	X, Col, Y  vk.Binding
@@ -104,22 +116,34 @@ func (k *VQConv) Record(s *vk.Sequence, w *ConvWeight, c ConvShape, a VQConvArgs
 		return fmt.Errorf("%s: a %dx%d kernel does not fit %+v", op, w.K, w.K, c)
 	}
 	oh, ow := c.Out(w.K)
-	if int64(oh)*int64(ow)*int64(w.M.Cols) > math.MaxUint32 || oh*ow > maxGroupsY*8 {
+	if int64(oh)*int64(ow)*int64(w.M.Cols) > math.MaxUint32 {
 		return fmt.Errorf("%s: %dx%d outputs of %d columns are too many", op, ow, oh, w.M.Cols)
 	}
 	if err := needBytes(op, "x", a.X, 4*int64(c.H)*int64(c.W)*int64(w.In)); err != nil {
 		return err
 	}
-	if err := needBytes(op, "col", a.Col, 4*int64(oh)*int64(ow)*int64(w.M.Cols)); err != nil {
+	band := k.band(w, oh, ow)
+	if band <= 0 {
+		return fmt.Errorf("%s: %d patch columns do not fit a binding of %d bytes in bands of %d pixels", op, w.M.Cols, k.limit, bandUnit)
+	}
+	if err := needBytes(op, "col", a.Col, 4*int64(band)*int64(w.M.Cols)); err != nil {
 		return err
 	}
 	if err := needBytes(op, "y", a.Y, 4*int64(oh)*int64(ow)*int64(w.Out)); err != nil {
 		return err
 	}
-	var p Push
-	p.U32(uint32(c.H)).U32(uint32(c.W)).U32(uint32(w.In)).U32(uint32(oh)).U32(uint32(ow))
-	p.U32(uint32(w.K)).U32(uint32(c.Stride)).U32(uint32(c.Top)).U32(uint32(c.Left))
-	gx, gy := grid(oh*ow*w.M.Cols, k.local)
-	s.Dispatch(k.im2col, gx, gy, 1, p.Bytes(), vk.R(a.X), vk.W(a.Col))
-	return k.mm.Record(s, w.M, MatmulArgs{X: a.Col, Y: a.Y, N: oh * ow, Accumulate: a.Accumulate})
+	for p0 := 0; p0 < oh*ow; p0 += band {
+		count := min(band, oh*ow-p0)
+		var p Push
+		p.U32(uint32(c.H)).U32(uint32(c.W)).U32(uint32(w.In)).U32(uint32(oh)).U32(uint32(ow))
+		p.U32(uint32(w.K)).U32(uint32(c.Stride)).U32(uint32(c.Top)).U32(uint32(c.Left))
+		p.U32(uint32(p0)).U32(uint32(count))
+		gx, gy := grid(count*w.M.Cols, k.local)
+		s.Dispatch(k.im2col, gx, gy, 1, p.Bytes(), vk.R(a.X), vk.W(a.Col))
+		y := vk.Binding{Buf: a.Y.Buf, Off: a.Y.Off + 4*int64(p0)*int64(w.Out), Size: 4 * int64(count) * int64(w.Out)}
+		if err := k.mm.Record(s, w.M, MatmulArgs{X: a.Col, Y: y, N: count, Accumulate: a.Accumulate}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

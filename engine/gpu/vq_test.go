@@ -91,7 +91,7 @@ func TestVQConv(t *testing.T) {
 			}
 			yb = upload(t, dev, hwc(res))
 		}
-		xb, col := upload(t, dev, hwc(x)), poisoned(t, dev, shape.ColFloats(cw))
+		xb, col := upload(t, dev, hwc(x)), poisoned(t, dev, k.ColFloats(cw, shape))
 		run(t, dev, func(s *vk.Sequence) {
 			mustRecord(t, k.Record(s, cw, shape, VQConvArgs{X: bind(t, xb), Col: bind(t, col), Y: bind(t, yb), Accumulate: c.acc}))
 		})
@@ -241,4 +241,44 @@ func TestVQQuantize(t *testing.T) {
 	if q.Record(s, b, b, b, 5, 4, 4) == nil || q.Record(s, b, b, b, 0, 1, 1) == nil {
 		t.Fatal("short buffers or no positions accepted")
 	}
+}
+
+// A frame whose patches exceed a binding is convolved in bands of output pixels (here the binding
+// is lowered so that a 15x20 output takes five bands, the last one partial).
+func TestVQConvBands(t *testing.T) {
+	dev, _ := newVQConv(t)
+	r := seed(t)
+	const in, out, kk, h, w = 7, 9, 3, 15, 20
+	cols := in*kk*kk + 1
+	restore := dev.SetMaxBindingForTest(int64(4 * cols * bandUnit))
+	k, err := NewVQConv(dev, newTestMatmul(t, dev, matmulConfigFor(dev.Info)))
+	restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randMap(r, in, h, w, 0, 1)
+	wt, bias := randFloats(r, out*in*kk*kk, 0.3), randFloats(r, out, 0.5)
+	want, err := ref.Conv2D(x, wt, bias, out, kk, 1, ref.Pad4{Top: 1, Bottom: 1, Left: 1, Right: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw, err := UploadConvWeight(dev, wt, bias, out, in, kk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cw.Close()
+	shape := ConvShape{H: h, W: w, Stride: 1, Top: 1, Bottom: 1, Left: 1, Right: 1}
+	if got := k.ColFloats(cw, shape); got != bandUnit*cols {
+		t.Fatalf("scratch of %d floats, want one band of %d pixels", got, bandUnit)
+	}
+	y := poisoned(t, dev, h*w*out)
+	var cmds int
+	run(t, dev, func(s *vk.Sequence) {
+		mustRecord(t, k.Record(s, cw, shape, VQConvArgs{X: bind(t, upload(t, dev, hwc(x))), Col: bind(t, poisoned(t, dev, k.ColFloats(cw, shape))), Y: bind(t, y)}))
+		cmds = s.Len()
+	})
+	if cmds != 2*5 {
+		t.Fatalf("%d commands, want an im2col and a matmul for each of 5 bands", cmds)
+	}
+	checkErr(t, "banded", download(t, y, h*w*out), hwc(want), vqConvLimit)
 }

@@ -175,7 +175,7 @@ func (r *run) convWith(cw *gpu.ConvWeight, x fmap, shape gpu.ConvShape, dst *fma
 		shape.Stride = 1
 	}
 	oh, ow := shape.Out(cw.K)
-	_, col := r.alloc(shape.ColFloats(cw))
+	_, col := r.alloc(r.e.conv.ColFloats(cw, shape))
 	var y fmap
 	if dst != nil {
 		y = *dst
