@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -85,4 +86,22 @@ func TinyVQConfig() *VQConfig {
 // f16 (the file stays small), seed 1.
 func TinyVQOptions() RandomOptions {
 	return RandomOptions{VQ: TinyVQConfig(), VQDType: quant.F16, Seed: 1}
+}
+
+// RandomVQTensor is one tensor of RandomVQTensors, drawn alone (a benchmark of the encoder needs
+// only the encoder's).
+func RandomVQTensor(c *VQConfig, seed uint64, name string) ([]float32, error) {
+	for _, t := range c.Tensors() {
+		if t.Name != name {
+			continue
+		}
+		n := 1
+		for _, d := range t.Shape {
+			n *= d
+		}
+		x := make([]float32, n)
+		vqRandomStream(t, seed).fill(x)
+		return x, nil
+	}
+	return nil, fmt.Errorf("%q is not a tensor of this vision tokenizer", name)
 }

@@ -32,6 +32,8 @@ type Encoder struct {
 	plan [][][]timeSource
 	ones *vk.Buffer // SiLU alone as an affine map: mul 1, add 0
 	zero *vk.Buffer
+	// timing records timestamps around every dispatch (per-layer times for benchmarks).
+	timing bool
 }
 
 // NewEncoder uploads the encoder's tensors from get (a model file's Float32).
@@ -369,6 +371,7 @@ func (e *Encoder) record(px []float32, h, w int) (*run, fmap, error) {
 	if err != nil {
 		return nil, fmap{}, err
 	}
+	s.Timing = e.timing
 	r := &run{e: e, s: s}
 	// The frame, CHW to HWC.
 	x := r.newMap(c.InChannels, h, w)
