@@ -6,8 +6,7 @@
 // as its last column. x is HWC [H][W][C]; col is [OH*OW][C*K*K + 1]. The bottom and right padding
 // are implied by OH and OW (the downsample pads one row and column there only). A dispatch fills
 // the band of count output pixels from p0 on (col's row 0 is pixel p0), so that a large frame's
-// patches need not fit one binding. One invocation per element of the band, over a 2-D grid of
-// workgroups.
+// patches need not fit one binding.
 #include "common.glsl"
 
 DECLARE_LOCAL_X
@@ -23,31 +22,37 @@ layout(push_constant) uniform Push {
 } p;
 
 void main() {
+	// One invocation per output pixel and input channel writes that channel's K*K columns (and
+	// channel 0 the bias column): contiguous stores, and K*K times fewer invocations than one per
+	// element, which on a CPU device costs per invocation.
 	uint kk = p.k * p.k;
 	uint cols = p.c * kk + 1;
 	uint idx = FLAT_INDEX;
-	if (idx >= p.count * cols) {
+	if (idx >= p.count * p.c) {
 		return;
 	}
-	uint row = idx / cols;
-	uint j = idx - row * cols;
+	uint row = idx / p.c;
+	uint ch = idx - row * p.c;
 	uint px = p.p0 + row;
-	if (j == cols - 1) {
-		col[idx] = 1.0;
-		return;
-	}
-	uint ch = j / kk;
-	uint r = j - ch * kk;
-	uint ky = r / p.k;
-	uint kx = r - ky * p.k;
 	uint oy = px / p.ow;
 	uint ox = px - oy * p.ow;
+	uint base = row * cols + ch * kk;
 	// Signed: the padding lies before row and column 0.
-	int iy = int(oy * p.stride + ky) - int(p.padTop);
-	int ix = int(ox * p.stride + kx) - int(p.padLeft);
-	float v = 0.0;
-	if (iy >= 0 && iy < int(p.h) && ix >= 0 && ix < int(p.w)) {
-		v = x[(uint(iy) * p.w + uint(ix)) * p.c + ch];
+	int y0 = int(oy * p.stride) - int(p.padTop);
+	int x0 = int(ox * p.stride) - int(p.padLeft);
+	for (uint ky = 0; ky < p.k; ky++) {
+		int iy = y0 + int(ky);
+		bool rowIn = iy >= 0 && iy < int(p.h);
+		for (uint kx = 0; kx < p.k; kx++) {
+			int ix = x0 + int(kx);
+			float v = 0.0;
+			if (rowIn && ix >= 0 && ix < int(p.w)) {
+				v = x[(uint(iy) * p.w + uint(ix)) * p.c + ch];
+			}
+			col[base + ky * p.k + kx] = v;
+		}
 	}
-	col[idx] = v;
+	if (ch == 0) {
+		col[row * cols + cols - 1] = 1.0;
+	}
 }

@@ -22,7 +22,12 @@ const vqLocal = 256
 func NewVQOps(dev *vk.Device) (*VQOps, error) {
 	k := &VQOps{}
 	var err error
-	if k.softmax, err = dev.Pipeline("vq_softmax", shaders.MustSPIRV("vq_softmax"), []uint32{vqLocal}, 1, 12, 0); err != nil {
+	// On a CPU device a row is reduced by one subgroup, with no barrier (as RMSNorm).
+	local, one, req := vqLocal, uint32(0), 0
+	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
+		local, one, req = dev.Info.SubgroupSize, 1, dev.Info.SubgroupSize
+	}
+	if k.softmax, err = dev.Pipeline("vq_softmax", shaders.MustSPIRV("vq_softmax"), []uint32{uint32(local), one}, 1, 12, req); err != nil {
 		return nil, err
 	}
 	if k.transpose, err = dev.Pipeline("vq_transpose", shaders.MustSPIRV("vq_transpose"), []uint32{vqLocal}, 2, 12, 0); err != nil {

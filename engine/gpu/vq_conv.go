@@ -138,7 +138,7 @@ func (k *VQConv) Record(s *vk.Sequence, w *ConvWeight, c ConvShape, a VQConvArgs
 		p.U32(uint32(c.H)).U32(uint32(c.W)).U32(uint32(w.In)).U32(uint32(oh)).U32(uint32(ow))
 		p.U32(uint32(w.K)).U32(uint32(c.Stride)).U32(uint32(c.Top)).U32(uint32(c.Left))
 		p.U32(uint32(p0)).U32(uint32(count))
-		gx, gy := grid(count*w.M.Cols, k.local)
+		gx, gy := grid(count*w.In, k.local)
 		s.Dispatch(k.im2col, gx, gy, 1, p.Bytes(), vk.R(a.X), vk.W(a.Col))
 		y := vk.Binding{Buf: a.Y.Buf, Off: a.Y.Off + 4*int64(p0)*int64(w.Out), Size: 4 * int64(count) * int64(w.Out)}
 		if err := k.mm.Record(s, w.M, MatmulArgs{X: a.Col, Y: y, N: count, Accumulate: a.Accumulate}); err != nil {
