@@ -110,6 +110,10 @@ type run struct {
 	bufs []*vk.Buffer
 	mats []*gpu.Matrix
 	err  error
+	// col is the im2col scratch every convolution reuses (the sequence orders the reuse), grown
+	// when a convolution needs more.
+	col       vk.Binding
+	colFloats int
 }
 
 func (r *run) close() {
@@ -177,7 +181,11 @@ func (r *run) convWith(cw *gpu.ConvWeight, x fmap, shape gpu.ConvShape, dst *fma
 		shape.Stride = 1
 	}
 	oh, ow := shape.Out(cw.K)
-	_, col := r.alloc(r.e.conv.ColFloats(cw, shape))
+	if need := r.e.conv.ColFloats(cw, shape); need > r.colFloats {
+		_, r.col = r.alloc(need)
+		r.colFloats = need
+	}
+	col := r.col
 	var y fmap
 	if dst != nil {
 		y = *dst
