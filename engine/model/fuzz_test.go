@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/internal/modeltest"
 )
 
 // FuzzOpen feeds arbitrary bytes to the loader: it must return an error or a File whose tensors
@@ -19,19 +22,19 @@ func FuzzOpen(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		before, beforeParse := accessorPanics.Load(), parsePanics.Load()
-		for _, b := range [][]byte{data, fixHeaderCRC(data)} {
+		before, beforeParse := model.AccessorPanics.Load(), model.ParsePanics.Load()
+		for _, b := range [][]byte{data, modeltest.FixHeaderCRC(data)} {
 			if b == nil {
 				continue
 			}
-			file, err := parse(b)
+			file, err := model.Parse(b)
 			if err != nil {
 				continue
 			}
 			_ = file.Verify()
 			checkBackendReads(t, file)
 		}
-		if accessorPanics.Load() != before || parsePanics.Load() != beforeParse {
+		if model.AccessorPanics.Load() != before || model.ParsePanics.Load() != beforeParse {
 			t.Fatal("a panic was caught while parsing: the verifier let a malformed header through")
 		}
 	})
@@ -41,11 +44,11 @@ func FuzzOpen(f *testing.F) {
 // mutated header whose checksum is fixed.
 func fuzzSeeds(t testing.TB) [][]byte {
 	_, _, _, withLayout := baseModel(t)
-	cfg, dir, data := randomModelParts(t, tinyArchOptions(false))
-	plain := encodeModel(t, cfg, dir, data, -1)
+	cfg, dir, data := modeltest.RandomModelParts(t, modeltest.TinyArchOptions(false))
+	plain := modeltest.EncodeModel(t, cfg, dir, data, -1)
 	mutated := append([]byte(nil), withLayout...)
 	mutated[100] ^= 0x10
-	return [][]byte{withLayout, plain, withLayout[:len(withLayout)/2], fixHeaderCRC(mutated)}
+	return [][]byte{withLayout, plain, withLayout[:len(withLayout)/2], modeltest.FixHeaderCRC(mutated)}
 }
 
 func TestFuzzSeedCorpus(t *testing.T) {

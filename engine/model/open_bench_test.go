@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -13,29 +15,29 @@ import (
 // tensors read as zeros, so its checksums are wrong (Verify refuses it) but Open accepts it.
 func writeSparseModel(b *testing.B) string {
 	b.Helper()
-	a := Arch{Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336, Vocab: 184622, RopeTheta: 1e6, RMSEps: 1e-5}
-	cfg := &Config{Arch: a}
-	var dir []TensorInfo
+	a := model.Arch{Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336, Vocab: 184622, RopeTheta: 1e6, RMSEps: 1e-5}
+	cfg := &model.Config{Arch: a}
+	var dir []model.TensorInfo
 	for _, name := range a.TensorNames() {
 		shape, _ := a.TensorShape(name)
 		dt := quant.Q4_0
 		if len(shape) == 1 {
 			dt = quant.F32
 		}
-		n, err := TensorBytes(dt, shape)
+		n, err := model.TensorBytes(dt, shape)
 		if err != nil {
 			b.Fatal(err)
 		}
-		dir = append(dir, TensorInfo{Name: name, DType: dt, Shape: shape, Length: n})
+		dir = append(dir, model.TensorInfo{Name: name, DType: dt, Shape: shape, Length: n})
 	}
-	dataOff := alignUp(int64(len(buildHeader(cfg, dir, 0, 0))) + 4)
+	dataOff := model.AlignUp(int64(len(build.EncodeHeader(cfg, dir, 0, 0))) + 4)
 	pos := dataOff
 	for i := range dir {
 		dir[i].Offset = pos
-		pos = alignUp(pos + dir[i].Length)
+		pos = model.AlignUp(pos + dir[i].Length)
 	}
 	end := dir[len(dir)-1].Offset + dir[len(dir)-1].Length
-	prefix, err := filePrefix(buildHeader(cfg, dir, uint64(dataOff), uint64(end-dataOff)), dataOff)
+	prefix, err := build.FilePrefix(build.EncodeHeader(cfg, dir, uint64(dataOff), uint64(end-dataOff)), dataOff)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func BenchmarkOpenSparse8B(b *testing.B) {
 	path := writeSparseModel(b)
 	b.Run("open", func(b *testing.B) {
 		for b.Loop() {
-			f, err := Open(path)
+			f, err := model.Open(path)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -65,13 +67,13 @@ func BenchmarkOpenSparse8B(b *testing.B) {
 		}
 	})
 	b.Run("padding", func(b *testing.B) {
-		f, err := Open(path)
+		f, err := model.Open(path)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer f.Close()
 		for b.Loop() {
-			if err := checkPadding(f.data, f.Tensors); err != nil {
+			if err := model.CheckPadding(f); err != nil {
 				b.Fatal(err)
 			}
 		}

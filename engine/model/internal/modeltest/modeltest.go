@@ -2,17 +2,18 @@ package modeltest
 
 import (
 	"encoding/binary"
-	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
-func freshRand(t testing.TB) (*rand.Rand, uint64) {
+func FreshRand(t testing.TB) (*rand.Rand, uint64) {
 	seed := uint64(time.Now().UnixNano())
 	if env := os.Getenv("UDVLA_TEST_SEED"); env != "" { // reproduce a logged failure
 		if v, err := strconv.ParseUint(env, 10, 64); err == nil {
@@ -23,58 +24,58 @@ func freshRand(t testing.TB) (*rand.Rand, uint64) {
 	return rand.New(rand.NewPCG(seed, 7)), seed
 }
 
-// smallOptions is a random model with awkward sizes: 3 layers, GQA 3/1, a scaled layout.
-func smallOptions(seed uint64, dt quant.DType) RandomOptions {
-	v, n := ScaledVocab(83, 40, 31)
-	cams := []Camera{{Name: "front", H: 3, W: 4}, {Name: "hand", H: 2, W: 2}}
+// SmallOptions is a random model with awkward sizes: 3 layers, GQA 3/1, a scaled layout.
+func SmallOptions(seed uint64, dt quant.DType) build.RandomOptions {
+	v, n := model.ScaledVocab(83, 40, 31)
+	cams := []model.Camera{{Name: "front", H: 3, W: 4}, {Name: "hand", H: 2, W: 2}}
 	v.HeaderIDs = v.HeaderIDSet(cams)
-	return RandomOptions{
-		Arch: Arch{Layers: 3, Hidden: 96, Heads: 3, KVHeads: 1, HeadDim: 32, FFN: 160, Vocab: n,
+	return build.RandomOptions{
+		Arch: model.Arch{Layers: 3, Hidden: 96, Heads: 3, KVHeads: 1, HeadDim: 32, FFN: 160, Vocab: n,
 			RopeTheta: 10000, RMSEps: 1e-6},
 		Vocab:    v,
-		Decoding: &Decoding{Steps: 5, ActionLen: 7, Cameras: cams, Mask: MaskRelease},
-		Fast: &Fast{TokenizerJSON: []byte(`{"model":{"vocab":{"a":0}}}`), Scale: 50, MinToken: -12,
+		Decoding: &model.Decoding{Steps: 5, ActionLen: 7, Cameras: cams, Mask: model.MaskRelease},
+		Fast: &model.Fast{TokenizerJSON: []byte(`{"model":{"vocab":{"a":0}}}`), Scale: 50, MinToken: -12,
 			Horizon: 3, Dims: 2, Q01: []float64{-0.5, -1}, Q99: []float64{0.25, 1}},
 		DType: dt,
 		Seed:  seed,
 	}
 }
 
-// tinyArchOptions is the smallest model the loader accepts, for the fuzz corpus and the malformed
+// TinyArchOptions is the smallest model the loader accepts, for the fuzz corpus and the malformed
 // files: one layer of width 32.
-func tinyArchOptions(withLayout bool) RandomOptions {
-	o := RandomOptions{
-		Arch:  Arch{Layers: 1, Hidden: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 32, Vocab: 37, RopeTheta: 500, RMSEps: 1e-5},
+func TinyArchOptions(withLayout bool) build.RandomOptions {
+	o := build.RandomOptions{
+		Arch:  model.Arch{Layers: 1, Hidden: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 32, Vocab: 37, RopeTheta: 500, RMSEps: 1e-5},
 		DType: quant.Q4_0,
 		Seed:  3,
 	}
 	if withLayout {
-		v, n := ScaledVocab(30, 4, 3)
-		cams := []Camera{{Name: "c", H: 1, W: 2}}
+		v, n := model.ScaledVocab(30, 4, 3)
+		cams := []model.Camera{{Name: "c", H: 1, W: 2}}
 		v.HeaderIDs = v.HeaderIDSet(cams)
 		o.Arch.Vocab, o.Vocab = n, v
-		o.Decoding = &Decoding{Steps: 2, ActionLen: 3, Cameras: cams, Mask: MaskRelease}
-		o.Fast = &Fast{TokenizerJSON: []byte(`{}`), Scale: 10, MinToken: -3, Horizon: 2, Dims: 1, Q01: []float64{-1}, Q99: []float64{1}}
+		o.Decoding = &model.Decoding{Steps: 2, ActionLen: 3, Cameras: cams, Mask: model.MaskRelease}
+		o.Fast = &model.Fast{TokenizerJSON: []byte(`{}`), Scale: 10, MinToken: -3, Horizon: 2, Dims: 1, Q01: []float64{-1}, Q99: []float64{1}}
 	}
 	return o
 }
 
-// encodeModel builds a whole file in memory from a configuration, a directory and the tensors'
+// EncodeModel builds a whole file in memory from a configuration, a directory and the tensors'
 // bytes, without any of the writer's checks: the tests use it to craft malformed files. Extents
 // whose Offset is 0 are packed after the previous one; the others are kept as given, and bytes go
 // where they say when that lies inside the file. dataSize < 0 means the true size.
-func encodeModel(t testing.TB, cfg *Config, dir []TensorInfo, data map[string][]byte, dataSize int64) []byte {
+func EncodeModel(t testing.TB, cfg *model.Config, dir []model.TensorInfo, data map[string][]byte, dataSize int64) []byte {
 	t.Helper()
-	hlen := len(buildHeader(cfg, dir, 0, 0))
-	dataOff := alignUp(int64(hlen) + 4)
+	hlen := len(build.EncodeHeader(cfg, dir, 0, 0))
+	dataOff := model.AlignUp(int64(hlen) + 4)
 	pos := dataOff
 	end := dataOff
 	for i := range dir {
 		if dir[i].Offset == 0 {
-			dir[i].Offset = alignUp(pos)
+			dir[i].Offset = model.AlignUp(pos)
 		}
 		if dir[i].CRC32C == 0 {
-			dir[i].CRC32C = crc32.Checksum(data[dir[i].Name], crcTable)
+			dir[i].CRC32C = model.Checksum(data[dir[i].Name])
 		}
 		pos = dir[i].Offset + int64(len(data[dir[i].Name]))
 		if pos < 1<<30 { // a lying offset far out does not grow the file
@@ -85,8 +86,8 @@ func encodeModel(t testing.TB, cfg *Config, dir []TensorInfo, data map[string][]
 	if dataSize >= 0 {
 		size = dataSize
 	}
-	hdr := buildHeader(cfg, dir, uint64(dataOff), uint64(size))
-	prefix, err := filePrefix(hdr, dataOff)
+	hdr := build.EncodeHeader(cfg, dir, uint64(dataOff), uint64(size))
+	prefix, err := build.FilePrefix(hdr, dataOff)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,14 +101,14 @@ func encodeModel(t testing.TB, cfg *Config, dir []TensorInfo, data map[string][]
 	return out
 }
 
-// randomModelBytes returns the configuration, directory (unplaced) and tensors of a random model.
-func randomModelParts(t testing.TB, o RandomOptions) (*Config, []TensorInfo, map[string][]byte) {
+// RandomModelParts returns the configuration, directory (unplaced) and tensors of a random model.
+func RandomModelParts(t testing.TB, o build.RandomOptions) (*model.Config, []model.TensorInfo, map[string][]byte) {
 	t.Helper()
-	cfg := &Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast}
-	var dir []TensorInfo
+	cfg := &model.Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast}
+	var dir []model.TensorInfo
 	data := map[string][]byte{}
 	for _, name := range o.Arch.TensorNames() {
-		x, err := RandomTensor(o.Arch, o.Seed, name)
+		x, err := build.RandomTensor(o.Arch, o.Seed, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +117,7 @@ func randomModelParts(t testing.TB, o RandomOptions) (*Config, []TensorInfo, map
 		if len(shape) == 1 {
 			dt = quant.F32
 		}
-		ti := TensorInfo{Name: name, DType: dt, Shape: shape}
+		ti := model.TensorInfo{Name: name, DType: dt, Shape: shape}
 		b, err := quant.Quantize(dt, ti.Rows(), ti.Cols(), x)
 		if err != nil {
 			t.Fatal(err)
@@ -128,8 +129,8 @@ func randomModelParts(t testing.TB, o RandomOptions) (*Config, []TensorInfo, map
 	return cfg, dir, data
 }
 
-func cloneDir(dir []TensorInfo) []TensorInfo {
-	out := make([]TensorInfo, len(dir))
+func CloneDir(dir []model.TensorInfo) []model.TensorInfo {
+	out := make([]model.TensorInfo, len(dir))
 	for i, t := range dir {
 		out[i] = t
 		out[i].Shape = append([]int(nil), t.Shape...)
@@ -137,10 +138,10 @@ func cloneDir(dir []TensorInfo) []TensorInfo {
 	return out
 }
 
-// fixHeaderCRC rewrites the header checksum of a file so that a mutation of the header reaches
+// FixHeaderCRC rewrites the header checksum of a file so that a mutation of the header reaches
 // the structural verifier instead of stopping at the checksum. It returns nil when the size
 // prefix does not fit the file.
-func fixHeaderCRC(b []byte) []byte {
+func FixHeaderCRC(b []byte) []byte {
 	if len(b) < 8 {
 		return nil
 	}
@@ -149,6 +150,6 @@ func fixHeaderCRC(b []byte) []byte {
 		return nil
 	}
 	out := append([]byte(nil), b...)
-	binary.LittleEndian.PutUint32(out[4+n:], crc32.Checksum(out[:4+n], crcTable))
+	binary.LittleEndian.PutUint32(out[4+n:], model.Checksum(out[:4+n]))
 	return out
 }
