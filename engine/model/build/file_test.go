@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -253,66 +252,6 @@ func TestTinyModelRegenerates(t *testing.T) {
 	if f.Size > 4<<20 {
 		t.Fatalf("tiny model is %d bytes", f.Size)
 	}
-}
-
-// Opening a model maps it: an 8 GB file (sparse here) costs the Go heap only its header.
-func TestOpenDoesNotReadTensors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates an 8 GB sparse file")
-	}
-	a := model.Arch{Layers: 1, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336, Vocab: 1 << 18, RopeTheta: 1e6, RMSEps: 1e-5}
-	cfg := &model.Config{Arch: a}
-	var dir []model.TensorInfo
-	for _, name := range a.TensorNames() {
-		shape, _ := a.TensorShape(name)
-		ti := model.TensorInfo{Name: name, DType: quant.F32, Shape: shape}
-		ti.Length, _ = model.TensorBytes(ti.DType, shape)
-		dir = append(dir, ti)
-	}
-	dataOff := model.AlignUp(int64(len(build.EncodeHeader(cfg, dir, 0, 0))) + 4)
-	pos := dataOff
-	for i := range dir {
-		dir[i].Offset, dir[i].CRC32C = pos, 1
-		pos = model.AlignUp(pos + dir[i].Length)
-	}
-	size := dir[len(dir)-1].Offset + dir[len(dir)-1].Length
-	prefix, err := build.FilePrefix(build.EncodeHeader(cfg, dir, uint64(dataOff), uint64(size-dataOff)), dataOff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "big.udvla")
-	fd, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fd.Write(prefix); err != nil {
-		t.Fatal(err)
-	}
-	if err := fd.Truncate(size); err != nil {
-		t.Skipf("cannot make a sparse file of %d bytes here: %v", size, err)
-	}
-	fd.Close()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f, err := model.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, b, err := f.Tensor(model.LMHead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := b[0] + b[len(b)/2] + b[len(b)-1] // touch three pages
-	runtime.ReadMemStats(&after)
-	if f.Size < 8<<30 || int64(len(b)) != 4<<30 || sum != 0 {
-		t.Fatalf("file %d bytes, lm_head %d bytes", f.Size, len(b))
-	}
-	if grew := int64(after.TotalAlloc - before.TotalAlloc); grew > 1<<20 {
-		t.Fatalf("opening an %d-byte model allocated %d bytes on the Go heap", f.Size, grew)
-	}
-	t.Logf("opened %.1f GB, %d bytes allocated", float64(f.Size)/(1<<30), after.TotalAlloc-before.TotalAlloc)
 }
 
 func abs(x float64) float64 { return max(x, -x) }

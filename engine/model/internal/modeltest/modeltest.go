@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -152,4 +153,45 @@ func FixHeaderCRC(b []byte) []byte {
 	out := append([]byte(nil), b...)
 	binary.LittleEndian.PutUint32(out[4+n:], model.Checksum(out[:4+n]))
 	return out
+}
+
+// SparseFile writes a model file of architecture a whose data section is a hole: a multi-gigabyte
+// file made in milliseconds, for Open's costs. Matrices are stored as matrixType, vectors as f32.
+// Its tensors read as zeros, so their checksums are wrong (Verify refuses it) but Open accepts it.
+// The test is skipped where the file system cannot hold a sparse file of that size.
+func SparseFile(t testing.TB, a model.Arch, matrixType quant.DType) string {
+	t.Helper()
+	cfg := &model.Config{Arch: a}
+	var dir []model.TensorInfo
+	for _, name := range a.TensorNames() {
+		shape, _ := a.TensorShape(name)
+		dt := matrixType
+		if len(shape) == 1 {
+			dt = quant.F32
+		}
+		n, err := model.TensorBytes(dt, shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = append(dir, model.TensorInfo{Name: name, DType: dt, Shape: shape, Length: n})
+	}
+	dataOff := model.AlignUp(int64(len(build.EncodeHeader(cfg, dir, 0, 0))) + 4)
+	pos := dataOff
+	for i := range dir {
+		dir[i].Offset = pos
+		pos = model.AlignUp(pos + dir[i].Length)
+	}
+	size := dir[len(dir)-1].Offset + dir[len(dir)-1].Length
+	prefix, err := build.FilePrefix(build.EncodeHeader(cfg, dir, uint64(dataOff), uint64(size-dataOff)), dataOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sparse.udvla")
+	if err := os.WriteFile(path, prefix, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, size); err != nil {
+		t.Skipf("cannot make a sparse file of %d bytes here: %v", size, err)
+	}
+	return path
 }
