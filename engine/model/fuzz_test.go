@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +14,8 @@ import (
 // FuzzOpen feeds arbitrary bytes to the loader: it must return an error or a File whose tensors
 // every backend can read (checkBackendReads), never panic, and the verifier must leave no panic
 // for readHeader's recover. Each input is tried as is and with its header checksum fixed, so mutations get past the checksum.
-// The seed corpus in testdata/fuzz/FuzzOpen runs with every `go test`; regenerate it with
-// UDVLA_WRITE_FUZZ_SEEDS=1 go test -run TestFuzzSeedCorpus ./engine/model.
+// The seed corpus in testdata/fuzz/FuzzOpen runs with every `go test`; tools/generate.sh rewrites its
+// seed files (UDVLA_WRITE_FUZZ_SEEDS=1 go test -run TestFuzzSeedCorpus ./engine/model).
 //
 //	go test -fuzz FuzzOpen -fuzztime 60s ./engine/model
 func FuzzOpen(f *testing.F) {
@@ -51,17 +52,27 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	return [][]byte{withLayout, plain, withLayout[:len(withLayout)/2], modeltest.FixHeaderCRC(mutated)}
 }
 
+// The seed files are what fuzzSeeds makes from today's writer (tools/generate.sh rewrites them with
+// UDVLA_WRITE_FUZZ_SEEDS=1), so that the fuzzer starts from files the current format accepts.
 func TestFuzzSeedCorpus(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzOpen")
-	if os.Getenv("UDVLA_WRITE_FUZZ_SEEDS") == "1" {
+	write := os.Getenv("UDVLA_WRITE_FUZZ_SEEDS") == "1"
+	if write {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for i, s := range fuzzSeeds(t) {
-			body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed%d", i)), []byte(body), 0o644); err != nil {
+	}
+	for i, s := range fuzzSeeds(t) {
+		path := filepath.Join(dir, fmt.Sprintf("seed%d", i))
+		body := []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s))
+		if write {
+			if err := os.WriteFile(path, body, 0o644); err != nil {
 				t.Fatal(err)
 			}
+			continue
+		}
+		if have, err := os.ReadFile(path); err != nil || !bytes.Equal(have, body) {
+			t.Errorf("%s is not what fuzzSeeds makes (%v): run tools/generate.sh", path, err)
 		}
 	}
 	ents, err := os.ReadDir(dir)

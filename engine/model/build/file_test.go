@@ -218,7 +218,7 @@ func TestRandomLogitsSpread(t *testing.T) {
 	}
 }
 
-// testdata/tiny.udvla is exactly what TinyOptions and WriteRandom make (see generate.go).
+// testdata/tiny.udvla is exactly what TinyOptions and WriteRandom make (tools/generate.sh makes it).
 func TestTinyModelRegenerates(t *testing.T) {
 	o, err := build.TinyOptions("../../../testdata/fast")
 	if err != nil {
@@ -237,7 +237,7 @@ func TestTinyModelRegenerates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("regenerated tiny model (%d bytes) differs from testdata/tiny.udvla (%d bytes): run go generate ./engine/model", len(got), len(want))
+		t.Fatalf("regenerated tiny model (%d bytes) differs from testdata/tiny.udvla (%d bytes): run tools/generate.sh (or go generate ./...)", len(got), len(want))
 	}
 	f, err := model.Open("../../../testdata/tiny.udvla")
 	if err != nil {
