@@ -111,9 +111,11 @@ func (c *VQConfig) TemporalBlocks() int {
 // SpatialFactor is how many pixels one code covers along each side.
 func (c *VQConfig) SpatialFactor() int { return 1 << (len(c.ChMult) - 1) }
 
-func (c *VQConfig) clone() *VQConfig {
-	out := *c
-	out.ChMult = append([]int(nil), c.ChMult...)
-	out.AttnResolutions = append([]int(nil), c.AttnResolutions...)
-	return &out
+// TinyVQConfig is the vision tokenizer of testdata/tiny_vq.udvla: the real topology (two spatial
+// levels with a stride-2 downsample, attention at the last level and in the mid block, the
+// temporal factor 4 with its two causal time convolutions and the temporal res stacks, SpatialNorm
+// decoder) at 32 channels, one res block per level and a codebook of 256 codes of 4.
+func TinyVQConfig() *VQConfig {
+	return &VQConfig{CodebookSize: 256, EmbedDim: 4, ZChannels: 4, InChannels: 3, OutChannels: 3,
+		TemporalDownsampleFactor: 4, Ch: 32, ChMult: []int{1, 1}, NumResBlocks: 1, AttnResolutions: []int{1}}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	flatbuffers "github.com/google/flatbuffers/go"
-
 	"github.com/udvla/udvla/engine/model/fb"
 	"github.com/udvla/udvla/engine/quant"
 )
@@ -19,35 +17,6 @@ var vqSpec = &tableSpec{"VQ", concat(
 	scalars(4, "num_res_blocks"),
 	[]fieldSpec{{name: "attn_resolutions", kind: kVector, size: 4}},
 	scalars(8, "dropout"))}
-
-func intsToInt32(v []int) []int32 {
-	out := make([]int32, len(v))
-	for i, x := range v {
-		out[i] = int32(x)
-	}
-	return out
-}
-
-func buildVQ(b *flatbuffers.Builder, c *VQConfig) flatbuffers.UOffsetT {
-	mult := int32Vector(b, intsToInt32(c.ChMult))
-	attn := int32Vector(b, intsToInt32(c.AttnResolutions))
-	fb.VQStart(b)
-	fb.VQAddCodebookSize(b, int32(c.CodebookSize))
-	fb.VQAddEmbedDim(b, int32(c.EmbedDim))
-	fb.VQAddZChannels(b, int32(c.ZChannels))
-	if c.DoubleZ {
-		fb.VQAddDoubleZ(b, true)
-	}
-	fb.VQAddInChannels(b, int32(c.InChannels))
-	fb.VQAddOutChannels(b, int32(c.OutChannels))
-	fb.VQAddTemporalDownsampleFactor(b, int32(c.TemporalDownsampleFactor))
-	fb.VQAddCh(b, int32(c.Ch))
-	fb.VQAddChMult(b, mult)
-	fb.VQAddNumResBlocks(b, int32(c.NumResBlocks))
-	fb.VQAddAttnResolutions(b, attn)
-	fb.VQAddDropout(b, c.Dropout)
-	return fb.VQEnd(b)
-}
 
 // readVQ copies the VQ table. Its lists are read up to one past their limits, which then fails
 // validation, so that a lying length allocates nothing.
@@ -77,9 +46,9 @@ func (c *Config) validateVQAlone() error {
 	return nil
 }
 
-// checkVQDType refuses block-quantized storage for the vision tokenizer: its codes are an argmin
+// CheckVQDType refuses block-quantized storage for the vision tokenizer: its codes are an argmin
 // over distances with near-ties, which quantization error would flip.
-func checkVQDType(dt quant.DType) error {
+func CheckVQDType(dt quant.DType) error {
 	if dt != quant.F32 && dt != quant.F16 {
 		return fmt.Errorf("the vision tokenizer is stored as f32 or f16, not %v", dt)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/vk"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkEncoder(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			get := func(name string) ([]float32, error) { return model.RandomVQTensor(c.cfg, 1, name) }
+			get := func(name string) ([]float32, error) { return build.RandomVQTensor(c.cfg, 1, name) }
 			t0 := time.Now()
 			e, err := NewEncoder(dev, c.cfg, get)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/vk/vktest"
 )
@@ -131,7 +132,7 @@ func TestEncoderRandomConfig(t *testing.T) {
 	for _, tdf := range []int{2, 8} {
 		cfg.TemporalDownsampleFactor = tdf
 		seed := uint64(tdf)
-		w := model.RandomVQTensors(cfg, seed)
+		w := build.RandomVQTensors(cfg, seed)
 		get := func(name string) ([]float32, error) { return w[name], nil }
 		checkEncoder(t, fmt.Sprintf("temporal x%d", tdf), cfg, get, 10, 18, rand.New(rand.NewPCG(seed, 3)))
 	}

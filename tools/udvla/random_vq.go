@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -102,7 +103,7 @@ func runRandomVQAlone(fs *flag.FlagSet, f *vqFlags, out string, seed uint64, std
 	if len(misplaced) > 0 {
 		return fmt.Errorf("a vision tokenizer alone (--tiny-vq fixes everything, --vq-only takes --seed and --vq-*): drop %v", misplaced)
 	}
-	o := model.TinyVQOptions()
+	o := build.TinyVQOptions()
 	if !f.tiny {
 		var err error
 		if o.VQ, o.VQDType, err = f.config(); err != nil {
@@ -110,7 +111,7 @@ func runRandomVQAlone(fs *flag.FlagSet, f *vqFlags, out string, seed uint64, std
 		}
 		o.Seed = seed
 	}
-	if err := model.WriteRandom(out, o); err != nil {
+	if err := build.WriteRandom(out, o); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(stdout, "wrote %s: vision tokenizer alone, %s, %v, seed %d\n", out, describeVQ(o.VQ), o.VQDType, o.Seed)

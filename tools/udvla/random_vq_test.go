@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 )
 
 // The vision tokenizer as a user types it: `random --tiny-vq` writes the shipped file byte for
@@ -46,7 +47,7 @@ func TestVQCommands(t *testing.T) {
 	f.Close()
 
 	ck := t.TempDir()
-	if err := model.WriteRandomVQHF(ck, model.TinyVQConfig(), 5, "BF16"); err != nil {
+	if err := build.WriteRandomVQHF(ck, model.TinyVQConfig(), 5, "BF16"); err != nil {
 		t.Fatal(err)
 	}
 	conv := filepath.Join(dir, "conv.udvla")

@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -15,7 +16,7 @@ import (
 // the stacks; norm scales and BatchNorm variances lie around 1 (variances stay above 0.6: the
 // Irwin-Hall draws are bounded), shifts, biases and running means around 0; the codebook has
 // unit spread, the scale of the latents.
-func vqRandomStream(t VQTensor, seed uint64) *randomStream {
+func vqRandomStream(t model.VQTensor, seed uint64) *randomStream {
 	h := fnv.New64a()
 	h.Write([]byte(t.Name))
 	s := &randomStream{r: rand.NewPCG(seed, h.Sum64())}
@@ -38,7 +39,7 @@ func vqRandomStream(t VQTensor, seed uint64) *randomStream {
 
 // RandomVQTensors returns every tensor of a random vision tokenizer as float32 values in the
 // checkpoint's element order: what WriteRandom writes with VQDType f32.
-func RandomVQTensors(c *VQConfig, seed uint64) map[string][]float32 {
+func RandomVQTensors(c *model.VQConfig, seed uint64) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, t := range c.Tensors() {
 		st := t.Stored()
@@ -54,7 +55,7 @@ func RandomVQTensors(c *VQConfig, seed uint64) map[string][]float32 {
 }
 
 // randomSource returns the stream and storage type of one tensor of a random model.
-func (o RandomOptions) randomSource(cfg *Config, name string, shape []int) (*randomStream, quant.DType) {
+func (o RandomOptions) randomSource(cfg *model.Config, name string, shape []int) (*randomStream, quant.DType) {
 	if cfg.VQ != nil {
 		for _, t := range cfg.VQ.Tensors() {
 			if t.Name == name {
@@ -73,24 +74,15 @@ func (o RandomOptions) randomSource(cfg *Config, name string, shape []int) (*ran
 	return newRandomStream(cfg.Arch, o.Seed, name), dt
 }
 
-// TinyVQConfig is the vision tokenizer of testdata/tiny_vq.udvla: the real topology (two spatial
-// levels with a stride-2 downsample, attention at the last level and in the mid block, the
-// temporal factor 4 with its two causal time convolutions and the temporal res stacks, SpatialNorm
-// decoder) at 32 channels, one res block per level and a codebook of 256 codes of 4.
-func TinyVQConfig() *VQConfig {
-	return &VQConfig{CodebookSize: 256, EmbedDim: 4, ZChannels: 4, InChannels: 3, OutChannels: 3,
-		TemporalDownsampleFactor: 4, Ch: 32, ChMult: []int{1, 1}, NumResBlocks: 1, AttnResolutions: []int{1}}
-}
-
-// TinyVQOptions describes testdata/tiny_vq.udvla, a file that holds TinyVQConfig alone: matrices
+// TinyVQOptions describes testdata/tiny_vq.udvla, a file that holds model.TinyVQConfig alone: matrices
 // f16 (the file stays small), seed 1.
 func TinyVQOptions() RandomOptions {
-	return RandomOptions{VQ: TinyVQConfig(), VQDType: quant.F16, Seed: 1}
+	return RandomOptions{VQ: model.TinyVQConfig(), VQDType: quant.F16, Seed: 1}
 }
 
 // RandomVQTensor is one tensor of RandomVQTensors, drawn alone (a benchmark of the encoder needs
 // only the encoder's).
-func RandomVQTensor(c *VQConfig, seed uint64, name string) ([]float32, error) {
+func RandomVQTensor(c *model.VQConfig, seed uint64, name string) ([]float32, error) {
 	for _, t := range c.Tensors() {
 		if t.Name != name {
 			continue

@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"encoding/json"
@@ -8,11 +8,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
 // vqConfigJSON is the part of an Emu3VisionVQ config.json the model reads; a missing field takes
-// the class default (EmuVQConfig), as Emu3VisionVQConfig does.
+// the class default (model.EmuVQConfig), as Emu3VisionVQConfig does.
 type vqConfigJSON struct {
 	ModelType                string   `json:"model_type"`
 	CodebookSize             *int     `json:"codebook_size"`
@@ -30,7 +31,7 @@ type vqConfigJSON struct {
 }
 
 // ReadVQConfig reads and validates the config.json of an Emu3 vision-tokenizer checkpoint.
-func ReadVQConfig(dir string) (*VQConfig, error) {
+func ReadVQConfig(dir string) (*model.VQConfig, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func ReadVQConfig(dir string) (*VQConfig, error) {
 	if j.ModelType != "" && j.ModelType != "Emu3VisionVQ" {
 		return nil, fmt.Errorf("%s: config.json has model_type %q, not Emu3VisionVQ", dir, j.ModelType)
 	}
-	c := EmuVQConfig()
+	c := model.EmuVQConfig()
 	setInt := func(dst *int, v *int) {
 		if v != nil {
 			*dst = *v
@@ -76,7 +77,7 @@ func ReadVQConfig(dir string) (*VQConfig, error) {
 
 // vqSource is an opened vision-tokenizer checkpoint, checked against its configuration.
 type vqSource struct {
-	cfg     *VQConfig
+	cfg     *model.VQConfig
 	ck      *checkpoint
 	src     map[string]*stTensor
 	ignored []string
@@ -154,7 +155,7 @@ func convertVQAlone(o ConvertOptions) (*ConvertResult, error) {
 		return nil, err
 	}
 	defer s.Close()
-	cfg := &Config{VQ: s.cfg}
+	cfg := &model.Config{VQ: s.cfg}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"encoding/binary"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -14,7 +15,7 @@ import (
 // into dir, as the Emu3 release ships one: the checkpoint's names and shapes (kernels keep their
 // 4-D and 5-D shapes), dtype F32, F16 or BF16, and the BatchNorm counters num_batches_tracked as
 // I64 scalars. Its values are RandomVQTensors(c, seed) rounded to the dtype.
-func WriteRandomVQHF(dir string, c *VQConfig, seed uint64, dtype string) error {
+func WriteRandomVQHF(dir string, c *model.VQConfig, seed uint64, dtype string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}

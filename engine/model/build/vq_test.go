@@ -1,20 +1,24 @@
-package model
+package build_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
+	"github.com/udvla/udvla/engine/model/internal/modeltest"
 	"github.com/udvla/udvla/engine/quant"
 )
 
 // The real configuration has the checkpoint's 495 tensors (spec §7) less the 8 BatchNorm counters
 // the loader skips, and 270.7M parameters.
 func TestVQRealTensorCount(t *testing.T) {
-	ts := EmuVQConfig().Tensors()
+	ts := model.EmuVQConfig().Tensors()
 	var params, enc, dec int64
 	for _, x := range ts {
 		n := int64(1)
@@ -37,18 +41,18 @@ func TestVQRealTensorCount(t *testing.T) {
 
 func TestTinyVQModelRegenerates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tiny_vq.udvla")
-	if err := WriteRandom(path, TinyVQOptions()); err != nil {
+	if err := build.WriteRandom(path, build.TinyVQOptions()); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
-	want, err := os.ReadFile("../../testdata/tiny_vq.udvla")
+	want, err := os.ReadFile("../../../testdata/tiny_vq.udvla")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("regenerated tiny VQ model (%d bytes) differs from testdata/tiny_vq.udvla (%d bytes): run go generate ./engine/model", len(got), len(want))
 	}
-	f, err := Open("../../testdata/tiny_vq.udvla")
+	f, err := model.Open("../../../testdata/tiny_vq.udvla")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,23 +60,23 @@ func TestTinyVQModelRegenerates(t *testing.T) {
 	if err := f.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	if f.Config.HasLM() || !reflect.DeepEqual(f.Config.VQ, TinyVQConfig()) || f.Size > 600<<10 {
+	if f.Config.HasLM() || !reflect.DeepEqual(f.Config.VQ, model.TinyVQConfig()) || f.Size > 600<<10 {
 		t.Fatalf("tiny VQ model: LM %v, %+v, %d bytes", f.Config.HasLM(), f.Config.VQ, f.Size)
 	}
 }
 
 // A language model with a vision tokenizer round-trips: the configuration and every VQ tensor.
 func TestVQWithLanguageModelRoundTrip(t *testing.T) {
-	_, seed := freshRand(t)
-	o := tinyArchOptions(true)
+	_, seed := modeltest.FreshRand(t)
+	o := modeltest.TinyArchOptions(true)
 	o.Seed = seed
-	o.VQ = &VQConfig{CodebookSize: 37, EmbedDim: 3, ZChannels: 3, InChannels: 3, OutChannels: 3,
+	o.VQ = &model.VQConfig{CodebookSize: 37, EmbedDim: 3, ZChannels: 3, InChannels: 3, OutChannels: 3,
 		TemporalDownsampleFactor: 2, Ch: 32, ChMult: []int{1, 2, 1}, NumResBlocks: 2, AttnResolutions: []int{0, 2}, Dropout: 0.1}
 	path := filepath.Join(t.TempDir(), "m.udvla")
-	if err := WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(path)
+	f, err := model.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +90,7 @@ func TestVQWithLanguageModelRoundTrip(t *testing.T) {
 	if len(f.Tensors) != len(o.Arch.TensorNames())+len(o.VQ.Tensors()) {
 		t.Fatalf("%d tensors", len(f.Tensors))
 	}
-	for name, x := range RandomVQTensors(o.VQ, seed) {
+	for name, x := range build.RandomVQTensors(o.VQ, seed) {
 		y, err := f.Float32(name)
 		if err != nil {
 			t.Fatal(err)
@@ -101,42 +105,42 @@ func TestVQWithLanguageModelRoundTrip(t *testing.T) {
 	}
 }
 
-// A vision-tokenizer checkpoint converts alone and beside a language model, from F32, F16 and BF16,
+// A vision-tokenizer checkpoint converts alone and beside a language model, from F32, F16 and build.BF16,
 // to the checkpoint's values; the BatchNorm counters are skipped and nothing else is ignored.
 func TestConvertVQ(t *testing.T) {
-	_, seed := freshRand(t)
-	c := &VQConfig{CodebookSize: 19, EmbedDim: 4, ZChannels: 4, InChannels: 3, OutChannels: 3,
+	_, seed := modeltest.FreshRand(t)
+	c := &model.VQConfig{CodebookSize: 19, EmbedDim: 4, ZChannels: 4, InChannels: 3, OutChannels: 3,
 		TemporalDownsampleFactor: 4, Ch: 32, ChMult: []int{1, 2}, NumResBlocks: 1, AttnResolutions: []int{1}}
-	want := RandomVQTensors(c, seed)
+	want := build.RandomVQTensors(c, seed)
 	round := map[string]func(float32) float32{
-		"F32":  func(v float32) float32 { return v },
-		"F16":  func(v float32) float32 { return quant.F16ToF32(quant.F32ToF16(v)) },
-		"BF16": func(v float32) float32 { return BF16ToF32(BF16(v)) },
+		"F32":        func(v float32) float32 { return v },
+		"F16":        func(v float32) float32 { return quant.F16ToF32(quant.F32ToF16(v)) },
+		"BF16": func(v float32) float32 { return build.BF16ToF32(build.BF16(v)) },
 	}
 	for _, src := range []string{"F32", "F16", "BF16"} {
 		for _, withLM := range []bool{false, true} {
 			vqDir := t.TempDir()
-			if err := WriteRandomVQHF(vqDir, c, seed, src); err != nil {
+			if err := build.WriteRandomVQHF(vqDir, c, seed, src); err != nil {
 				t.Fatal(err)
 			}
-			co := ConvertOptions{VQDir: vqDir, Out: filepath.Join(t.TempDir(), "v.udvla")}
+			co := build.ConvertOptions{VQDir: vqDir, Out: filepath.Join(t.TempDir(), "v.udvla")}
 			if withLM {
 				ro, lm := convertibleOptions(t, seed, quant.F32)
 				hf := t.TempDir()
-				if err := WriteRandomHF(hf, HFOptions{Arch: ro.Arch, Seed: seed, DType: "F32", ModelType: "llama"}); err != nil {
+				if err := build.WriteRandomHF(hf, build.HFOptions{Arch: ro.Arch, Seed: seed, DType: "F32", ModelType: "llama"}); err != nil {
 					t.Fatal(err)
 				}
 				lm.HFDir, lm.VQDir, lm.Out = hf, vqDir, co.Out
 				co = lm
 			}
-			res, err := Convert(co)
+			res, err := build.Convert(co)
 			if err != nil {
 				t.Fatalf("%s (LM %v): %v", src, withLM, err)
 			}
 			if len(res.Ignored) != 0 {
 				t.Fatalf("ignored %v", res.Ignored)
 			}
-			f, err := Open(co.Out)
+			f, err := model.Open(co.Out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +165,7 @@ func TestConvertVQ(t *testing.T) {
 
 // Broken vision-tokenizer checkpoints are refused with a message naming the problem.
 func TestConvertVQRejects(t *testing.T) {
-	c := TinyVQConfig()
+	c := model.TinyVQConfig()
 	cases := map[string]struct {
 		edit func(dir string)
 		want string
@@ -178,12 +182,12 @@ func TestConvertVQRejects(t *testing.T) {
 	}
 	for name, k := range cases {
 		dir := t.TempDir()
-		if err := WriteRandomVQHF(dir, c, 1, "F32"); err != nil {
+		if err := build.WriteRandomVQHF(dir, c, 1, "F32"); err != nil {
 			t.Fatal(err)
 		}
 		k.edit(dir)
 		out := filepath.Join(t.TempDir(), "v.udvla")
-		_, err := Convert(ConvertOptions{VQDir: dir, Out: out})
+		_, err := build.Convert(build.ConvertOptions{VQDir: dir, Out: out})
 		if err == nil || !strings.Contains(err.Error(), k.want) {
 			t.Errorf("%s: error %v, want one that says %q", name, err, k.want)
 		}
@@ -192,8 +196,8 @@ func TestConvertVQRejects(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	WriteRandomVQHF(dir, c, 1, "F32")
-	_, err := Convert(ConvertOptions{VQDir: dir, Out: filepath.Join(t.TempDir(), "v.udvla"), Steps: 3})
+	build.WriteRandomVQHF(dir, c, 1, "F32")
+	_, err := build.Convert(build.ConvertOptions{VQDir: dir, Out: filepath.Join(t.TempDir(), "v.udvla"), Steps: 3})
 	if err == nil || !strings.Contains(err.Error(), "vision tokenizer alone") {
 		t.Errorf("decoding options without a language model: %v", err)
 	}
@@ -204,10 +208,10 @@ func editJSON(t *testing.T, dir, key string, v any) {
 	p := filepath.Join(dir, "config.json")
 	raw, _ := os.ReadFile(p)
 	var m map[string]any
-	if err := jsonUnmarshal(raw, &m); err != nil {
+	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
 	m[key] = v
-	out, _ := jsonMarshal(m)
+	out, _ := json.Marshal(m)
 	os.WriteFile(p, out, 0o644)
 }
