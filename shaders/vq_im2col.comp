@@ -6,7 +6,9 @@
 // as its last column. x is HWC [H][W][C]; col is [OH*OW][C*K*K + 1]. The bottom and right padding
 // are implied by OH and OW (the downsample pads one row and column there only). A dispatch fills
 // the band of count output pixels from p0 on (col's row 0 is pixel p0), so that a large frame's
-// patches need not fit one binding.
+// patches need not fit one binding. With up = 2 the input is read as if upsampled by nearest x2
+// (the padding and output geometry then refer to the 2H x 2W map): the decoder's upsampling and
+// its convolution in one pass.
 #include "common.glsl"
 
 DECLARE_LOCAL_X
@@ -19,6 +21,7 @@ layout(push_constant) uniform Push {
 	uint k, stride;
 	uint padTop, padLeft;
 	uint p0, count;  // the band of output pixels
+	uint up;         // 1, or 2 to read x upsampled by nearest x2 (the decoder's Upsample)
 } p;
 
 void main() {
@@ -42,12 +45,12 @@ void main() {
 	int x0 = int(ox * p.stride) - int(p.padLeft);
 	for (uint ky = 0; ky < p.k; ky++) {
 		int iy = y0 + int(ky);
-		bool rowIn = iy >= 0 && iy < int(p.h);
+		bool rowIn = iy >= 0 && iy < int(p.h * p.up);
 		for (uint kx = 0; kx < p.k; kx++) {
 			int ix = x0 + int(kx);
 			float v = 0.0;
-			if (rowIn && ix >= 0 && ix < int(p.w)) {
-				v = x[(uint(iy) * p.w + uint(ix)) * p.c + ch];
+			if (rowIn && ix >= 0 && ix < int(p.w * p.up)) {
+				v = x[(uint(iy) / p.up * p.w + uint(ix) / p.up) * p.c + ch];
 			}
 			col[base + ky * p.k + kx] = v;
 		}

@@ -14,6 +14,7 @@ import (
 // with an optional SiLU.
 type VQOps struct {
 	softmax, transpose, affine, affineSiLU *vk.Pipeline
+	modulate, modulateSiLU                 *vk.Pipeline
 }
 
 const vqLocal = 256
@@ -38,6 +39,13 @@ func NewVQOps(dev *vk.Device) (*VQOps, error) {
 		return nil, err
 	}
 	if k.affineSiLU, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 1}, 4, 8, 0); err != nil {
+		return nil, err
+	}
+	modulate := shaders.MustSPIRV("vq_modulate")
+	if k.modulate, err = dev.Pipeline("vq_modulate", modulate, []uint32{vqLocal, 0}, 4, 20, 0); err != nil {
+		return nil, err
+	}
+	if k.modulateSiLU, err = dev.Pipeline("vq_modulate", modulate, []uint32{vqLocal, 1}, 4, 20, 0); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -101,6 +109,36 @@ func (k *VQOps) Affine(sq *vk.Sequence, x, mul, add, y vk.Binding, n, c int, sil
 	push.U32(uint32(n)).U32(uint32(c))
 	gx, gy := grid(n*c, vqLocal)
 	sq.Dispatch(p, gx, gy, 1, push.Bytes(), vk.R(x), vk.R(mul), vk.R(add), vk.W(y))
+	return nil
+}
+
+// Modulate is SpatialNorm's modulation: out = n * y[src] + b[src] over n [h*w][c], y and b
+// [hz*wz][c] read at the nearest source pixel (hz and wz divide h and w in the model), then SiLU
+// when silu.
+func (k *VQOps) Modulate(sq *vk.Sequence, n, y, b, out vk.Binding, h, w, c, hz, wz int, silu bool) error {
+	const op = "vq modulate"
+	if h <= 0 || w <= 0 || c <= 0 || hz <= 0 || wz <= 0 || hz > h || wz > w || int64(h)*int64(w)*int64(c) > math.MaxUint32 ||
+		int64(h)*int64(hz) > math.MaxUint32 || int64(w)*int64(wz) > math.MaxUint32 {
+		return fmt.Errorf("%s: bad shape %dx%dx%d from %dx%d", op, h, w, c, hz, wz)
+	}
+	for _, x := range []struct {
+		what string
+		b    vk.Binding
+		n    int64
+	}{{"n", n, int64(h) * int64(w) * int64(c)}, {"out", out, int64(h) * int64(w) * int64(c)},
+		{"y", y, int64(hz) * int64(wz) * int64(c)}, {"b", b, int64(hz) * int64(wz) * int64(c)}} {
+		if err := needBytes(op, x.what, x.b, 4*x.n); err != nil {
+			return err
+		}
+	}
+	p := k.modulate
+	if silu {
+		p = k.modulateSiLU
+	}
+	var push Push
+	push.U32(uint32(h)).U32(uint32(w)).U32(uint32(c)).U32(uint32(hz)).U32(uint32(wz))
+	gx, gy := grid(h*w*c, vqLocal)
+	sq.Dispatch(p, gx, gy, 1, push.Bytes(), vk.R(n), vk.R(y), vk.R(b), vk.W(out))
 	return nil
 }
 

@@ -25,7 +25,7 @@ type VQConv struct {
 // NewVQConv creates the im2col pipeline; mm must have f32 pipelines.
 func NewVQConv(dev *vk.Device, mm *Matmul) (*VQConv, error) {
 	const local = 256
-	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, 11*4, 0)
+	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, 12*4, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +71,23 @@ func (w *ConvWeight) Close() {
 type ConvShape struct {
 	H, W, Stride             int
 	Top, Bottom, Left, Right int
+	// Up2 reads the input upsampled by nearest x2 (the decoder's Upsample before its conv): the
+	// padding and the output then refer to the 2H x 2W map.
+	Up2 bool
+}
+
+// up is the input's scale: 1, or 2 with Up2.
+func (c ConvShape) up() int {
+	if c.Up2 {
+		return 2
+	}
+	return 1
 }
 
 // Out is the output size.
 func (c ConvShape) Out(k int) (oh, ow int) {
-	return (c.H+c.Top+c.Bottom-k)/c.Stride + 1, (c.W+c.Left+c.Right-k)/c.Stride + 1
+	u := c.up()
+	return (u*c.H+c.Top+c.Bottom-k)/c.Stride + 1, (u*c.W+c.Left+c.Right-k)/c.Stride + 1
 }
 
 // bandUnit is the granularity of a band in output pixels: with it every band's output starts at a
@@ -112,7 +124,7 @@ func (k *VQConv) Record(s *vk.Sequence, w *ConvWeight, c ConvShape, a VQConvArgs
 	switch {
 	case c.H <= 0 || c.W <= 0 || c.Stride <= 0 || c.Top < 0 || c.Bottom < 0 || c.Left < 0 || c.Right < 0:
 		return fmt.Errorf("%s: bad geometry %+v", op, c)
-	case c.Top >= w.K || c.Left >= w.K || c.H+c.Top+c.Bottom < w.K || c.W+c.Left+c.Right < w.K:
+	case c.Top >= w.K || c.Left >= w.K || c.up()*c.H+c.Top+c.Bottom < w.K || c.up()*c.W+c.Left+c.Right < w.K:
 		return fmt.Errorf("%s: a %dx%d kernel does not fit %+v", op, w.K, w.K, c)
 	}
 	oh, ow := c.Out(w.K)
@@ -137,7 +149,7 @@ func (k *VQConv) Record(s *vk.Sequence, w *ConvWeight, c ConvShape, a VQConvArgs
 		var p Push
 		p.U32(uint32(c.H)).U32(uint32(c.W)).U32(uint32(w.In)).U32(uint32(oh)).U32(uint32(ow))
 		p.U32(uint32(w.K)).U32(uint32(c.Stride)).U32(uint32(c.Top)).U32(uint32(c.Left))
-		p.U32(uint32(p0)).U32(uint32(count))
+		p.U32(uint32(p0)).U32(uint32(count)).U32(uint32(c.up()))
 		gx, gy := grid(count*w.In, k.local)
 		s.Dispatch(k.im2col, gx, gy, 1, p.Bytes(), vk.R(a.X), vk.W(a.Col))
 		y := vk.Binding{Buf: a.Y.Buf, Off: a.Y.Off + 4*int64(p0)*int64(w.Out), Size: 4 * int64(count) * int64(w.Out)}

@@ -160,3 +160,41 @@ func TestVQAffine(t *testing.T) {
 		t.Fatal("an empty activation matrix made")
 	}
 }
+
+// SpatialNorm's modulation against the reference's order: upsample y and b by nearest, then
+// n*y + b (then SiLU).
+func TestVQModulate(t *testing.T) {
+	dev, k := newVQOps(t)
+	r := seed(t)
+	for _, c := range []struct {
+		ch, h, w, f int
+		silu        bool
+	}{{32, 10, 14, 2, true}, {5, 3, 7, 1, false}, {64, 24, 8, 8, true}, {3, 4, 4, 4, false}} {
+		name := fmt.Sprintf("C%d %dx%d from /%d silu %v", c.ch, c.w, c.h, c.f, c.silu)
+		n := randMap(r, c.ch, c.h, c.w, 0, 1)
+		y, b := randMap(r, c.ch, c.h/c.f, c.w/c.f, 1, 0.5), randMap(r, c.ch, c.h/c.f, c.w/c.f, 0, 0.5)
+		yu, bu := ref.Nearest(y, c.h, c.w), ref.Nearest(b, c.h, c.w)
+		want := ref.NewMap(c.ch, c.h, c.w)
+		for i := range want.X {
+			want.X[i] = n.X[i]*yu.X[i] + bu.X[i]
+		}
+		if c.silu {
+			want = ref.SiLU(want)
+		}
+		out := poisoned(t, dev, c.ch*c.h*c.w)
+		run(t, dev, func(s *vk.Sequence) {
+			mustRecord(t, k.Modulate(s, bind(t, upload(t, dev, hwc(n))), bind(t, upload(t, dev, hwc(y))), bind(t, upload(t, dev, hwc(b))),
+				bind(t, out), c.h, c.w, c.ch, c.h/c.f, c.w/c.f, c.silu))
+		})
+		checkErr(t, name, download(t, out, c.ch*c.h*c.w), hwc(want), 1e-6)
+	}
+	b := bind(t, poisoned(t, dev, 8))
+	s, err := dev.NewSequence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if k.Modulate(s, b, b, b, b, 2, 2, 3, 1, 1, false) == nil || k.Modulate(s, b, b, b, b, 1, 1, 1, 2, 1, false) == nil {
+		t.Fatal("short buffers or a source larger than the map accepted")
+	}
+}

@@ -282,3 +282,30 @@ func TestVQConvBands(t *testing.T) {
 	}
 	checkErr(t, "banded", download(t, y, h*w*out), hwc(want), vqConvLimit)
 }
+
+// The decoder's Upsample: nearest x2 and a 3x3 conv in one pass, against the reference's two steps.
+func TestVQConvUpsampled(t *testing.T) {
+	dev, k := newVQConv(t)
+	r := seed(t)
+	for _, c := range []struct{ in, out, h, w int }{{32, 32, 5, 7}, {3, 8, 1, 1}, {64, 33, 12, 12}} {
+		name := fmt.Sprintf("%d->%d %dx%d x2", c.in, c.out, c.w, c.h)
+		x := randMap(r, c.in, c.h, c.w, 0, 1)
+		wt, bias := randFloats(r, c.out*c.in*9, 1/math.Sqrt(float64(c.in*9))), randFloats(r, c.out, 0.5)
+		want, err := ref.Conv2D(ref.Nearest(x, 2*c.h, 2*c.w), wt, bias, c.out, 3, 1, ref.Pad4{Top: 1, Bottom: 1, Left: 1, Right: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cw, err := UploadConvWeight(dev, wt, bias, c.out, c.in, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shape := ConvShape{H: c.h, W: c.w, Stride: 1, Top: 1, Bottom: 1, Left: 1, Right: 1, Up2: true}
+		n := 4 * c.h * c.w * c.out
+		y := poisoned(t, dev, n)
+		run(t, dev, func(s *vk.Sequence) {
+			mustRecord(t, k.Record(s, cw, shape, VQConvArgs{X: bind(t, upload(t, dev, hwc(x))), Col: bind(t, poisoned(t, dev, k.ColFloats(cw, shape))), Y: bind(t, y)}))
+		})
+		checkErr(t, name, download(t, y, n), hwc(want), vqConvLimit)
+		cw.Close()
+	}
+}
