@@ -113,8 +113,8 @@ func TestConvertVQ(t *testing.T) {
 		TemporalDownsampleFactor: 4, Ch: 32, ChMult: []int{1, 2}, NumResBlocks: 1, AttnResolutions: []int{1}}
 	want := build.RandomVQTensors(c, seed)
 	round := map[string]func(float32) float32{
-		"F32":        func(v float32) float32 { return v },
-		"F16":        func(v float32) float32 { return quant.F16ToF32(quant.F32ToF16(v)) },
+		"F32":  func(v float32) float32 { return v },
+		"F16":  func(v float32) float32 { return quant.F16ToF32(quant.F32ToF16(v)) },
 		"BF16": func(v float32) float32 { return build.BF16ToF32(build.BF16(v)) },
 	}
 	for _, src := range []string{"F32", "F16", "BF16"} {
