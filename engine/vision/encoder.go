@@ -18,9 +18,9 @@ const (
 	groups   = 32
 )
 
-// Encoder is the vision tokenizer's encoder on a device: Encode turns a preprocessed still frame
-// into codes (ref.VQ.Encode).
-type Encoder struct {
+// core is what the encoder and the decoder share: the device, the kernels and the weights of
+// their half of the model.
+type core struct {
 	dev  *vk.Device
 	cfg  *model.VQConfig
 	mm   *gpu.Matmul
@@ -29,39 +29,53 @@ type Encoder struct {
 	ops  *gpu.VQOps
 	q    *gpu.Quantizer
 	w    *weights
-	plan [][][]timeSource
 	ones *vk.Buffer // SiLU alone as an affine map: mul 1, add 0
 	zero *vk.Buffer
 	// timing records timestamps around every dispatch (per-layer times for benchmarks).
 	timing bool
 }
 
+// Encoder is the vision tokenizer's encoder on a device: Encode turns a preprocessed still frame
+// into codes (ref.VQ.Encode).
+type Encoder struct {
+	core
+	plan [][][]timeSource
+}
+
 // NewEncoder uploads the encoder's tensors from get (a model file's Float32).
-func NewEncoder(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, error)) (e *Encoder, err error) {
-	if err := cfg.Validate(); err != nil {
+func NewEncoder(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, error)) (*Encoder, error) {
+	e := &Encoder{plan: temporalPlan(cfg)}
+	if err := e.core.open(dev, cfg, get, e.plan, false); err != nil {
 		return nil, err
 	}
-	e = &Encoder{dev: dev, cfg: cfg, plan: temporalPlan(cfg)}
+	return e, nil
+}
+
+// open creates the kernels and uploads one half of the model; on failure it frees what it made.
+func (e *core) open(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, error), plan [][][]timeSource, decoder bool) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	e.dev, e.cfg = dev, cfg
 	defer func() {
 		if err != nil {
 			e.Close()
-			e = nil
 		}
 	}()
 	if e.mm, err = gpu.NewMatmul(dev, quant.F32); err != nil {
-		return nil, err
+		return err
 	}
 	if e.conv, err = gpu.NewVQConv(dev, e.mm); err != nil {
-		return nil, err
+		return err
 	}
 	if e.gn, err = gpu.NewGroupNorm(dev); err != nil {
-		return nil, err
+		return err
 	}
 	if e.ops, err = gpu.NewVQOps(dev); err != nil {
-		return nil, err
+		return err
 	}
 	if e.q, err = gpu.NewQuantizer(dev); err != nil {
-		return nil, err
+		return err
 	}
 	maxC := max(cfg.Ch, cfg.ZChannels)
 	for _, m := range cfg.ChMult {
@@ -72,19 +86,17 @@ func NewEncoder(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32
 		ones[i] = 1
 	}
 	if e.ones, err = uploadFloats(dev, ones); err != nil {
-		return nil, err
+		return err
 	}
 	if e.zero, err = uploadFloats(dev, zero); err != nil {
-		return nil, err
+		return err
 	}
-	if e.w, err = load(dev, cfg, get, e.plan); err != nil {
-		return nil, err
-	}
-	return e, nil
+	e.w, err = load(dev, cfg, get, plan, decoder)
+	return err
 }
 
 // Close frees the device buffers.
-func (e *Encoder) Close() {
+func (e *core) Close() {
 	if e == nil {
 		return
 	}
@@ -94,6 +106,7 @@ func (e *Encoder) Close() {
 	e.mm.Close()
 	e.ones.Close()
 	e.zero.Close()
+	e.w, e.mm, e.ones, e.zero = nil, nil, nil, nil
 }
 
 // fmap is a feature map on the device: HWC [H][W][C].
@@ -105,7 +118,7 @@ type fmap struct {
 
 // run is one encode: the sequence being recorded and every buffer it allocated.
 type run struct {
-	e    *Encoder
+	e    *core
 	s    *vk.Sequence
 	bufs []*vk.Buffer
 	mats []*gpu.Matrix
@@ -244,11 +257,16 @@ func (r *run) resBlock(p string, x fmap, out int) fmap {
 
 // attn records an AttnBlock on x in place: one head of width C, scores q.k / sqrt(C).
 func (r *run) attn(p string, x fmap) fmap {
+	return r.attnNormed(p, x, r.norm(p+".norm", x, false))
+}
+
+// attnNormed is the attention of an AttnBlock whose norm gave nx (a GroupNorm in the encoder, a
+// SpatialNorm in the decoder), added to x in place.
+func (r *run) attnNormed(p string, x, nx fmap) fmap {
 	if r.err != nil {
 		return fmap{}
 	}
 	n, c := x.h*x.w, x.c
-	nx := r.norm(p+".norm", x, false)
 	q := r.conv(p+".q", nx, gpu.ConvShape{}, nil)
 	v := r.conv(p+".v", nx, gpu.ConvShape{}, nil)
 	km, err := gpu.NewActivationMatrix(r.e.dev, n, c) // keys as the weight of the score product
@@ -380,7 +398,7 @@ func (e *Encoder) record(px []float32, h, w int) (*run, fmap, error) {
 		return nil, fmap{}, err
 	}
 	s.Timing = e.timing
-	r := &run{e: e, s: s}
+	r := &run{e: &e.core, s: s}
 	// The frame, CHW to HWC.
 	x := r.newMap(c.InChannels, h, w)
 	if r.err != nil {

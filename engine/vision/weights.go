@@ -84,8 +84,11 @@ func sumTaps(w []float32, out, in, kt, k int, taus []int) []float32 {
 	return res
 }
 
-// load uploads the encoder's tensors (and the codebook and quant_conv).
-func load(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, error), plan [][][]timeSource) (*weights, error) {
+// load uploads the encoder's tensors (with the codebook and quant_conv), or with decoder the
+// decoder's (with post_quant_conv). Causal 3-D kernels become their last tap, which is all a single
+// frame reads (the decoder's frame 0 included), except the encoder's temporal downsampling, which
+// the plan sums.
+func load(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, error), plan [][][]timeSource, decoder bool) (*weights, error) {
 	w := &weights{convs: map[string]*gpu.ConvWeight{}, vecs: map[string]*vk.Buffer{}}
 	done := false
 	defer func() {
@@ -113,12 +116,16 @@ func load(dev *vk.Device, cfg *model.VQConfig, get func(string) ([]float32, erro
 	}
 	for _, t := range cfg.Tensors() {
 		name := t.Name
-		if !isEncoderSide(name) || !hasSuffix(name, ".weight") {
+		side := isEncoderSide(name)
+		if decoder {
+			side = hasPrefix(name, "decoder.") || hasPrefix(name, "post_quant_conv.")
+		}
+		if !side || !hasSuffix(name, ".weight") {
 			continue
 		}
 		p := name[:len(name)-len(".weight")]
 		switch {
-		case len(t.Shape) == 4 || (len(t.Shape) == 5 && !isTimeConv(p)):
+		case len(t.Shape) == 4 || (len(t.Shape) == 5 && (decoder || !isTimeConv(p))):
 			// A 2-D convolution, or a causal 3-D one on a single frame: its last tap.
 			wt, err := tensor(name)
 			if err != nil {
