@@ -106,3 +106,85 @@ func TestVQEncodeCommand(t *testing.T) {
 		}
 	}
 }
+
+// `udvla vq-decode` as a user types it: a JSON grid of codes (vq-encode's format) to a PNG of the
+// right size, the device's pixels within one grey level of the reference backend's; bad code files
+// are refused and leave no PNG.
+func TestVQDecodeCommand(t *testing.T) {
+	dir := t.TempDir()
+	const tiny = "../../testdata/tiny_vq.udvla"
+	grid := vqCodes{H: 6, W: 9}
+	for y := 0; y < grid.H; y++ {
+		var row []int32
+		for x := 0; x < grid.W; x++ {
+			row = append(row, int32((x*37+y*101+11)%256))
+		}
+		grid.Codes = append(grid.Codes, row)
+	}
+	raw, _ := json.Marshal(grid)
+	codes := filepath.Join(dir, "codes.json")
+	if err := os.WriteFile(codes, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var pix [2][]byte
+	for i, backend := range []string{"vulkan", "reference"} {
+		png1 := filepath.Join(dir, backend+".png")
+		if out, e, code := runModelCmd(t, "vq-decode", "--model", tiny, "--codes", codes, "--out", png1, "--backend", backend); code != 0 ||
+			!strings.Contains(out, "18x12 from 9x6 codes") {
+			t.Fatalf("%s: exit %d\n%s%s", backend, code, out, e)
+		}
+		fd, err := os.Open(png1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := png.Decode(fd)
+		fd.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := im.Bounds(); b.Dx() != 18 || b.Dy() != 12 {
+			t.Fatalf("%s: a frame of %v", backend, b)
+		}
+		for y := 0; y < 12; y++ {
+			for x := 0; x < 18; x++ {
+				r, g, b, a := im.At(x, y).RGBA()
+				if a != 0xffff {
+					t.Fatalf("%s: pixel (%d, %d) is not opaque", backend, x, y)
+				}
+				pix[i] = append(pix[i], byte(r>>8), byte(g>>8), byte(b>>8))
+			}
+		}
+	}
+	off := 0
+	for i := range pix[0] {
+		if d := int(pix[0][i]) - int(pix[1][i]); d > 1 || d < -1 {
+			off++
+		}
+	}
+	if off > len(pix[0])/1000 {
+		t.Fatalf("%d of %d values differ by more than one level", off, len(pix[0]))
+	}
+	bad := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", tiny, "--codes", bad("a.json", `{"h":1,"w":2,"codes":[[1]]}`), "--out", filepath.Join(dir, "x.png")}, "row 0"},
+		{[]string{"--model", tiny, "--codes", bad("b.json", `{"h":1,"w":1,"codes":[[300]]}`), "--out", filepath.Join(dir, "x.png")}, "codebook"},
+		{[]string{"--model", tiny, "--codes", bad("c.json", `{"h":0}`), "--out", filepath.Join(dir, "x.png")}, "grid"},
+		{[]string{"--model", tiny, "--codes", bad("d.json", `nope`), "--out", filepath.Join(dir, "x.png")}, "d.json"},
+		{[]string{"--model", "../../testdata/tiny.udvla", "--codes", codes, "--out", filepath.Join(dir, "x.png")}, "no vision tokenizer"},
+		{[]string{"--model", tiny, "--codes", codes}, "--out"},
+	} {
+		if _, e, code := runModelCmd(t, append([]string{"vq-decode"}, c.args...)...); code == 0 || !strings.Contains(e, c.want) {
+			t.Errorf("%v: exit %d, %q does not say %q", c.args, code, e, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.png")); err == nil {
+		t.Error("a refused decode left a PNG")
+	}
+}
