@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
-	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/vk/vktest"
 )
@@ -69,36 +68,24 @@ func checkDecoder(t *testing.T, name string, cfg *model.VQConfig, get func(strin
 }
 
 func TestDecoderTinyModel(t *testing.T) {
-	f, err := model.Open("../../testdata/tiny_vq.udvla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openTiny(t)
 	r := rand.New(rand.NewPCG(uint64(len(t.Name())), 5))
 	for _, s := range [][2]int{{7, 11}, {1, 1}, {4, 15}} {
 		checkDecoder(t, fmt.Sprintf("tiny %dx%d codes", s[1], s[0]), f.Config.VQ, f.Float32, s[0], s[1], r)
 	}
 }
 
-// Every path of the decoder: channels that change between levels (1x1 shortcuts), attention at
-// both levels, three res blocks per level, the temporal factors 2 and 8.
+// randomConfig's paths (three res blocks per level in the decoder) with the temporal factors 2
+// and 8.
 func TestDecoderRandomConfig(t *testing.T) {
-	cfg := &model.VQConfig{CodebookSize: 97, EmbedDim: 3, ZChannels: 3, InChannels: 3, OutChannels: 3,
-		Ch: 32, ChMult: []int{1, 2}, NumResBlocks: 2, AttnResolutions: []int{0, 1}}
 	for _, tdf := range []int{2, 8} {
-		cfg.TemporalDownsampleFactor = tdf
-		w := build.RandomVQTensors(cfg, uint64(tdf))
-		get := func(name string) ([]float32, error) { return w[name], nil }
-		checkDecoder(t, fmt.Sprintf("temporal x%d", tdf), cfg, get, 5, 9, rand.New(rand.NewPCG(uint64(tdf), 9)))
+		cfg := randomConfig(97, tdf)
+		checkDecoder(t, fmt.Sprintf("temporal x%d", tdf), cfg, randomGet(cfg, uint64(tdf)), 5, 9, rand.New(rand.NewPCG(uint64(tdf), 9)))
 	}
 }
 
 func TestDecoderRejectsBadCodes(t *testing.T) {
-	f, err := model.Open("../../testdata/tiny_vq.udvla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openTiny(t)
 	d, err := NewDecoder(vktest.Device(t), f.Config.VQ, f.Float32)
 	if err != nil {
 		t.Fatal(err)

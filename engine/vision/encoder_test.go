@@ -111,39 +111,48 @@ func checkEncoder(t *testing.T, name string, cfg *model.VQConfig, get func(strin
 	t.Logf("%s: %d codes (%d distinct) equal the reference's; %d genuine near-ties", name, len(want), len(distinct), near)
 }
 
-// The shipped tiny vision tokenizer, from its file, on frames of awkward sizes.
-func TestEncoderTinyModel(t *testing.T) {
+// openTiny opens the shipped tiny vision tokenizer for the test.
+func openTiny(t *testing.T) *model.File {
+	t.Helper()
 	f, err := model.Open("../../testdata/tiny_vq.udvla")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// randomConfig has every path: a 1x1 shortcut (channels change), attention at both levels, two
+// res blocks per level; randomGet gives its random weights.
+func randomConfig(codebook, temporal int) *model.VQConfig {
+	return &model.VQConfig{CodebookSize: codebook, EmbedDim: 3, ZChannels: 3, InChannels: 3, OutChannels: 3,
+		TemporalDownsampleFactor: temporal, Ch: 32, ChMult: []int{1, 2}, NumResBlocks: 2, AttnResolutions: []int{0, 1}}
+}
+
+func randomGet(cfg *model.VQConfig, seed uint64) func(string) ([]float32, error) {
+	w := build.RandomVQTensors(cfg, seed)
+	return func(name string) ([]float32, error) { return w[name], nil }
+}
+
+// The shipped tiny vision tokenizer, from its file, on frames of awkward sizes.
+func TestEncoderTinyModel(t *testing.T) {
+	f := openTiny(t)
 	r := rand.New(rand.NewPCG(uint64(len(t.Name())), 11))
 	for _, s := range [][2]int{{14, 22}, {2, 2}, {30, 8}} {
 		checkEncoder(t, fmt.Sprintf("tiny %dx%d", s[1], s[0]), f.Config.VQ, f.Float32, s[0], s[1], r)
 	}
 }
 
-// A configuration with every path: a 1x1 shortcut (channels change), attention at both levels,
-// two res blocks per level, a temporal factor of 2 (one time convolution), random weights.
+// randomConfig's paths with the temporal factors 2 (one time convolution) and 8 (three).
 func TestEncoderRandomConfig(t *testing.T) {
-	cfg := &model.VQConfig{CodebookSize: 211, EmbedDim: 3, ZChannels: 3, InChannels: 3, OutChannels: 3,
-		TemporalDownsampleFactor: 2, Ch: 32, ChMult: []int{1, 2}, NumResBlocks: 2, AttnResolutions: []int{0, 1}}
 	for _, tdf := range []int{2, 8} {
-		cfg.TemporalDownsampleFactor = tdf
-		seed := uint64(tdf)
-		w := build.RandomVQTensors(cfg, seed)
-		get := func(name string) ([]float32, error) { return w[name], nil }
-		checkEncoder(t, fmt.Sprintf("temporal x%d", tdf), cfg, get, 10, 18, rand.New(rand.NewPCG(seed, 3)))
+		cfg := randomConfig(211, tdf)
+		checkEncoder(t, fmt.Sprintf("temporal x%d", tdf), cfg, randomGet(cfg, uint64(tdf)), 10, 18, rand.New(rand.NewPCG(uint64(tdf), 3)))
 	}
 }
 
 func TestEncoderRejectsBadFrames(t *testing.T) {
-	f, err := model.Open("../../testdata/tiny_vq.udvla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := openTiny(t)
 	e, err := NewEncoder(vktest.Device(t), f.Config.VQ, f.Float32)
 	if err != nil {
 		t.Fatal(err)

@@ -9,10 +9,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/vision"
-	"github.com/udvla/udvla/engine/vk"
 )
 
 func init() {
@@ -44,35 +42,27 @@ func readCodeGrid(path string) ([]int32, int, int, error) {
 
 func runVQDecode(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("vq-decode", stderr)
-	path := fs.String("model", "", "model file with a vision tokenizer, e.g. testdata/tiny_vq.udvla (required)")
+	tf := addVQToolFlags(fs, "decoder")
 	codesPath := fs.String("codes", "", `codes as JSON {"h": H, "w": W, "codes": [[row 0], ...]} (vq-encode --json) (required)`)
 	out := fs.String("out", "", "PNG file to write (required)")
-	device := fs.String("device", "", "Vulkan device index or name substring (default: $UDVLA_DEVICE, else the best)")
-	backend := fs.String("backend", "vulkan", "vulkan (the device decoder) or reference (the float64 specification, slow)")
-	validate := fs.Bool("validate", false, "enable the Khronos validation layer (Vulkan backend)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *path == "" || *codesPath == "" || *out == "" || fs.NArg() != 0 {
+	if *tf.model == "" || *codesPath == "" || *out == "" || fs.NArg() != 0 {
 		return errors.New("want --model FILE --codes FILE --out FILE.png and no other arguments")
 	}
-	if *backend != "vulkan" && *backend != "reference" {
-		return fmt.Errorf("unknown --backend %q: want vulkan or reference", *backend)
+	useRef, err := tf.reference()
+	if err != nil {
+		return err
 	}
-	if *backend == "reference" && (*device != "" || *validate) {
-		return errors.New("--device and --validate choose a Vulkan device: drop them with --backend reference")
-	}
-	f, err := model.Open(*path)
+	f, err := tf.open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cfg := f.Config.VQ
-	if cfg == nil {
-		return fmt.Errorf("%s has no vision tokenizer: pack one with udvla convert --vq DIR", *path)
-	}
 	if cfg.OutChannels != 3 {
-		return fmt.Errorf("%s: the vision tokenizer decodes %d channels, not RGB", *path, cfg.OutChannels)
+		return fmt.Errorf("%s: the vision tokenizer decodes %d channels, not RGB", *tf.model, cfg.OutChannels)
 	}
 	codes, gh, gw, err := readCodeGrid(*codesPath)
 	if err != nil {
@@ -80,7 +70,7 @@ func runVQDecode(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	fh, fw := gh*cfg.SpatialFactor(), gw*cfg.SpatialFactor()
 	var frame ref.Map
-	if *backend == "reference" {
+	if useRef {
 		m, err := ref.NewVQ(cfg, f.Float32)
 		if err != nil {
 			return err
@@ -89,11 +79,7 @@ func runVQDecode(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		opts := vk.Options{Device: *device, Validate: *validate, SyncValidate: *validate}
-		if *device == "" {
-			opts = opts.WithEnv()
-		}
-		dev, err := vk.Open(opts)
+		dev, err := tf.openDevice()
 		if err != nil {
 			return err
 		}

@@ -8,10 +8,8 @@ import (
 	"os"
 
 	"github.com/udvla/udvla/engine/frame"
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/vision"
-	"github.com/udvla/udvla/engine/vk"
 )
 
 func init() {
@@ -27,40 +25,32 @@ type vqCodes struct {
 
 func runVQEncode(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("vq-encode", stderr)
-	path := fs.String("model", "", "model file with a vision tokenizer, e.g. testdata/tiny_vq.udvla (required)")
+	tf := addVQToolFlags(fs, "encoder")
 	image := fs.String("image", "", "PNG or JPEG frame (required)")
 	size := fs.String("size", "", "resize to WxH first, with Pillow's bicubic as the release does (default: the frame's own size)")
 	asJSON := fs.Bool("json", false, `print {"h": H, "w": W, "codes": [[row 0], ...]}`)
-	device := fs.String("device", "", "Vulkan device index or name substring (default: $UDVLA_DEVICE, else the best)")
-	backend := fs.String("backend", "vulkan", "vulkan (the device encoder) or reference (the float64 specification, slow)")
-	validate := fs.Bool("validate", false, "enable the Khronos validation layer (Vulkan backend)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *path == "" || *image == "" || fs.NArg() != 0 {
+	if *tf.model == "" || *image == "" || fs.NArg() != 0 {
 		return errors.New("want --model FILE --image FILE and no other arguments")
 	}
-	if *backend != "vulkan" && *backend != "reference" {
-		return fmt.Errorf("unknown --backend %q: want vulkan or reference", *backend)
+	useRef, err := tf.reference()
+	if err != nil {
+		return err
 	}
-	if *backend == "reference" && (*device != "" || *validate) {
-		return errors.New("--device and --validate choose a Vulkan device: drop them with --backend reference")
-	}
-	f, err := model.Open(*path)
+	f, err := tf.open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cfg := f.Config.VQ
-	if cfg == nil {
-		return fmt.Errorf("%s has no vision tokenizer: pack one with udvla convert --vq DIR", *path)
-	}
 	px, h, w, err := loadFrame(*image, *size)
 	if err != nil {
 		return err
 	}
 	var codes []int32
-	if *backend == "reference" {
+	if useRef {
 		m, err := ref.NewVQ(cfg, f.Float32)
 		if err != nil {
 			return err
@@ -69,11 +59,7 @@ func runVQEncode(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		opts := vk.Options{Device: *device, Validate: *validate, SyncValidate: *validate}
-		if *device == "" {
-			opts = opts.WithEnv()
-		}
-		dev, err := vk.Open(opts)
+		dev, err := tf.openDevice()
 		if err != nil {
 			return err
 		}
