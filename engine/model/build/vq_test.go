@@ -50,7 +50,7 @@ func TestTinyVQModelRegenerates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("regenerated tiny VQ model (%d bytes) differs from testdata/tiny_vq.udvla (%d bytes): run go generate ./engine/model", len(got), len(want))
+		t.Fatalf("regenerated tiny VQ model (%d bytes) differs from testdata/tiny_vq.udvla (%d bytes): run tools/generate.sh (or go generate ./...)", len(got), len(want))
 	}
 	f, err := model.Open("../../../testdata/tiny_vq.udvla")
 	if err != nil {
