@@ -89,3 +89,34 @@ func BenchmarkEncoder(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecoder times frame 0 of a grid of codes through the device decoder, weights resident:
+// the shipped tiny tokenizer at the wrist camera's grid (80x80 pixels from 40x40 codes).
+//
+//	go test -run - -bench Decoder -benchtime 2x ./engine/vision
+func BenchmarkDecoder(b *testing.B) {
+	dev, err := vk.Open(vk.Options{}.WithEnv())
+	if err != nil {
+		b.Skip(err)
+	}
+	defer dev.Close()
+	cfg := model.TinyVQConfig()
+	get := func(name string) ([]float32, error) { return build.RandomVQTensor(cfg, 1, name) }
+	d, err := NewDecoder(dev, cfg, get)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	const g = 40
+	codes := make([]int32, g*g)
+	r := rand.New(rand.NewPCG(1, 3))
+	for i := range codes {
+		codes[i] = int32(r.IntN(cfg.CodebookSize))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.Decode(codes, g, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -11,7 +11,8 @@ import (
 )
 
 // Decoder is the vision tokenizer's decoder on a device: Decode turns a grid of codes into the
-// first frame of the decoded clip (ref.VQ.Decode), the frame a still image decodes to.
+// first frame of the decoded clip (ref.VQ.Decode), the frame a still image decodes to. One
+// Decoder serves one goroutine at a time.
 //
 // Frame 0 depends on frame 0 alone, through the last tap of every causal temporal convolution:
 // post_quant_conv and the temporal res stack see one frame, and each temporal upsampling doubles

@@ -36,7 +36,7 @@ type core struct {
 }
 
 // Encoder is the vision tokenizer's encoder on a device: Encode turns a preprocessed still frame
-// into codes (ref.VQ.Encode).
+// into codes (ref.VQ.Encode). One Encoder serves one goroutine at a time.
 type Encoder struct {
 	core
 	plan [][][]timeSource
