@@ -33,6 +33,10 @@ type chunk struct {
 	buf, mem uint64
 	mapped   unsafe.Pointer
 	size     int64
+	heap     int    // the memory heap it was allocated from
+	bytes    uint64 // the bytes it takes there (size rounded up to the allocation alignment)
+	hvdl     bool   // placed in host-visible device-local memory
+	device   bool   // made for a device-local buffer
 }
 
 // Binding is a range of one Vulkan buffer, as a shader sees it.
@@ -57,14 +61,6 @@ func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error
 		return nil, err
 	}
 	defer d.release()
-	var heap uint64
-	for _, h := range d.Info.Heaps {
-		heap = max(heap, h.Size)
-	}
-	if heap > 0 && uint64(size) > heap {
-		return nil, &Error{Op: fmt.Sprintf("allocate %d-byte buffer", size), Result: -2,
-			Detail: fmt.Sprintf("larger than the device's largest memory heap (%d bytes)", heap)}
-	}
 	limit := int64(d.Info.MaxStorageBufferRange)
 	if a := int64(d.Info.MaxAllocationSize); a > 0 && a < limit {
 		limit = a
@@ -74,17 +70,19 @@ func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error
 	if cs <= 0 {
 		return nil, fmt.Errorf("vulkan: split unit %d exceeds the device's binding limit %d", unit, limit)
 	}
+	if err := d.fits(size, kind); err != nil {
+		return nil, err
+	}
 	b := &Buffer{dev: d, size: size, kind: kind, chunkSize: cs}
 	for off := int64(0); off < size; off += cs {
-		n := min(cs, size-off)
-		var c chunk
-		var errbuf [256]C.char
-		r := C.uv_buffer_create(d.c, C.uint64_t(n), C.int(kind), (*C.uint64_t)(&c.buf), (*C.uint64_t)(&c.mem), &c.mapped, &errbuf[0], C.int(len(errbuf)))
-		if r != 0 {
+		c, err := d.allocate(min(cs, size-off), kind)
+		if err != nil {
 			b.free()
-			return nil, &Error{Op: fmt.Sprintf("allocate %d-byte buffer", size), Result: int32(r), Detail: C.GoString(&errbuf[0])}
+			if e, ok := err.(*Error); ok {
+				e.Op = fmt.Sprintf("allocate %d-byte %s buffer", size, kindName(kind))
+			}
+			return nil, err
 		}
-		c.size = n
 		b.chunks = append(b.chunks, c)
 	}
 	d.liveBuffers.Add(1)
@@ -116,8 +114,16 @@ func (b *Buffer) Bind(off, size int64) (Binding, error) {
 // All binds the whole buffer; it fails for a buffer of several chunks.
 func (b *Buffer) All() (Binding, error) { return b.Bind(0, b.size) }
 
-// Mappable reports whether the host reads and writes the buffer directly.
-func (b *Buffer) Mappable() bool { return b.chunks[0].mapped != nil }
+// Mappable reports whether the host reads and writes the buffer directly; when it does not,
+// Write and Read go through the device's staging ring.
+func (b *Buffer) Mappable() bool {
+	for _, c := range b.chunks {
+		if c.mapped == nil {
+			return false
+		}
+	}
+	return true
+}
 
 // Write copies data into the buffer at off.
 func (b *Buffer) Write(off int64, data []byte) error {
@@ -170,57 +176,7 @@ func (b *Buffer) Close() {
 
 func (b *Buffer) free() {
 	for _, c := range b.chunks {
-		C.uv_buffer_destroy(b.dev.c, C.uint64_t(c.buf), C.uint64_t(c.mem))
+		b.dev.freeChunk(c)
 	}
 	b.chunks = nil
-}
-
-// staged moves data between the host and an unmappable buffer through a mappable one.
-func (d *Device) staged(b *Buffer, off int64, data []byte, toDevice bool) error {
-	d.xferMu.Lock()
-	defer d.xferMu.Unlock()
-	d.xferOnce.Do(func() { d.xfer, d.xferErr = d.NewSequence() })
-	if d.xferErr != nil {
-		return d.xferErr
-	}
-	const step = 16 << 20
-	kind := Upload
-	if !toDevice {
-		kind = Readback
-	}
-	st, err := d.NewBuffer(min(int64(len(data)), step), kind, 0)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for pos := int64(0); pos < int64(len(data)); pos += step {
-		n := min(step, int64(len(data))-pos)
-		s := d.xfer
-		s.Reset()
-		err := b.eachChunk(off+pos, n, func(c *chunk, in, p, k int64) {
-			src := Binding{Buf: st.chunks[0].buf, Off: p, Size: k}
-			dst := Binding{Buf: c.buf, Off: in, Size: k}
-			if !toDevice {
-				src, dst = dst, src
-			}
-			s.Copy(src, dst)
-		})
-		if err != nil {
-			return err
-		}
-		if toDevice {
-			if err := st.Write(0, data[pos:pos+n]); err != nil {
-				return err
-			}
-		}
-		if err := s.Run(); err != nil {
-			return err
-		}
-		if !toDevice {
-			if err := st.Read(0, data[pos:pos+n]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

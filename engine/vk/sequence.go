@@ -218,6 +218,35 @@ func (s *Sequence) Submit() error {
 	return check("submit", r, "")
 }
 
+// submitNoWait queues the recorded command buffer and returns; wait blocks until it has run.
+func (s *Sequence) submitNoWait() error {
+	if err := s.dev.use(); err != nil {
+		return err
+	}
+	defer s.dev.release()
+	if r := s.dev.injectedFault(); r != 0 {
+		if r == resultDeviceLost {
+			s.dev.lost.Store(true)
+		}
+		return &Error{Op: "submit", Result: r, Detail: "injected by the test hook " + FaultEnv}
+	}
+	s.dev.submitMu.Lock()
+	r := C.uv_submit(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	s.dev.submitMu.Unlock()
+	if r == resultDeviceLost {
+		s.dev.lost.Store(true)
+	}
+	return check("submit", r, "")
+}
+
+func (s *Sequence) wait() error {
+	r := C.uv_wait(s.dev.c, C.uint64_t(s.fence))
+	if r == resultDeviceLost {
+		s.dev.lost.Store(true)
+	}
+	return check("wait for fence", r, "")
+}
+
 // Run records the sequence if it changed since the last recording, then submits it.
 func (s *Sequence) Run() error {
 	if s.dirty {
