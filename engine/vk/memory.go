@@ -300,6 +300,7 @@ func kindName(k MemKind) string {
 // MemoryUse is what a device holds in its memory, for tests and reports.
 type MemoryUse struct {
 	HeapBytes              []uint64 // per heap
+	DeviceLocalBytes       uint64   // the part of it in device-local buffers (staging left out)
 	HostVisibleDeviceLocal uint64   // the part of it in host-visible device-local memory
 	HostVisibleAll         bool     // every device-local buffer is placed host-visible
 	Budget                 bool     // heap budgets come from VK_EXT_memory_budget
@@ -310,6 +311,10 @@ func (d *Device) MemoryUse() MemoryUse {
 	p := &d.mem
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return MemoryUse{HeapBytes: append([]uint64(nil), p.used...), HostVisibleDeviceLocal: p.hvdlUsed,
+	var dl uint64
+	for _, n := range p.devUsed {
+		dl += n
+	}
+	return MemoryUse{HeapBytes: append([]uint64(nil), p.used...), DeviceLocalBytes: dl, HostVisibleDeviceLocal: p.hvdlUsed,
 		HostVisibleAll: p.hostVisibleAll, Budget: p.hasBudget}
 }
