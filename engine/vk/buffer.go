@@ -27,6 +27,9 @@ type Buffer struct {
 	kind      MemKind
 	chunkSize int64
 	chunks    []chunk
+	// base is where a view (Slice) starts in the buffer it was cut from, which owns the chunks.
+	base int64
+	view bool
 }
 
 type chunk struct {
@@ -43,6 +46,10 @@ type chunk struct {
 type Binding struct {
 	Buf       uint64
 	Off, Size int64
+	// Guard is a number of bytes past Size that a dispatch's descriptor also covers, and that no
+	// size check counts: tests put a guard band there, so that a kernel that overruns its data
+	// reaches the band even on a device (lavapipe) that clamps every access to the bound range.
+	Guard int64
 }
 
 // NewBuffer allocates size bytes. unit (a multiple of 4, or 0 for 256) is the granularity at which
@@ -93,13 +100,30 @@ func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error
 func (b *Buffer) Size() int64 { return b.size }
 
 // ChunkSize is the largest range a single Binding of this buffer can cover.
-func (b *Buffer) ChunkSize() int64 { return b.chunkSize }
+func (b *Buffer) ChunkSize() int64 {
+	if b.view {
+		return b.size
+	}
+	return b.chunkSize
+}
+
+// Slice returns a view of [off, off+size) of b, which must lie inside one chunk and start at a
+// multiple of the device's storage alignment: its Bind, Write and Read count from off and stay
+// inside the view. The view shares b's memory; closing it does nothing, b must still be closed.
+// Tests use it to surround a binding with guard bands of the same allocation.
+func (b *Buffer) Slice(off, size int64) (*Buffer, error) {
+	if _, err := b.Bind(off, size); err != nil {
+		return nil, err
+	}
+	return &Buffer{dev: b.dev, size: size, kind: b.kind, chunkSize: b.chunkSize, chunks: b.chunks, base: b.base + off, view: true}, nil
+}
 
 // Bind returns the binding of [off, off+size), which must lie inside one chunk.
 func (b *Buffer) Bind(off, size int64) (Binding, error) {
 	if off < 0 || size <= 0 || off+size > b.size {
 		return Binding{}, fmt.Errorf("vulkan: binding [%d,+%d) outside buffer of %d bytes", off, size, b.size)
 	}
+	off += b.base
 	ci := off / b.chunkSize
 	in := off - ci*b.chunkSize
 	if in+size > b.chunks[ci].size {
@@ -130,6 +154,7 @@ func (b *Buffer) Write(off int64, data []byte) error {
 	if off < 0 || off+int64(len(data)) > b.size {
 		return fmt.Errorf("vulkan: write [%d,+%d) outside buffer of %d bytes", off, len(data), b.size)
 	}
+	off += b.base
 	if !b.Mappable() {
 		return b.dev.staged(b, off, data, true)
 	}
@@ -143,6 +168,7 @@ func (b *Buffer) Read(off int64, dst []byte) error {
 	if off < 0 || off+int64(len(dst)) > b.size {
 		return fmt.Errorf("vulkan: read [%d,+%d) outside buffer of %d bytes", off, len(dst), b.size)
 	}
+	off += b.base
 	if !b.Mappable() {
 		return b.dev.staged(b, off, dst, false)
 	}
@@ -167,7 +193,7 @@ func (b *Buffer) eachChunk(off, n int64, f func(c *chunk, in, pos, n int64)) err
 
 // Close frees the buffer. The device must not be using it.
 func (b *Buffer) Close() {
-	if b == nil || b.chunks == nil {
+	if b == nil || b.chunks == nil || b.view {
 		return
 	}
 	b.free()

@@ -135,7 +135,7 @@ func (s *Sequence) Dispatch(p *Pipeline, gx, gy, gz uint32, push []byte, binds .
 	for i := range binds {
 		c.buf[i] = C.uint64_t(binds[i].Buf)
 		c.off[i] = C.uint64_t(binds[i].Off)
-		c.rng[i] = C.uint64_t(binds[i].Size)
+		c.rng[i] = C.uint64_t(binds[i].Size + binds[i].Guard)
 	}
 	c.push_size = C.uint32_t(p.PushSize)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&c.push[0])), len(push)), push)

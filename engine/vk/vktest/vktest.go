@@ -18,7 +18,8 @@ var (
 )
 
 // Options are the options every test device uses: validation, synchronization validation and
-// robust buffer access on; UDVLA_DEVICE still selects the device.
+// robust buffer access on (UDVLA_ROBUST=0 turns robust access off as the device opens, so that the
+// kernel tests also run as production does); UDVLA_DEVICE still selects the device.
 func Options() vk.Options {
 	return vk.Options{Validate: true, SyncValidate: true, Robust: true, Device: os.Getenv("UDVLA_DEVICE")}
 }

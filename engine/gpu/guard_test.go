@@ -1,0 +1,109 @@
+package gpu
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/engine/vk/vktest"
+)
+
+// openUnrobust opens a validated device of the test's own with robust buffer access off, as
+// production runs.
+func openUnrobust(t *testing.T) *vk.Device {
+	t.Helper()
+	t.Setenv("UDVLA_ROBUST", "0")
+	dev, err := vk.Open(vktest.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vktest.Gate(t, dev.Instance())
+	t.Cleanup(dev.Close)
+	return dev
+}
+
+func mustGuarded(t *testing.T, dev *vk.Device, x []float32) *guardedBuffer {
+	t.Helper()
+	g, err := guarded(dev, f32bytes(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.close)
+	return g
+}
+
+// A dispatch recorded with a count past its bindings is caught: its writes change the canaries
+// after the output, and its reads past the input carry the NaN band into the output.
+func TestGuardBandsCatchAnOverrun(t *testing.T) {
+	dev := openUnrobust(t)
+	k, err := NewAdd(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := seed(t)
+	const n, over = 100, 37
+	t.Run("write", func(t *testing.T) {
+		x, d := mustGuarded(t, dev, randFloats(r, n, 1)), mustGuarded(t, dev, randFloats(r, n+over, 1))
+		if err := x.check(); err != nil {
+			t.Fatalf("fresh buffer: %v", err)
+		}
+		run(t, dev, func(s *vk.Sequence) { k.Record(s, bind(t, x.view), bind(t, d.view), n+over) })
+		err := x.check()
+		if err == nil || !strings.Contains(err.Error(), "byte 400 (after its end)") {
+			t.Fatalf("an add of %d elements into a binding of %d: guard check %v, want the write at byte 400 caught", n+over, n, err)
+		}
+		if err := d.check(); err != nil {
+			t.Errorf("the input's bands, which nothing wrote: %v", err)
+		}
+	})
+	t.Run("read", func(t *testing.T) {
+		xv, dv := randFloats(r, n+over, 1), randFloats(r, n, 1)
+		x, d := mustGuarded(t, dev, xv), mustGuarded(t, dev, dv)
+		run(t, dev, func(s *vk.Sequence) { k.Record(s, bind(t, x.view), bind(t, d.view), n+over) })
+		got := download(t, x.view, n+over)
+		want := make([]float32, n+over)
+		for i := range want {
+			want[i] = xv[i]
+			if i < n {
+				want[i] += dv[i]
+			}
+		}
+		if e := relErr(got, want); !math.IsInf(e, 1) {
+			t.Fatalf("an add reading %d elements of a binding of %d: normalised error %g, want the NaN band to reach the output", n+over, n, e)
+		}
+		if !math.IsNaN(float64(got[n])) || got[n-1] != want[n-1] {
+			t.Errorf("x[%d] = %g (want NaN from the band), x[%d] = %g (want %g)", n, got[n], n-1, got[n-1], want[n-1])
+		}
+		if err := x.check(); err != nil {
+			t.Errorf("the output's bands: %v", err)
+		}
+	})
+	t.Run("in range", func(t *testing.T) {
+		x, d := mustGuarded(t, dev, randFloats(r, n, 1)), mustGuarded(t, dev, randFloats(r, n, 1))
+		run(t, dev, func(s *vk.Sequence) { k.Record(s, bind(t, x.view), bind(t, d.view), n) })
+		if err := x.check(); err != nil {
+			t.Errorf("a dispatch inside its bindings: %v", err)
+		}
+	})
+}
+
+// A test buffer binds at its offset in the allocation, with the band after it.
+func TestGuardedViewBindsItsRange(t *testing.T) {
+	dev := vktest.Device(t)
+	g := mustGuarded(t, dev, randFloats(seed(t), 5, 1))
+	bd := bind(t, g.view)
+	whole, err := g.whole.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bd.Buf != whole.Buf || bd.Off != whole.Off+guardBytes || bd.Size != 20 || bd.Guard != guardBytes {
+		t.Errorf("binding %+v, allocation %+v: want offset %d and the 20 bytes with the band after them", bd, whole, guardBytes)
+	}
+	if _, err := g.view.Bind(4, 20); err == nil {
+		t.Error("a binding past the view's end was accepted")
+	}
+	if err := g.view.Write(16, make([]byte, 8)); err == nil {
+		t.Error("a write past the view's end was accepted")
+	}
+}
