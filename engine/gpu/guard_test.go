@@ -14,13 +14,7 @@ import (
 func openUnrobust(t *testing.T) *vk.Device {
 	t.Helper()
 	t.Setenv("UDVLA_ROBUST", "0")
-	dev, err := vk.Open(vktest.Options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	vktest.Gate(t, dev.Instance())
-	t.Cleanup(dev.Close)
-	return dev
+	return vktest.Open(t)
 }
 
 func mustGuarded(t *testing.T, dev *vk.Device, x []float32) *guardedBuffer {

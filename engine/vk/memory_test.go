@@ -15,13 +15,7 @@ import (
 func openWithMemory(t *testing.T, setting string) *vk.Device {
 	t.Helper()
 	t.Setenv(vk.MemoryEnv, setting)
-	dev, err := vk.Open(vktest.Options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	vktest.Gate(t, dev.Instance())
-	t.Cleanup(dev.Close)
-	return dev
+	return vktest.Open(t)
 }
 
 func randomBytes(r *rand.Rand, n int) []byte {

@@ -198,28 +198,14 @@ func (s *Sequence) Record() error {
 
 // Submit runs the recorded command buffer and blocks until it has finished.
 func (s *Sequence) Submit() error {
-	if err := s.dev.use(); err != nil {
-		return err
-	}
-	defer s.dev.release()
 	s.stamps = s.stamps[:0]
-	if r := s.dev.injectedFault(); r != 0 {
-		if r == resultDeviceLost {
-			s.dev.lost.Store(true)
-		}
-		return &Error{Op: "submit", Result: r, Detail: "injected by the test hook " + FaultEnv}
-	}
-	s.dev.submitMu.Lock()
-	r := C.uv_submit_wait(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
-	s.dev.submitMu.Unlock()
-	if r == resultDeviceLost {
-		s.dev.lost.Store(true)
-	}
-	return check("submit", r, "")
+	return s.submit(true)
 }
 
 // submitNoWait queues the recorded command buffer and returns; wait blocks until it has run.
-func (s *Sequence) submitNoWait() error {
+func (s *Sequence) submitNoWait() error { return s.submit(false) }
+
+func (s *Sequence) submit(wait bool) error {
 	if err := s.dev.use(); err != nil {
 		return err
 	}
@@ -231,7 +217,12 @@ func (s *Sequence) submitNoWait() error {
 		return &Error{Op: "submit", Result: r, Detail: "injected by the test hook " + FaultEnv}
 	}
 	s.dev.submitMu.Lock()
-	r := C.uv_submit(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	var r C.int
+	if wait {
+		r = C.uv_submit_wait(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	} else {
+		r = C.uv_submit(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	}
 	s.dev.submitMu.Unlock()
 	if r == resultDeviceLost {
 		s.dev.lost.Store(true)

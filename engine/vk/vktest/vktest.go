@@ -46,3 +46,16 @@ func Gate(t testing.TB, in *vk.Instance) {
 		}
 	})
 }
+
+// Open opens a validated device of t's own, with the settings t has put in the environment
+// (t.Setenv of UDVLA_ROBUST or a test hook), gated as Device is, and closed when t ends.
+func Open(t testing.TB) *vk.Device {
+	t.Helper()
+	dev, err := vk.Open(Options())
+	if err != nil {
+		t.Fatalf("open validated Vulkan device: %v", err)
+	}
+	t.Cleanup(dev.Close) // after the gate below, which reads the instance
+	Gate(t, dev.Instance())
+	return dev
+}
