@@ -30,6 +30,9 @@ const (
 	guardWord  = 0x7fa1dead // a NaN (a signalling one, which arithmetic keeps as a NaN)
 )
 
+// Weight matrices get their bands from UploadMatrix itself (matrix_guard.go).
+func init() { matrixGuardForTest = guardBytes }
+
 // guardedBuffer is a test buffer: the allocation, the view of the data, and the bands.
 type guardedBuffer struct {
 	whole, view *vk.Buffer
