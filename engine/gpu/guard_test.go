@@ -144,7 +144,7 @@ func TestMatrixGuardBands(t *testing.T) {
 		}
 	}
 	if !math.IsNaN(float64(math.Float32frombits(guardF32))) ||
-		!math.IsNaN(float64(quant.F16ToF32(uint16(guardF16 & 0xffff)))) {
+		!math.IsNaN(float64(quant.F16ToF32(uint16(guardF16&0xffff)))) {
 		t.Error("the band patterns of f32 and fp16 must be NaN")
 	}
 }
