@@ -40,7 +40,7 @@ type memoryPlanner struct {
 	// memory (UMA, resizable BAR, lavapipe), so every device-local buffer goes there.
 	hostVisibleAll bool
 	hvdl, dl       int // memory types: host-visible device-local, device-local (plain when there is one); -1 when none
-	upload, back   int // memory types of the host's staging and readback buffers
+	upload         int // memory type of the host's buffers (staging, upload and readback)
 }
 
 type memoryType struct {
@@ -98,7 +98,6 @@ func (p *memoryPlanner) setLimits(lim MemoryLimits) {
 	if p.upload < 0 {
 		p.upload = p.find(memHostVisible|memHostCoherent, 0, false)
 	}
-	p.back = p.upload
 	var largest uint64
 	for h, s := range p.heapSize {
 		if p.deviceLocalHeap(h) {
@@ -125,8 +124,8 @@ func (p *memoryPlanner) deviceLocalHeap(h int) bool {
 }
 
 // find returns the first memory type a buffer accepts that has every flag of want and none of
-// avoid, or -1. Without the hook's permission (host), device-local types are seen without their
-// host visibility when the hook hides it.
+// avoid, or -1. For device-local buffers (device), the hook's hide-hvdl makes every device-local
+// type look unmappable.
 func (p *memoryPlanner) find(want, avoid uint32, device bool) int {
 	for i, t := range p.types {
 		f := t.flags
@@ -174,9 +173,6 @@ func sub(a, b uint64) uint64 {
 func (p *memoryPlanner) plans(d *Device, size uint64, kind MemKind) ([]placement, uint64) {
 	if kind != DeviceLocal {
 		t := p.upload
-		if kind == Readback {
-			t = p.back
-		}
 		if t < 0 {
 			return nil, 0
 		}
