@@ -197,8 +197,8 @@ func (p *memoryPlanner) plans(d *Device, size uint64, kind MemKind) ([]placement
 	l := p.left(d, p.types[p.dl].heap, true)
 	if size <= l {
 		// A plain device-local type is never mapped; a host-visible one only when the hook
-		// simulates neither a hidden nor a small host-visible window.
-		mapped := p.types[p.dl].flags&memHostVisible != 0 && !p.limits.HideHostVisibleDeviceLocal && p.limits.HostVisibleBytes == 0
+		// simulates no discrete card.
+		mapped := p.types[p.dl].flags&memHostVisible != 0 && p.limits == MemoryLimits{}
 		out = append(out, placement{p.dl, mapped})
 	}
 	return out, l
@@ -239,6 +239,11 @@ func (d *Device) allocate(size int64, kind MemKind) (chunk, error) {
 	var c chunk
 	var last error
 	for _, pl := range plans {
+		if kind == DeviceLocal && pl.mapped && p.limits.FailHostVisible {
+			last = &Error{Op: fmt.Sprintf("allocate %d bytes", size), Result: resultOutOfDeviceMemory,
+				Detail: "host-visible device-local memory refused by the test hook " + MemoryEnv}
+			continue
+		}
 		var errbuf [256]C.char
 		r := C.uv_buffer_create(d.c, C.uint64_t(size), C.uint32_t(pl.typ), cbool(pl.mapped), (*C.uint64_t)(&c.buf),
 			(*C.uint64_t)(&c.mem), &c.mapped, &errbuf[0], C.int(len(errbuf)))

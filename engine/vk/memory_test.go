@@ -53,6 +53,7 @@ func TestParseMemoryLimits(t *testing.T) {
 		"heap=1000,hide-hvdl":     {HideHostVisibleDeviceLocal: true, HeapBytes: 1000},
 		"hvdl=64K":                {HostVisibleBytes: 64 << 10},
 		"hide-hvdl,,hvdl=1K,":     {HideHostVisibleDeviceLocal: true, HostVisibleBytes: 1 << 10},
+		"fail-hvdl":               {FailHostVisible: true},
 		"heap=2G,hvdl=2G,heap=1K": {HostVisibleBytes: 2 << 30, HeapBytes: 1 << 10},
 	} {
 		got, err := vk.ParseMemoryLimits(s)
@@ -232,4 +233,26 @@ func TestTooSmallHeapIsAClearError(t *testing.T) {
 	}
 	roundTrip(t, b, r, 0, int(b.Size()))
 	b.Close()
+}
+
+// When the driver refuses an allocation in host-visible device-local memory (fail-hvdl makes it
+// answer VK_ERROR_OUT_OF_DEVICE_MEMORY there), the buffer falls back to plain device-local memory
+// and works through staging.
+func TestHostVisibleAllocationFailureFallsBack(t *testing.T) {
+	dev := openWithMemory(t, "fail-hvdl")
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, size := range []int64{256, 60 << 10, 3<<20 + 12} {
+		b, err := dev.NewBuffer(size, vk.DeviceLocal, 0)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		if b.Mappable() {
+			t.Errorf("%d bytes: mapped although host-visible device-local allocations fail", size)
+		}
+		roundTrip(t, b, r, 0, int(size))
+		b.Close()
+	}
+	if u := dev.MemoryUse(); u.HostVisibleDeviceLocal != 0 || u.DeviceLocalBytes != 0 {
+		t.Errorf("memory use after closing every buffer: %+v", u)
+	}
 }

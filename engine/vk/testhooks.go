@@ -29,6 +29,8 @@ func (d *Device) SetMaxBindingForTest(n int64) (restore func()) {
 //	             hvdl=256M): only small per-step buffers go there, and they fall back to plain
 //	             device-local memory once it is full
 //	heap=BYTES   device-local buffers get at most BYTES of every heap
+//	fail-hvdl    every allocation of a device-local buffer in host-visible memory fails with
+//	             VK_ERROR_OUT_OF_DEVICE_MEMORY, as a driver may answer when its BAR is full
 //
 // BYTES takes a K, M or G suffix (powers of 1024).
 const MemoryEnv = "UDVLA_TEST_MEMORY"
@@ -38,6 +40,7 @@ type MemoryLimits struct {
 	HideHostVisibleDeviceLocal bool
 	HostVisibleBytes           int64 // 0: no limit
 	HeapBytes                  int64 // 0: no limit
+	FailHostVisible            bool
 }
 
 // ParseMemoryLimits reads a MemoryEnv value.
@@ -50,6 +53,8 @@ func ParseMemoryLimits(s string) (MemoryLimits, error) {
 		case f == "":
 		case f == "hide-hvdl":
 			l.HideHostVisibleDeviceLocal = true
+		case f == "fail-hvdl":
+			l.FailHostVisible = true
 		case hasValue && (k == "hvdl" || k == "heap"):
 			n, err := parseBytes(v)
 			if err != nil {
@@ -61,7 +66,7 @@ func ParseMemoryLimits(s string) (MemoryLimits, error) {
 				l.HeapBytes = n
 			}
 		default:
-			return l, fmt.Errorf("vulkan: %s=%q: unknown setting %q (want hide-hvdl, hvdl=BYTES or heap=BYTES)", MemoryEnv, s, f)
+			return l, fmt.Errorf("vulkan: %s=%q: unknown setting %q (want hide-hvdl, fail-hvdl, hvdl=BYTES or heap=BYTES)", MemoryEnv, s, f)
 		}
 	}
 	return l, nil
