@@ -151,11 +151,12 @@ func NewActivationMatrix(dev *vk.Device, rows, cols int) (*Matrix, error) {
 	if rows <= 0 || cols <= 0 {
 		return nil, fmt.Errorf("activation matrix: [%d, %d]", rows, cols)
 	}
-	b, err := dev.NewBuffer(4*int64(rows)*int64(ld), vk.DeviceLocal, 4*int64(ld))
-	if err != nil {
+	m := &Matrix{DType: quant.F32, Rows: rows, Cols: cols, stride: ld, qBytes: 4 * int64(rows) * int64(ld)}
+	var err error
+	// Zeros at first (the padding columns stay so), with the tests' guard band like any matrix.
+	if m.quants, m.qGuard, err = newMatrixBuffer(dev, make([]byte, m.qBytes), 4*int64(ld), quantsGuard(quant.F32)); err != nil {
 		return nil, err
 	}
-	m := &Matrix{DType: quant.F32, Rows: rows, Cols: cols, stride: ld, quants: b}
 	if err := m.split(4*int64(ld), 0); err != nil {
 		m.Close()
 		return nil, err
