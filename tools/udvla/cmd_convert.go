@@ -89,7 +89,11 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	case res.Config.Vocab != nil:
 		layoutName = "Emu3"
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, vocabulary layout %s\n", *out, dt, st.Size(), layoutName)
+	storage := fmt.Sprint(dt)
+	if *hf == "" {
+		storage = "f32" // --quant applies to the language model; the vision tokenizer stays f32
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, vocabulary layout %s\n", *out, storage, st.Size(), layoutName)
 	if d := res.Config.Decoding; d != nil {
 		fmt.Fprintf(stdout, "mask rule: %v\n", d.Mask)
 		if d.Preset != "" {

@@ -52,7 +52,7 @@ func TestVQCommands(t *testing.T) {
 	}
 	conv := filepath.Join(dir, "conv.udvla")
 	out, e, code = runModelCmd(t, "convert", "--vq", ck, "--out", conv)
-	if code != 0 || !strings.Contains(out, "vision tokenizer alone") || !strings.Contains(out, "vision tokenizer: ch 32") {
+	if code != 0 || !strings.Contains(out, ": f32, ") || !strings.Contains(out, "vision tokenizer alone") || !strings.Contains(out, "vision tokenizer: ch 32") {
 		t.Fatalf("convert --vq: exit %d\n%s%s", code, out, e)
 	}
 	if out, _, code := runModelCmd(t, "inspect", conv); code != 0 || !strings.Contains(out, "f32") {
