@@ -15,10 +15,46 @@ func TestChooseKernelsTable(t *testing.T) {
 	}{
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8}, Kernels{Matmul: MatmulRegTile, Attention: AttentionSubgroup}},
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 4}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
-		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32}, Kernels{Matmul: MatmulTiled, Attention: AttentionSubgroup}},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32, CoopMat: nvShapes}, Kernels{Matmul: MatmulTiledNV, Attention: AttentionSubgroup}},
+		// int8 shapes alone are no reason to change the choice: the int8 path is opt-in.
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32, CoopMat: nvShapes[1:]}, Kernels{Matmul: MatmulTiled, Attention: AttentionSubgroup}},
+		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8, CoopMat: nvShapes}, Kernels{Matmul: MatmulRegTile, Attention: AttentionSubgroup}},
 	} {
 		if got := ChooseKernels(c.info); got != c.want {
 			t.Errorf("%v subgroup %d: %+v, want %+v", c.info.Type, c.info.SubgroupSize, got, c.want)
+		}
+	}
+}
+
+// nvShapes is what NVIDIA drivers report through VK_NV_cooperative_matrix (among other shapes).
+var nvShapes = []vk.CoopMatShape{
+	{M: 16, N: 16, K: 16, A: "f16", B: "f16", C: "f32", Result: "f32"},
+	{M: 16, N: 16, K: 32, A: "s8", B: "s8", C: "s32", Result: "s32"},
+	{M: 16, N: 8, K: 16, A: "f16", B: "f16", C: "f16", Result: "f16"},
+}
+
+// TestOverrideKernelsTiled: the NV builds run only where the device reports their shapes; the
+// emulated ones anywhere with a subgroup size dividing a fragment.
+func TestOverrideKernelsTiled(t *testing.T) {
+	gpu := vk.DeviceInfo{Name: "gpu", Type: vk.TypeDiscrete, SubgroupSize: 32}
+	nv := gpu
+	nv.CoopMat = nvShapes
+	for _, c := range []struct {
+		info vk.DeviceInfo
+		spec string
+		ok   bool
+	}{
+		{gpu, "matmul=tiled-nv", false}, {gpu, "matmul=int8-nv", false}, {nv, "matmul=tiled-nv", true},
+		{nv, "matmul=int8-nv", true}, {gpu, "matmul=tiled-emu", true}, {gpu, "matmul=int8-emu", true},
+		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 48}, "matmul=tiled-emu", false},
+		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8}, "matmul=tiled", true},
+	} {
+		k, err := OverrideKernels(ChooseKernels(c.info), c.info, c.spec)
+		if (err == nil) != c.ok {
+			t.Errorf("%s on %+v: %v", c.spec, c.info.CoopMat, err)
+		} else if err == nil && "matmul="+k.Matmul != c.spec {
+			t.Errorf("%s: got %s", c.spec, k.Matmul)
 		}
 	}
 }
@@ -36,7 +72,7 @@ func TestOverrideKernels(t *testing.T) {
 	for spec, want := range map[string]string{
 		"matmul":          "family=variant",
 		"conv=x":          "family=variant",
-		"matmul=nope":     "variants regtile, subgroup",
+		"matmul=nope":     "variants regtile, tiled-nv, tiled, subgroup, tiled-emu, int8-nv, int8-emu",
 		"matmul=regtile":  "cannot run",
 		"attention=fast,": "variants subgroup, scalar",
 	} {

@@ -34,6 +34,10 @@ type mmRun struct {
 	subset     []int32
 	accumulate bool
 	ldy, off   int
+	manyTile   bool // every N on the many-token tile
+	// half: the kernel multiplies W and x rounded to fp16 (the fragment tiles), and so does the
+	// reference; what remains is fp32 accumulation, as for the other kernels.
+	half bool
 }
 
 // checkMatmul runs y (+)= W·x on fresh random x and compares with ref.MatMul. y starts as poison
@@ -49,7 +53,11 @@ func checkMatmul(t *testing.T, dev *vk.Device, mm *Matmul, w mmWeight, m *Matrix
 		ldy = out
 	}
 	x := randFloats(r, c.n*w.cols, 1)
-	want, err := ref.MatMul(w.values, w.rows, w.cols, x, c.n, c.subset)
+	wv, xv := w.values, x
+	if c.half {
+		wv, xv = roundHalf(wv), roundHalf(xv)
+	}
+	want, err := ref.MatMul(wv, w.rows, w.cols, xv, c.n, c.subset)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +69,7 @@ func checkMatmul(t *testing.T, dev *vk.Device, mm *Matmul, w mmWeight, m *Matrix
 		}
 	}
 	xb, yb := upload(t, dev, x), upload(t, dev, y0)
-	a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: c.n, LDY: c.ldy, Offset: c.off, Accumulate: c.accumulate}
+	a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: c.n, LDY: c.ldy, Offset: c.off, Accumulate: c.accumulate, ManyTile: c.manyTile}
 	if c.subset != nil {
 		a.Rows, a.NRows = bind(t, uploadI32(t, dev, c.subset)), len(c.subset)
 	}

@@ -85,3 +85,12 @@ func randRows(r *rand.Rand, rows, n int) []int32 {
 	slices.Sort(ids)
 	return ids
 }
+
+// roundHalf is x rounded to fp16 (to nearest, ties to even).
+func roundHalf(x []float32) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = quant.F16ToF32(quant.F32ToF16(v))
+	}
+	return out
+}
