@@ -109,3 +109,44 @@ func TestMatmulTiledBadTile(t *testing.T) {
 		}
 	}
 }
+
+// TestMatmulTiledVariants makes each tiled variant through the override, with the tiles it has
+// in production, and runs a many-token product on it; the NV variants are refused where the
+// device reports no cooperative-matrix shapes for them.
+func TestMatmulTiledVariants(t *testing.T) {
+	dev := vktest.Device(t)
+	saved := dev.Kernels
+	t.Cleanup(func() { dev.Kernels = saved })
+	r := seed(t)
+	wf := randWeight(t, r, quant.F16, 130, 96)
+	wq := randWeight(t, r, quant.Q8_0, 130, 96)
+	mf, mq := uploadWeight(t, dev, wf), uploadWeight(t, dev, wq)
+	for _, v := range []string{MatmulTiled, MatmulTiledEmu, MatmulInt8Emu, MatmulTiledNV, MatmulInt8NV} {
+		dev.Kernels = "matmul=" + v
+		mm, err := NewMatmul(dev, quant.F16, quant.Q8_0)
+		if nv := v == MatmulTiledNV || v == MatmulInt8NV; nv {
+			has := runsTiledNV(dev.Info) && (v == MatmulTiledNV || runsInt8NV(dev.Info))
+			if (err == nil) != has {
+				t.Fatalf("%s on a device with shapes %v: %v", v, dev.Info.CoopMat, err)
+			}
+			if err != nil {
+				t.Logf("%s: %v", v, err)
+				continue
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		t.Cleanup(mm.Close)
+		if mm.pipes[quant.F16].paths.Many.Tiled != tiledVariants[v] && v != MatmulInt8Emu && v != MatmulInt8NV {
+			t.Fatalf("%s: many-token path %+v", v, mm.pipes[quant.F16].paths.Many)
+		}
+		mma := tiledVariants[v].mma()
+		checkMatmul(t, dev, mm, wf, mf, r, mmRun{n: 70, half: mma})
+		if tiledVariants[v].int8() {
+			wqq, wqd := q80Parts(wq)
+			checkInt8(t, dev, mm, wq, mq, wqq, wqd, r, 70)
+		} else {
+			checkMatmul(t, dev, mm, wq, mq, r, mmRun{n: 70, half: mma})
+		}
+	}
+}
