@@ -11,7 +11,9 @@ import (
 // q81Scratch quantizes x per block of 32 as ggml's q8_1 (shaders/quantize_q8_1.comp) into a
 // buffer the int8 tile reads: 36 bytes a block, the quants of every column first, then (d, s)
 // as fp16 pairs. The buffer grows to the largest product recorded; a buffer it outgrows stays
-// alive until Close, since sequences recorded earlier still bind it.
+// alive until Close, since sequences recorded earlier still bind it. Every int8 product of one
+// Matmul quantizes into the same buffer: within a sequence the automatic barriers order them, but
+// two sequences that use the same Matmul must not run at the same time (as for their y buffers).
 type q81Scratch struct {
 	dev  *vk.Device
 	pipe *vk.Pipeline
