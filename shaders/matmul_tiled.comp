@@ -106,6 +106,8 @@ shared sacc sc[BM * BN];       // sc[n*BM + m]
 	coopMatLoadNV(fb, sx, boff, LDS, true); \
 	acc[i] = coopMatMulAddNV(fa, fb, acc[i]); }
 #define ACC_STORE(acc, i, off) coopMatStoreNV(acc[i], sc, off, BM, true)
+// Unrolled, so that each fragment stays in registers rather than in an indexed array.
+#define FRAG_LOOP [[unroll]]
 #elif defined(MMA_EMU)
 // Lane l owns elements e = l + j*SG of a fragment, (m, n) = (e % FM, e / FM). A loaded A or B
 // fragment is its place in shared memory, read when multiplied.
@@ -118,6 +120,8 @@ shared sacc sc[BM * BN];       // sc[n*BM + m]
 		sacc s_ = sacc(0); \
 		for (uint k_ = 0; k_ < FK; k_++) { s_ += sacc(sw[ao_ + k_]) * sacc(sx[bo_ + k_]); } \
 		acc[i][j_] += s_; }
+// Kept rolled: unrolled, every fragment's per-lane loops would be compiled FPS times on a CPU device.
+#define FRAG_LOOP [[dont_unroll]]
 #define ACC_STORE(acc, i, off) \
 	[[unroll]] for (uint j_ = 0; j_ < EPL; j_++) { \
 		uint e_ = gl_SubgroupInvocationID + j_ * SG; \
@@ -224,7 +228,7 @@ void main() {
 		stage_x(n0, b);
 		barrier();
 #if defined(MMA)
-		[[dont_unroll]] for (uint i = 0; i < FPS; i++) {
+		FRAG_LOOP for (uint i = 0; i < FPS; i++) {
 			uvec2 o = frag_origin(i);
 #if defined(INT8)
 			ACC_ZERO(acc, i);
