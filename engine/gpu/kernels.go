@@ -71,11 +71,11 @@ var kernelTable = map[string][]kernelRow{
 		{MatmulRegTile, func(d vk.DeviceInfo) bool { return d.SubgroupSize%8 == 0 },
 			func(d vk.DeviceInfo) bool { return d.Type == vk.TypeCPU }},
 		{MatmulTiledNV, runsTiledNV, gpu},
-		{MatmulTiled, always, gpu},
+		{MatmulTiled, runsTiled, gpu},
 		{MatmulSubgroup, always, always},
 		{MatmulTiledEmu, runsEmu, never},
 		{MatmulInt8NV, runsInt8NV, never},
-		{MatmulInt8Emu, runsEmu, never},
+		{MatmulInt8Emu, runsInt8Emu, never},
 	},
 	"attention": {
 		{AttentionSubgroup, always, always},

@@ -116,18 +116,37 @@ func coopMatHas(info vk.DeviceInfo, a, c string, k int) bool {
 	return false
 }
 
-// The shapes the NV builds use: 16×16×16 fp16 into fp32, and 16×16×32 int8 into int32, on
-// subgroups whose size divides a fragment's 256 elements.
+// fits reports whether the device takes build b's production tile for every dtype it runs:
+// workgroup size, shared memory, and for the fragment builds a subgroup size dividing a
+// fragment's 256 elements.
+func fits(d vk.DeviceInfo, b tiledBuild) bool {
+	sg := d.SubgroupSize
+	if sg <= 0 {
+		return false
+	}
+	for _, dt := range []quant.DType{quant.F16, quant.Q8_0} {
+		t := tiledTileFor(b, dt, sg)
+		if t.Local > d.MaxWorkgroupInvoc || t.Local > d.MaxWorkgroupSize[0] || checkTiled(t, dt, sg, d.MaxSharedMemory) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func runsTiled(d vk.DeviceInfo) bool { return fits(d, tiledSIMT) }
+
+// The shapes the NV builds use: 16×16×16 fp16 into fp32, and 16×16×32 int8 into int32.
 func runsTiledNV(d vk.DeviceInfo) bool {
-	return coopMatHas(d, "f16", "f32", 16) && d.SubgroupSize > 0 && 256%d.SubgroupSize == 0
+	return coopMatHas(d, "f16", "f32", 16) && fits(d, tiledNV)
 }
 
 func runsInt8NV(d vk.DeviceInfo) bool {
-	return runsTiledNV(d) && coopMatHas(d, "s8", "s32", 32)
+	return coopMatHas(d, "f16", "f32", 16) && coopMatHas(d, "s8", "s32", 32) && fits(d, int8NV)
 }
 
-// runsEmu: the emulated builds need a subgroup size dividing 256.
-func runsEmu(d vk.DeviceInfo) bool { return d.SubgroupSize > 0 && 256%d.SubgroupSize == 0 }
+func runsEmu(d vk.DeviceInfo) bool { return fits(d, tiledEmu) }
+
+func runsInt8Emu(d vk.DeviceInfo) bool { return fits(d, int8Emu) }
 
 // tiledWork is the napkin math of one tiled dispatch: FLOPs (a multiply-add is two) and the
 // minimal bytes (W read once, x read once as fp32 or as q8_1, y written, and read too when
