@@ -11,7 +11,9 @@ import (
 
 // Matmul is y = W·x with fp32 accumulation for weights in f32, f16, q8_0 and q4_0
 // (shaders/matmul.comp): a single-token path, a few-token path that reads each weight once for up
-// to 8 tokens, and a many-token register-tiled path, with tiles chosen per device.
+// to 8 tokens, and a many-token register-tiled path, with tiles chosen per device. The tiled
+// variants take their many-token path from a build of shaders/matmul_tiled.comp instead
+// (matmul_tiled.go), and the int8 ones quantize x first (matmul_int8.go).
 type Matmul struct {
 	cfg   matmulConfig
 	pipes [numDTypes]*matmulPipes
