@@ -37,15 +37,20 @@ func TestLogitsMatmulVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var scale, diff float64
-			for i := range want {
-				scale = math.Max(scale, math.Abs(float64(want[i])))
-				diff = math.Max(diff, math.Abs(float64(got[i])-float64(want[i])))
-			}
+			diff, scale := maxLogitDiff(got, want)
 			t.Logf("%s: max |vulkan - reference| = %.3g of max |logit| %.3g", c.variant, diff/scale, scale)
 			if !(diff <= c.limit*scale) {
 				t.Errorf("%s: max |vulkan - reference| = %g of max |logit| %g, over %g", c.variant, diff, scale, c.limit)
 			}
 		})
 	}
+}
+
+// maxLogitDiff is max|got - want| and max|want|.
+func maxLogitDiff(got, want []float32) (diff, scale float64) {
+	for i := range want {
+		scale = math.Max(scale, math.Abs(float64(want[i])))
+		diff = math.Max(diff, math.Abs(float64(got[i])-float64(want[i])))
+	}
+	return diff, scale
 }
