@@ -100,7 +100,6 @@ type decodeDevice struct {
 	sample                                 *Sample
 	sel                                    *Select
 	rmask                                  *ReleaseMask
-	input                                  *RegionInput
 }
 
 func newDecodeDevice(t *testing.T, dev *vk.Device, f *decodeFixture) *decodeDevice {
@@ -115,9 +114,6 @@ func newDecodeDevice(t *testing.T, dev *vk.Device, f *decodeFixture) *decodeDevi
 		t.Fatal(err)
 	}
 	if d.rmask, err = NewReleaseMask(dev, v); err != nil {
-		t.Fatal(err)
-	}
-	if d.input, err = NewRegionInput(dev, v); err != nil {
 		t.Fatal(err)
 	}
 	d.params = smpUploadBytes(t, dev, make([]byte, StepParamsSize))

@@ -37,7 +37,7 @@ func BenchmarkSample(b *testing.B) {
 		b.Run(fmt.Sprintf("N%d_A%d_std%g", benchN, benchAllowed, scale), func(b *testing.B) {
 			logits := randFloats(r, benchN*benchAllowed, scale)
 			p := StepParams{Seed: 9, Step: 3, A1: benchN}
-			params, lb := smpUploadBytes(b, dev, p.Bytes()), upload(b, dev, logits)
+			params, lb := smpUploadBytes(b, dev, smpParamBytes(p)), upload(b, dev, logits)
 			ab, gb := smpUploadInts(b, dev, ids), smpUploadInts(b, dev, state)
 			sb, cb := smpPoisonedInts(b, dev, benchN), poisoned(b, dev, benchN)
 			benchRun(b, dev, 4*float64(benchN*benchAllowed), 0, func(s *vk.Sequence) {
@@ -66,7 +66,7 @@ func BenchmarkSelect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	params := smpUploadBytes(b, dev, p.Bytes())
+	params := smpUploadBytes(b, dev, smpParamBytes(p))
 	gb, sb, cb := smpUploadInts(b, dev, state), smpUploadInts(b, dev, sampled), upload(b, dev, conf)
 	cv, ob, ib := poisoned(b, dev, benchN), smpPoisonedInts(b, dev, benchN), smpPoisonedInts(b, dev, benchPrefix+benchN)
 	pristine := smpUploadInts(b, dev, state)
@@ -121,7 +121,7 @@ func BenchmarkArgmaxAR(b *testing.B) {
 		region[j] = v.Mask
 	}
 	p := ARParams(benchN - 1) // the last position: the EOA scan covers the whole region
-	params, lb, ab := smpUploadBytes(b, dev, p.Bytes()), upload(b, dev, randFloats(r, benchAllowed, 3)), smpUploadInts(b, dev, ids)
+	params, lb, ab := smpUploadBytes(b, dev, smpParamBytes(p)), upload(b, dev, randFloats(r, benchAllowed, 3)), smpUploadInts(b, dev, ids)
 	pristine, gb, ib := smpUploadInts(b, dev, region), smpUploadInts(b, dev, region), smpPoisonedInts(b, dev, benchPrefix+benchN)
 	benchRun(b, dev, 4*benchAllowed, 0, func(s *vk.Sequence) {
 		s.Copy(bind(b, pristine), bind(b, gb)) // the position is MASK again at every submission

@@ -74,7 +74,7 @@ func runSelect(t *testing.T, dev *vk.Device, k *Select, p StepParams, state, sam
 	if err := p.Check(n); err != nil {
 		t.Fatal(err)
 	}
-	params := smpUploadBytes(t, dev, p.Bytes())
+	params := smpUploadBytes(t, dev, smpParamBytes(p))
 	gb, sb, cb := smpUploadInts(t, dev, state), smpUploadInts(t, dev, sampled), upload(t, dev, conf)
 	var cv *vk.Buffer
 	if given != nil {

@@ -15,7 +15,7 @@ const StepParamsSize = 64
 
 // StepParams are the parameters of one decoding step that change from step to step and from
 // request to request. The host writes them into a small device buffer before each submission
-// (Bytes), so that one recorded command buffer is replayed for every step and every seed. The
+// (Put), so that one recorded command buffer is replayed for every step and every seed. The
 // sampling, selection and greedy-AR shaders read them at binding 0.
 type StepParams struct {
 	Seed          uint64  // Philox key (docs/RNG.md)
@@ -99,11 +99,4 @@ func (p *StepParams) Put(b []byte) error {
 		binary.LittleEndian.PutUint32(b[4*i:], x)
 	}
 	return nil
-}
-
-// Bytes is the encoding of Put in a fresh slice.
-func (p *StepParams) Bytes() []byte {
-	b := make([]byte, StepParamsSize)
-	_ = p.Put(b) // cannot fail: b is large enough
-	return b
 }

@@ -63,9 +63,18 @@ func smpDownloadInts(t testing.TB, b *vk.Buffer, n int) []int32 {
 	return out
 }
 
+// smpParamBytes is the encoding of p.
+func smpParamBytes(p StepParams) []byte {
+	b := make([]byte, StepParamsSize)
+	if err := p.Put(b); err != nil {
+		panic(err) // b is large enough
+	}
+	return b
+}
+
 func smpWriteParams(t testing.TB, b *vk.Buffer, p StepParams) {
 	t.Helper()
-	if err := b.Write(0, p.Bytes()); err != nil {
+	if err := b.Write(0, smpParamBytes(p)); err != nil {
 		t.Fatal(err)
 	}
 }
