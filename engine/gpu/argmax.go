@@ -19,6 +19,13 @@ type ArgmaxAR struct {
 	mask, eoa int32
 }
 
+// argmaxARPush is argmax_ar.comp's push_constant block.
+type argmaxARPush struct {
+	N, NAllowed   uint32
+	IDsOff        uint32 // ids index of region position 0
+	MaskID, EOAID int32
+}
+
 // NewArgmaxAR creates the pipeline on dev; v gives the MASK and EOA ids.
 func NewArgmaxAR(dev *vk.Device, v *model.Vocab) (*ArgmaxAR, error) {
 	return newArgmaxAR(dev, v, reductionShape(dev))
@@ -28,7 +35,7 @@ func newArgmaxAR(dev *vk.Device, v *model.Vocab, sh groupShape) (*ArgmaxAR, erro
 	if v == nil {
 		return nil, fmt.Errorf("argmax AR: no vocabulary")
 	}
-	p, err := dev.Pipeline("argmax_ar", shaders.MustSPIRV("argmax_ar"), sh.spec(), 5, 20, sh.req)
+	p, err := dev.Pipeline("argmax_ar", shaders.MustSPIRV("argmax_ar"), sh.spec(), 5, pushSize[argmaxARPush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +72,8 @@ func (k *ArgmaxAR) Record(s *vk.Sequence, a ArgmaxARArgs) error {
 			return e
 		}
 	}
-	var p Push
-	p.U32(uint32(a.N)).U32(uint32(a.NAllowed)).U32(uint32(a.IDsOff)).I32(k.mask).I32(k.eoa)
-	s.Dispatch(k.p, 1, 1, 1, p.Bytes(), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.State), vk.W(a.IDs))
+	p := argmaxARPush{N: uint32(a.N), NAllowed: uint32(a.NAllowed), IDsOff: uint32(a.IDsOff), MaskID: k.mask, EOAID: k.eoa}
+	// One workgroup over one row of logits: no work worth a rate.
+	s.Dispatch(k.p, vk.Work{Label: "argmax_ar"}, 1, 1, 1, pushBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.State), vk.W(a.IDs))
 	return nil
 }

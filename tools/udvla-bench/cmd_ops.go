@@ -354,13 +354,12 @@ func (sh *opShape) measure(kernel, shape string, params map[string]int, allowed 
 		times = append(times, float64(sum)/1e3)
 	}
 	o := opReport{Kernel: kernel, Shape: shape, Params: params, Reps: len(times), TimeUS: summarise(times)}
-	for _, c := range s.Commands() {
-		w := gpu.WorkOf(c)
-		if w.Attention != nil && allowed != nil {
-			w.FLOPs = w.Attention.FLOPsPerPair * w.Attention.VisiblePairs(allowed)
+	for _, w := range s.Work() {
+		if w.Pairs.NQ > 0 && allowed != nil {
+			w.FLOPs = w.Pairs.FLOPsPerPair * w.Pairs.VisiblePairs(allowed)
 		}
-		if strings.HasPrefix(w.Kernel, "matmul") || strings.HasPrefix(w.Kernel, "attention") || w.Kernel == "rmsnorm" || w.Kernel == "rope" || w.Kernel == "silu_mul" {
-			o.Kernel = w.Kernel
+		if strings.HasPrefix(w.Label, "matmul") || strings.HasPrefix(w.Label, "attention") || w.Label == "rmsnorm" || w.Label == "rope" || w.Label == "silu_mul" {
+			o.Kernel = w.Label
 		}
 		o.FLOPs += w.FLOPs
 		o.Bytes += w.Bytes

@@ -1,0 +1,173 @@
+package gpu
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// pushStructs names the Go struct of every shader's push_constant block.
+var pushStructs = map[string]any{
+	"add":              addPush{},
+	"argmax_ar":        argmaxARPush{},
+	"attention":        attentionPush{},
+	"attention_scalar": attentionPush{},
+	"embed":            embedPush{},
+	"matmul":           matmulPush{},
+	"release_mask":     releaseMaskPush{},
+	"rmsnorm":          rmsnormPush{},
+	"rope":             ropePush{},
+	"sample":           samplePush{},
+	"select":           selectPush{},
+	"silu_mul":         siluMulPush{},
+}
+
+// glslMember is one member of a push_constant block, at its std430 byte offset.
+type glslMember struct {
+	name, typ string
+	offset    uintptr
+}
+
+var (
+	pushBlock   = regexp.MustCompile(`(?s)layout\s*\(\s*push_constant\s*\)\s*uniform\s+\w+\s*\{(.*?)\}`)
+	lineComment = regexp.MustCompile(`//[^\n]*`)
+	blockCmt    = regexp.MustCompile(`(?s)/\*.*?\*/`)
+	declaration = regexp.MustCompile(`^(\w+)\s+(\w+(?:\s*,\s*\w+)*)$`)
+)
+
+// parsePushBlock reads the members of the push_constant block of a .comp source; ok is false
+// when it has none. Only 4-byte scalars are laid out: any other member type is an error, so that a
+// block this parser cannot lay out fails the test instead of passing it.
+func parsePushBlock(t *testing.T, src string) (members []glslMember, ok bool) {
+	t.Helper()
+	m := pushBlock.FindStringSubmatch(src)
+	if m == nil {
+		return nil, false
+	}
+	body := blockCmt.ReplaceAllString(lineComment.ReplaceAllString(m[1], ""), "")
+	var off uintptr
+	for _, decl := range strings.Split(body, ";") {
+		decl = strings.TrimSpace(decl)
+		if decl == "" {
+			continue
+		}
+		d := declaration.FindStringSubmatch(decl)
+		if d == nil {
+			t.Fatalf("push_constant member %q is not a plain scalar declaration", decl)
+		}
+		switch d[1] {
+		case "uint", "int", "float":
+		default:
+			t.Fatalf("push_constant member %q: type %s has no layout here (4-byte scalars only)", decl, d[1])
+		}
+		for _, name := range strings.Split(d[2], ",") {
+			members = append(members, glslMember{strings.TrimSpace(name), d[1], off})
+			off += 4
+		}
+	}
+	return members, true
+}
+
+var goScalar = map[reflect.Kind]string{reflect.Uint32: "uint", reflect.Int32: "int", reflect.Float32: "float"}
+
+// checkPushStruct compares a Go push struct with a block's members: same names (up to case),
+// GLSL types, order and byte offsets, and the same total size.
+func checkPushStruct(typ reflect.Type, members []glslMember) []string {
+	var errs []string
+	if typ.NumField() != len(members) {
+		errs = append(errs, typ.Name()+": "+strconv.Itoa(typ.NumField())+" fields, the block has "+strconv.Itoa(len(members))+" members")
+	}
+	for i := 0; i < min(typ.NumField(), len(members)); i++ {
+		f, m := typ.Field(i), members[i]
+		switch {
+		case !strings.EqualFold(f.Name, m.name):
+			errs = append(errs, typ.Name()+"."+f.Name+": the block's member "+strconv.Itoa(i)+" is "+m.name)
+		case goScalar[f.Type.Kind()] != m.typ || f.Type.Size() != 4:
+			errs = append(errs, typ.Name()+"."+f.Name+": Go "+f.Type.String()+" for GLSL "+m.typ)
+		case f.Offset != m.offset:
+			errs = append(errs, typ.Name()+"."+f.Name+": offset "+strconv.Itoa(int(f.Offset))+", GLSL "+strconv.Itoa(int(m.offset)))
+		}
+	}
+	if typ.Size() != uintptr(4*len(members)) {
+		errs = append(errs, typ.Name()+": "+strconv.Itoa(int(typ.Size()))+" bytes, the block "+strconv.Itoa(4*len(members)))
+	}
+	return errs
+}
+
+// Every shader's push_constant block and its Go struct agree member by member, so a layout
+// changed on one side only fails here; every block has a struct and every struct a block.
+func TestPushStructsMatchGLSL(t *testing.T) {
+	files, err := filepath.Glob("../../shaders/*.comp")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shader sources (%v)", err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".comp")
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members, ok := parsePushBlock(t, string(src))
+		st, known := pushStructs[name]
+		switch {
+		case !ok && known:
+			t.Errorf("%s: a Go push struct, but the shader has no push_constant block", name)
+		case ok && !known:
+			t.Errorf("%s: a push_constant block without a Go struct in pushStructs", name)
+		case ok:
+			for _, e := range checkPushStruct(reflect.TypeOf(st), members) {
+				t.Errorf("%s: %s", name, e)
+			}
+		}
+		seen[name] = true
+	}
+	for name := range pushStructs {
+		if !seen[name] {
+			t.Errorf("%s: a Go push struct for a shader that does not exist", name)
+		}
+	}
+}
+
+// The check catches each kind of disagreement: a member renamed, retyped, reordered, added.
+func TestPushStructCheckCatchesDrift(t *testing.T) {
+	type push struct {
+		N      uint32
+		Scale  float32
+		MaskID int32
+	}
+	good := `layout(push_constant) uniform Push {
+	uint n; // rows
+	float scale;
+	int maskId;
+} p;`
+	members, ok := parsePushBlock(t, good)
+	if !ok || len(members) != 3 || members[2].offset != 8 {
+		t.Fatalf("parsed %+v", members)
+	}
+	if errs := checkPushStruct(reflect.TypeOf(push{}), members); len(errs) != 0 {
+		t.Fatalf("a matching struct fails: %v", errs)
+	}
+	for _, bad := range []string{
+		strings.Replace(good, "uint n;", "uint rows;", 1),
+		strings.Replace(good, "float scale;", "uint scale;", 1),
+		strings.Replace(good, "float scale;\n\tint maskId;", "int maskId;\n\tfloat scale;", 1),
+		strings.Replace(good, "int maskId;", "int maskId, eoaId;", 1),
+		strings.Replace(good, "uint n; // rows\n", "", 1),
+	} {
+		members, ok := parsePushBlock(t, bad)
+		if !ok {
+			t.Fatalf("no block in %q", bad)
+		}
+		if errs := checkPushStruct(reflect.TypeOf(push{}), members); len(errs) == 0 {
+			t.Errorf("drift not caught:\n%s", bad)
+		}
+	}
+	if _, ok := parsePushBlock(t, "void main() {}"); ok {
+		t.Error("a block found in a shader without one")
+	}
+}
