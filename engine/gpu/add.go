@@ -30,5 +30,5 @@ func NewAdd(dev *vk.Device) (*Add, error) {
 func (a *Add) Record(s *vk.Sequence, x, d vk.Binding, n int) {
 	p := addPush{N: uint32(n)}
 	gx, gy := grid(n, a.local)
-	s.Dispatch(a.p, vk.Work{Label: "add"}, gx, gy, 1, pushBytes(&p), vk.W(x), vk.R(d))
+	s.Dispatch(a.p, vk.Work{Label: "add"}, gx, gy, 1, structBytes(&p), vk.W(x), vk.R(d))
 }

@@ -74,6 +74,6 @@ func (k *ArgmaxAR) Record(s *vk.Sequence, a ArgmaxARArgs) error {
 	}
 	p := argmaxARPush{N: uint32(a.N), NAllowed: uint32(a.NAllowed), IDsOff: uint32(a.IDsOff), MaskID: k.mask, EOAID: k.eoa}
 	// One workgroup over one row of logits: no work worth a rate.
-	s.Dispatch(k.p, vk.Work{Label: "argmax_ar"}, 1, 1, 1, pushBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.State), vk.W(a.IDs))
+	s.Dispatch(k.p, vk.Work{Label: "argmax_ar"}, 1, 1, 1, structBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.State), vk.W(a.IDs))
 	return nil
 }

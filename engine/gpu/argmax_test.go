@@ -97,8 +97,8 @@ func TestArgmaxARMatchesReference(t *testing.T) {
 					}
 				}
 				const off = 4
-				pb, lb, ab := smpUploadBytes(t, dev, params), upload(t, dev, flat), smpUploadInts(t, dev, ids)
-				gb, ib := smpUploadInts(t, dev, region), smpPoisonedInts(t, dev, off+c.n)
+				pb, lb, ab := uploadBytes(t, dev, params), upload(t, dev, flat), uploadI32(t, dev, ids)
+				gb, ib := uploadI32(t, dev, region), smpPoisonedInts(t, dev, off+c.n)
 				run(t, dev, func(s *vk.Sequence) {
 					for j := range c.n {
 						pj, err := pb.Bind(int64(j*stride), StepParamsSize)
@@ -116,7 +116,7 @@ func TestArgmaxARMatchesReference(t *testing.T) {
 						}
 					}
 				})
-				got, gotIDs := smpDownloadInts(t, gb, c.n), smpDownloadInts(t, ib, off+c.n)
+				got, gotIDs := downloadI32(t, gb, c.n), downloadI32(t, ib, off+c.n)
 				if !slices.Equal(got, want) {
 					t.Fatalf("region %v, want %v", got, want)
 				}

@@ -139,9 +139,9 @@ func (at *Attention) Record(s *vk.Sequence, a AttentionArgs) error {
 		Scale: float32(math.Log2E / math.Sqrt(float64(sh.HeadDim))), UseReach: useReach}
 	binds := [6]vk.Access{vk.R(a.Q), vk.R(a.K), vk.R(a.V), vk.R(a.Mask), vk.R(a.Reach), vk.W(a.Out)}
 	if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
-		s.Dispatch(at.fast, at.work("attention", a), groups(a.NQ, at.local), uint32(sh.Heads), 1, pushBytes(&p), binds[:]...)
+		s.Dispatch(at.fast, at.work("attention", a), groups(a.NQ, at.local), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)
 	} else {
-		s.Dispatch(at.scalar, at.work("attention_scalar", a), groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, pushBytes(&p), binds[:]...)
+		s.Dispatch(at.scalar, at.work("attention_scalar", a), groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)
 	}
 	return nil
 }

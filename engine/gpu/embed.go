@@ -172,7 +172,7 @@ func (e *Embed) Record(s *vk.Sequence, t *EmbedTable, ids, out vk.Binding, n int
 			p.OwnsInvalid = 1
 			work.Bytes = 4 * float64(n) * float64(t.Hidden)
 		}
-		s.Dispatch(e.p[t.DType], work, gx, uint32(n), 1, pushBytes(&p), vk.R(part.Quants), vk.R(part.Scales), vk.R(ids), vk.W(out))
+		s.Dispatch(e.p[t.DType], work, gx, uint32(n), 1, structBytes(&p), vk.R(part.Quants), vk.R(part.Scales), vk.R(ids), vk.W(out))
 	}
 	return nil
 }

@@ -204,7 +204,7 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 				QRow: uint32(pc.qrow), SRow: uint32(pc.srow), K: uint32(w.Cols), NB: uint32(w.stride / 32),
 				N: uint32(a.N), LDX: uint32(w.Cols), LDY: uint32(ldy), YOff: uint32(a.Offset), Flags: flags, Total: uint32(w.Rows)}
 			s.Dispatch(p, matmulWork(mp.label, w, count, a, subset && pc.lo != 0), uint32((count+per-1)/per), uint32(gy), 1,
-				pushBytes(&push), vk.R(pc.quants), vk.R(scales), vk.R(a.X), yAcc, vk.R(rowsB))
+				structBytes(&push), vk.R(pc.quants), vk.R(scales), vk.R(a.X), yAcc, vk.R(rowsB))
 			first += count
 		}
 	}

@@ -6,13 +6,14 @@ package gpu
 import "unsafe"
 
 // Push constants: every shader's push_constant block has one Go struct beside its kernel (matmulPush,
-// attentionPush, ...), of 4-byte scalars (uint32, int32, float32) named and ordered as the block's
-// members. Such a struct's memory is the block's std430 bytes on a little-endian host (the only
-// hosts udvla builds for), so pushBytes, the one encoder, is a view of it: no copy, nothing
-// allocated per dispatch. TestPushStructsMatchGLSL checks each struct against the .comp source.
+// attentionPush, ...), of 4-byte scalars (uint32, int32, float32, and arrays of them) named and
+// ordered as the block's members; so has the step parameters' buffer (stepParamsRecord). Such a
+// struct's memory is the block's std430 bytes on a little-endian host (the only hosts udvla
+// builds for), so structBytes, the one encoder, is a view of it: no copy, nothing allocated per
+// dispatch. TestPushStructsMatchGLSL checks each struct against the GLSL source.
 
-// pushBytes views the push-constant struct *p as the bytes the dispatch sends.
-func pushBytes[T any](p *T) []byte {
+// structBytes views the push-constant (or step-parameter) struct *p as the bytes the device reads.
+func structBytes[T any](p *T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), unsafe.Sizeof(*p))
 }
 

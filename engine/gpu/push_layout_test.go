@@ -26,9 +26,11 @@ var pushStructs = map[string]any{
 	"silu_mul":         siluMulPush{},
 }
 
-// glslMember is one member of a push_constant block, at its std430 byte offset.
+// glslMember is one member of a push_constant block, at its std430 byte offset; n is its array
+// length (0 for a scalar).
 type glslMember struct {
 	name, typ string
+	n         int
 	offset    uintptr
 }
 
@@ -36,15 +38,23 @@ var (
 	pushBlock   = regexp.MustCompile(`(?s)layout\s*\(\s*push_constant\s*\)\s*uniform\s+\w+\s*\{(.*?)\}`)
 	lineComment = regexp.MustCompile(`//[^\n]*`)
 	blockCmt    = regexp.MustCompile(`(?s)/\*.*?\*/`)
-	declaration = regexp.MustCompile(`^(\w+)\s+(\w+(?:\s*,\s*\w+)*)$`)
+	declaration = regexp.MustCompile(`^(\w+)\s+(\w+(?:\s*,\s*\w+)*)(?:\s*\[\s*(\d+)\s*\])?$`)
+	paramsBlock = regexp.MustCompile(`(?s)buffer\s+StepParamsBuffer\s*\{(.*?)\}`)
 )
 
 // parsePushBlock reads the members of the push_constant block of a .comp source; ok is false
-// when it has none. Only 4-byte scalars are laid out: any other member type is an error, so that a
-// block this parser cannot lay out fails the test instead of passing it.
+// when it has none.
 func parsePushBlock(t *testing.T, src string) (members []glslMember, ok bool) {
 	t.Helper()
-	m := pushBlock.FindStringSubmatch(src)
+	return parseBlock(t, pushBlock, src)
+}
+
+// parseBlock reads the members of the block re matches in src (a macro's continuation lines
+// included). Only 4-byte scalars and arrays of them are laid out: any other member type is an
+// error, so that a block this parser cannot lay out fails the test instead of passing it.
+func parseBlock(t *testing.T, re *regexp.Regexp, src string) (members []glslMember, ok bool) {
+	t.Helper()
+	m := re.FindStringSubmatch(strings.ReplaceAll(src, "\\\n", "\n"))
 	if m == nil {
 		return nil, false
 	}
@@ -64,9 +74,13 @@ func parsePushBlock(t *testing.T, src string) (members []glslMember, ok bool) {
 		default:
 			t.Fatalf("push_constant member %q: type %s has no layout here (4-byte scalars only)", decl, d[1])
 		}
+		n := 0
+		if d[3] != "" {
+			n, _ = strconv.Atoi(d[3])
+		}
 		for _, name := range strings.Split(d[2], ",") {
-			members = append(members, glslMember{strings.TrimSpace(name), d[1], off})
-			off += 4
+			members = append(members, glslMember{strings.TrimSpace(name), d[1], n, off})
+			off += 4 * uintptr(max(n, 1))
 		}
 	}
 	return members, true
@@ -75,7 +89,7 @@ func parsePushBlock(t *testing.T, src string) (members []glslMember, ok bool) {
 var goScalar = map[reflect.Kind]string{reflect.Uint32: "uint", reflect.Int32: "int", reflect.Float32: "float"}
 
 // checkPushStruct compares a Go push struct with a block's members: same names (up to case),
-// GLSL types, order and byte offsets, and the same total size.
+// GLSL types (and array lengths), order and byte offsets, and the same total size.
 func checkPushStruct(typ reflect.Type, members []glslMember) []string {
 	var errs []string
 	if typ.NumField() != len(members) {
@@ -83,17 +97,26 @@ func checkPushStruct(typ reflect.Type, members []glslMember) []string {
 	}
 	for i := 0; i < min(typ.NumField(), len(members)); i++ {
 		f, m := typ.Field(i), members[i]
+		elem, n := f.Type, 0
+		if elem.Kind() == reflect.Array {
+			elem, n = elem.Elem(), elem.Len()
+		}
 		switch {
 		case !strings.EqualFold(f.Name, m.name):
 			errs = append(errs, typ.Name()+"."+f.Name+": the block's member "+strconv.Itoa(i)+" is "+m.name)
-		case goScalar[f.Type.Kind()] != m.typ || f.Type.Size() != 4:
-			errs = append(errs, typ.Name()+"."+f.Name+": Go "+f.Type.String()+" for GLSL "+m.typ)
+		case goScalar[elem.Kind()] != m.typ || elem.Size() != 4 || n != m.n:
+			errs = append(errs, typ.Name()+"."+f.Name+": Go "+f.Type.String()+" for GLSL "+m.typ+"["+strconv.Itoa(m.n)+"]")
 		case f.Offset != m.offset:
 			errs = append(errs, typ.Name()+"."+f.Name+": offset "+strconv.Itoa(int(f.Offset))+", GLSL "+strconv.Itoa(int(m.offset)))
 		}
 	}
-	if typ.Size() != uintptr(4*len(members)) {
-		errs = append(errs, typ.Name()+": "+strconv.Itoa(int(typ.Size()))+" bytes, the block "+strconv.Itoa(4*len(members)))
+	var size uintptr
+	if len(members) > 0 {
+		last := members[len(members)-1]
+		size = last.offset + 4*uintptr(max(last.n, 1))
+	}
+	if typ.Size() != size {
+		errs = append(errs, typ.Name()+": "+strconv.Itoa(int(typ.Size()))+" bytes, the block "+strconv.Itoa(int(size)))
 	}
 	return errs
 }
@@ -133,6 +156,25 @@ func TestPushStructsMatchGLSL(t *testing.T) {
 	}
 }
 
+// The step parameters' record is the StepParamsBuffer block of step_params.glsl, StepParamsSize
+// bytes long.
+func TestStepParamsRecordMatchesGLSL(t *testing.T) {
+	src, err := os.ReadFile("../../shaders/include/step_params.glsl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, ok := parseBlock(t, paramsBlock, string(src))
+	if !ok {
+		t.Fatal("no StepParamsBuffer block in step_params.glsl")
+	}
+	for _, e := range checkPushStruct(reflect.TypeOf(stepParamsRecord{}), members) {
+		t.Error(e)
+	}
+	if n := reflect.TypeOf(stepParamsRecord{}).Size(); n != StepParamsSize {
+		t.Errorf("stepParamsRecord is %d bytes, StepParamsSize %d", n, StepParamsSize)
+	}
+}
+
 // The check catches each kind of disagreement: a member renamed, retyped, reordered, added.
 func TestPushStructCheckCatchesDrift(t *testing.T) {
 	type push struct {
@@ -158,6 +200,7 @@ func TestPushStructCheckCatchesDrift(t *testing.T) {
 		strings.Replace(good, "float scale;\n\tint maskId;", "int maskId;\n\tfloat scale;", 1),
 		strings.Replace(good, "int maskId;", "int maskId, eoaId;", 1),
 		strings.Replace(good, "uint n; // rows\n", "", 1),
+		strings.Replace(good, "uint n;", "uint n[2];", 1),
 	} {
 		members, ok := parsePushBlock(t, bad)
 		if !ok {

@@ -54,6 +54,6 @@ func (k *ReleaseMask) Record(s *vk.Sequence, ids, words vk.Binding, n int) error
 	}
 	p := releaseMaskPush{N: uint32(n), BOI: k.boi, EOI: k.eoi, BOA: k.boa, EOA: k.eoa, Pad: k.pad}
 	// One workgroup over the sequence: no work worth a rate.
-	s.Dispatch(k.p, vk.Work{Label: "release_mask"}, 1, 1, 1, pushBytes(&p), vk.R(ids), vk.W(words))
+	s.Dispatch(k.p, vk.Work{Label: "release_mask"}, 1, 1, 1, structBytes(&p), vk.R(ids), vk.W(words))
 	return nil
 }

@@ -14,13 +14,13 @@ import (
 
 func runReleaseMask(t *testing.T, dev *vk.Device, k *ReleaseMask, ids []int32) []int32 {
 	t.Helper()
-	ib, wb := smpUploadInts(t, dev, ids), smpPoisonedInts(t, dev, len(ids))
+	ib, wb := uploadI32(t, dev, ids), smpPoisonedInts(t, dev, len(ids))
 	run(t, dev, func(s *vk.Sequence) {
 		if err := k.Record(s, bind(t, ib), bind(t, wb), len(ids)); err != nil {
 			t.Fatal(err)
 		}
 	})
-	return smpDownloadInts(t, wb, len(ids))
+	return downloadI32(t, wb, len(ids))
 }
 
 // Random id sequences over the markers (BOI, EOI, BOA, EOA), PAD, MASK and ordinary ids, nested,

@@ -61,6 +61,6 @@ func (r *RMSNorm) Record(s *vk.Sequence, x, w, y vk.Binding, n, dim int) error {
 	rows, d := float64(n), float64(dim)
 	work := vk.Work{Label: "rmsnorm", FLOPs: 4 * rows * d, Bytes: 4 * (2*rows*d + d)}
 	gx, gy := grid(n, 1)
-	s.Dispatch(r.p, work, gx, gy, 1, pushBytes(&p), vk.R(x), vk.R(w), vk.W(y))
+	s.Dispatch(r.p, work, gx, gy, 1, structBytes(&p), vk.R(x), vk.R(w), vk.W(y))
 	return nil
 }

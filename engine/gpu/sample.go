@@ -84,7 +84,7 @@ func (k *Sample) Record(s *vk.Sequence, a SampleArgs) error {
 	// The NP rows of restricted logits read; FLOPs not counted (sampling is exp, log and Philox).
 	work := vk.Work{Label: "sample", Bytes: 4 * float64(a.NP) * float64(a.NAllowed)}
 	gx, gy := grid(a.NP, 1)
-	s.Dispatch(k.p, work, gx, gy, 1, pushBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.R(a.State),
+	s.Dispatch(k.p, work, gx, gy, 1, structBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.R(a.State),
 		vk.W(a.Sampled), vk.W(a.Conf))
 	return nil
 }

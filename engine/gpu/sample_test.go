@@ -106,8 +106,8 @@ func runSampleCase(t *testing.T, dev *vk.Device, k *Sample, v *model.Vocab, r *r
 			state[j] = ids[r.IntN(len(ids))]
 		}
 	}
-	params := smpUploadBytes(t, dev, smpParamBytes(StepParams{Seed: c.seed, Step: c.step, SamplePurpose: c.purpose, ConfPurpose: 1, A1: c.n}))
-	lb, ab, gb := upload(t, dev, logits), smpUploadInts(t, dev, ids), smpUploadInts(t, dev, state)
+	params := uploadBytes(t, dev, smpParamBytes(StepParams{Seed: c.seed, Step: c.step, SamplePurpose: c.purpose, ConfPurpose: 1, A1: c.n}))
+	lb, ab, gb := upload(t, dev, logits), uploadI32(t, dev, ids), uploadI32(t, dev, state)
 	sb, cb := smpPoisonedInts(t, dev, c.n), poisoned(t, dev, c.n)
 	run(t, dev, func(s *vk.Sequence) {
 		err := k.Record(s, SampleArgs{Params: bind(t, params), Logits: bind(t, lb), Stride: c.stride, Allowed: bind(t, ab),
@@ -116,7 +116,7 @@ func runSampleCase(t *testing.T, dev *vk.Device, k *Sample, v *model.Vocab, r *r
 			t.Fatal(err)
 		}
 	})
-	tok, conf := smpDownloadInts(t, sb, c.n), download(t, cb, c.n)
+	tok, conf := downloadI32(t, sb, c.n), download(t, cb, c.n)
 	worst := 0.0
 	for j := range c.n {
 		if j < c.p0 || j >= c.p0+c.np {
@@ -220,8 +220,8 @@ func TestSampleTiesAndInfinities(t *testing.T) {
 	for j := range state {
 		state[j] = v.Mask
 	}
-	params := smpUploadBytes(t, dev, smpParamBytes(StepParams{Seed: 5, Step: 2, A1: n}))
-	lb, ab, gb := upload(t, dev, logits), smpUploadInts(t, dev, ids), smpUploadInts(t, dev, state)
+	params := uploadBytes(t, dev, smpParamBytes(StepParams{Seed: 5, Step: 2, A1: n}))
+	lb, ab, gb := upload(t, dev, logits), uploadI32(t, dev, ids), uploadI32(t, dev, state)
 	for _, sh := range testShapes(dev, reductionShape(dev)) {
 		k, err := newSample(dev, v, sh)
 		if err != nil {
@@ -235,7 +235,7 @@ func TestSampleTiesAndInfinities(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		checkTies(t, logits, ids, smpDownloadInts(t, sb, n), download(t, cb, n))
+		checkTies(t, logits, ids, downloadI32(t, sb, n), download(t, cb, n))
 	}
 }
 

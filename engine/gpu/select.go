@@ -112,7 +112,7 @@ func (k *Select) Record(s *vk.Sequence, a SelectArgs) error {
 	}
 	pc := selectPush{N: uint32(a.N), IDsOff: uint32(a.IDsOff), MaskID: k.mask, EOAID: k.eoa}
 	// One workgroup over the loop's positions: no work worth a rate.
-	s.Dispatch(p, vk.Work{Label: "select"}, 1, 1, 1, pushBytes(&pc), vk.R(a.Params), vk.W(a.State), vk.R(a.Sampled), vk.R(a.Conf),
+	s.Dispatch(p, vk.Work{Label: "select"}, 1, 1, 1, structBytes(&pc), vk.R(a.Params), vk.W(a.State), vk.R(a.Sampled), vk.R(a.Conf),
 		vk.W(a.C), vk.W(a.Out), vk.W(a.IDs))
 	return nil
 }

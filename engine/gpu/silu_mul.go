@@ -70,6 +70,6 @@ func (k *SiLUMul) record(s *vk.Sequence, gate, up, out vk.Binding, n, ffn, strid
 	// 5 FLOPs an element (negate, exp, add, divide, multiply); gate and up read, out written.
 	elems := float64(n) * float64(ffn)
 	work := vk.Work{Label: "silu_mul", FLOPs: 5 * elems, Bytes: 4 * 3 * elems}
-	s.Dispatch(k.p, work, groups(ffn/4, k.local*k.r), uint32(n), 1, pushBytes(&p), vk.R(gate), vk.R(up), vk.W(out))
+	s.Dispatch(k.p, work, groups(ffn/4, k.local*k.r), uint32(n), 1, structBytes(&p), vk.R(gate), vk.R(up), vk.W(out))
 	return nil
 }

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"testing"
@@ -10,34 +9,7 @@ import (
 )
 
 // Helpers of the sampling, selection and mask tests (prefixed smp to stay apart from other
-// helpers of the package): int32 buffers and raw-byte buffers.
-
-func smpI32Bytes(x []int32) []byte {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
-	}
-	return b
-}
-
-// smpUploadBytes makes a device buffer holding b.
-func smpUploadBytes(t testing.TB, dev *vk.Device, b []byte) *vk.Buffer {
-	t.Helper()
-	buf, err := dev.NewBuffer(int64(len(b)), vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(buf.Close)
-	if err := buf.Write(0, b); err != nil {
-		t.Fatal(err)
-	}
-	return buf
-}
-
-func smpUploadInts(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
-	t.Helper()
-	return smpUploadBytes(t, dev, smpI32Bytes(x))
-}
+// helpers of the package).
 
 // smpPoisonedInts makes a device buffer of n int32s holding the poison pattern, which no token id,
 // mask word or flag equals.
@@ -47,20 +19,7 @@ func smpPoisonedInts(t testing.TB, dev *vk.Device, n int) *vk.Buffer {
 	for i := range p {
 		p[i] = int32(poison)
 	}
-	return smpUploadInts(t, dev, p)
-}
-
-func smpDownloadInts(t testing.TB, b *vk.Buffer, n int) []int32 {
-	t.Helper()
-	raw := make([]byte, 4*n)
-	if err := b.Read(0, raw); err != nil {
-		t.Fatal(err)
-	}
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
+	return uploadI32(t, dev, p)
 }
 
 // smpParamBytes is the encoding of p.

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -25,22 +24,6 @@ func randFloats(r *rand.Rand, n int, scale float64) []float32 {
 	return out
 }
 
-func f32bytes(x []float32) []byte {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return b
-}
-
-func bytesF32(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
 // upload makes a device buffer holding x.
 func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
 	t.Helper()
@@ -49,7 +32,7 @@ func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	if err := b.Write(0, f32bytes(x)); err != nil {
+	if err := vk.WriteFloat32s(b, 0, x); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -67,11 +50,34 @@ func poisoned(t testing.TB, dev *vk.Device, n int) *vk.Buffer {
 
 func download(t testing.TB, b *vk.Buffer, n int) []float32 {
 	t.Helper()
-	raw := make([]byte, 4*n)
-	if err := b.Read(0, raw); err != nil {
+	out := make([]float32, n)
+	if err := vk.ReadFloat32s(b, 0, out); err != nil {
 		t.Fatal(err)
 	}
-	return bytesF32(raw)
+	return out
+}
+
+// uploadI32 makes a device buffer holding x.
+func uploadI32(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
+	t.Helper()
+	b, err := dev.NewBuffer(int64(4*len(x)), vk.DeviceLocal, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := vk.WriteInt32s(b, 0, x); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func downloadI32(t testing.TB, b *vk.Buffer, n int) []int32 {
+	t.Helper()
+	out := make([]int32, n)
+	if err := vk.ReadInt32s(b, 0, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func bind(t testing.TB, b *vk.Buffer) vk.Binding {
