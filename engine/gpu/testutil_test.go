@@ -27,12 +27,18 @@ func randFloats(r *rand.Rand, n int, scale float64) []float32 {
 // upload makes a device buffer holding x.
 func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
 	t.Helper()
+	return uploadWords(t, dev, x, vk.WriteFloat32s)
+}
+
+// uploadWords makes a device buffer holding the 4-byte words x, written by write.
+func uploadWords[T int32 | float32](t testing.TB, dev *vk.Device, x []T, write func(*vk.Buffer, int64, []T) error) *vk.Buffer {
+	t.Helper()
 	b, err := dev.NewBuffer(int64(4*len(x)), vk.DeviceLocal, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	if err := vk.WriteFloat32s(b, 0, x); err != nil {
+	if err := write(b, 0, x); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -50,8 +56,14 @@ func poisoned(t testing.TB, dev *vk.Device, n int) *vk.Buffer {
 
 func download(t testing.TB, b *vk.Buffer, n int) []float32 {
 	t.Helper()
-	out := make([]float32, n)
-	if err := vk.ReadFloat32s(b, 0, out); err != nil {
+	return downloadWords(t, b, n, vk.ReadFloat32s)
+}
+
+// downloadWords reads the first n 4-byte words of b with read.
+func downloadWords[T int32 | float32](t testing.TB, b *vk.Buffer, n int, read func(*vk.Buffer, int64, []T) error) []T {
+	t.Helper()
+	out := make([]T, n)
+	if err := read(b, 0, out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -60,24 +72,12 @@ func download(t testing.TB, b *vk.Buffer, n int) []float32 {
 // uploadI32 makes a device buffer holding x.
 func uploadI32(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
 	t.Helper()
-	b, err := dev.NewBuffer(int64(4*len(x)), vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	if err := vk.WriteInt32s(b, 0, x); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return uploadWords(t, dev, x, vk.WriteInt32s)
 }
 
 func downloadI32(t testing.TB, b *vk.Buffer, n int) []int32 {
 	t.Helper()
-	out := make([]int32, n)
-	if err := vk.ReadInt32s(b, 0, out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return downloadWords(t, b, n, vk.ReadInt32s)
 }
 
 func bind(t testing.TB, b *vk.Buffer) vk.Binding {

@@ -13,11 +13,9 @@ import (
 // timestamps; a copy states its own; Reset forgets them with the commands.
 func TestSequenceKeepsWork(t *testing.T) {
 	dev := vktest.Device(t)
-	buf, err := dev.NewBuffer(512, vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf, p, s := addFixture(t, dev, 512)
 	defer buf.Close()
+	defer s.Close()
 	lo, err := buf.Bind(0, 256)
 	if err != nil {
 		t.Fatal(err)
@@ -26,15 +24,6 @@ func TestSequenceKeepsWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := dev.Pipeline("add", shaders.MustSPIRV("add"), []uint32{64}, 2, 4, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := dev.NewSequence()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	s.Timing = dev.Info.Timestamps
 	add := vk.Work{Label: "add", FLOPs: 64, Bytes: 768, Pairs: vk.PairWork{Q0: 1, NQ: 2, NK: 3, FLOPsPerPair: 4}}
 	s.Dispatch(p, add, 1, 1, 1, []byte{64, 0, 0, 0}, vk.W(lo), vk.R(hi))
@@ -57,6 +46,27 @@ func TestSequenceKeepsWork(t *testing.T) {
 	if len(s.Work()) != 0 {
 		t.Fatalf("work after Reset: %+v", s.Work())
 	}
+}
+
+// addFixture makes a buffer of size bytes, the add pipeline and a sequence on dev; the caller
+// closes the buffer and the sequence before the device.
+func addFixture(t *testing.T, dev *vk.Device, size int64) (*vk.Buffer, *vk.Pipeline, *vk.Sequence) {
+	t.Helper()
+	buf, err := dev.NewBuffer(size, vk.DeviceLocal, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := dev.Pipeline("add", shaders.MustSPIRV("add"), []uint32{64}, 2, 4, 0)
+	if err != nil {
+		buf.Close()
+		t.Fatal(err)
+	}
+	s, err := dev.NewSequence()
+	if err != nil {
+		buf.Close()
+		t.Fatal(err)
+	}
+	return buf, p, s
 }
 
 // VisiblePairs counts the pairs of the extent the predicate lets through: causal, query q sees

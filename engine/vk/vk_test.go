@@ -60,19 +60,8 @@ func TestValidationGateCatchesErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	buf, err := dev.NewBuffer(256, vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf, p, s := addFixture(t, dev, 256)
 	defer buf.Close()
-	p, err := dev.Pipeline("add", shaders.MustSPIRV("add"), []uint32{64}, 2, 4, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := dev.NewSequence()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	good, _ := buf.All()
 	bad := vk.Binding{Buf: good.Buf, Off: 128, Size: 4096} // runs past the 256-byte buffer
