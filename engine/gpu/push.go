@@ -10,7 +10,8 @@ import "unsafe"
 // ordered as the block's members; so has the step parameters' buffer (stepParamsRecord). Such a
 // struct's memory is the block's std430 bytes on a little-endian host (the only hosts udvla
 // builds for), so structBytes, the one encoder, is a view of it: no copy, nothing allocated per
-// dispatch. TestPushStructsMatchGLSL checks each struct against the GLSL source.
+// dispatch. TestPushStructsMatchGLSL and TestStepParamsRecordMatchesGLSL check each struct against
+// its GLSL block.
 
 // structBytes views the push-constant (or step-parameter) struct *p as the bytes the device reads.
 func structBytes[T any](p *T) []byte {
