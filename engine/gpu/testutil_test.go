@@ -24,20 +24,17 @@ func randFloats(r *rand.Rand, n int, scale float64) []float32 {
 	return out
 }
 
-// upload makes a device buffer holding x.
+// upload makes a device buffer holding x, inside guard bands (uploadBytes).
 func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
 	t.Helper()
 	return uploadWords(t, dev, x, vk.WriteFloat32s)
 }
 
-// uploadWords makes a device buffer holding the 4-byte words x, written by write.
+// uploadWords makes a device buffer holding the 4-byte words x, inside guard bands (uploadBytes),
+// written by write.
 func uploadWords[T int32 | float32](t testing.TB, dev *vk.Device, x []T, write func(*vk.Buffer, int64, []T) error) *vk.Buffer {
 	t.Helper()
-	b, err := dev.NewBuffer(int64(4*len(x)), vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := uploadBytes(t, dev, make([]byte, 4*len(x)))
 	if err := write(b, 0, x); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +77,16 @@ func downloadI32(t testing.TB, b *vk.Buffer, n int) []int32 {
 	return downloadWords(t, b, n, vk.ReadInt32s)
 }
 
+// bind binds the whole buffer; for a test buffer with guard bands, the band after it too.
 func bind(t testing.TB, b *vk.Buffer) vk.Binding {
 	t.Helper()
+	if g, ok := guardedViews.Load(b); ok {
+		bd, err := g.(*guardedBuffer).binding()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bd
+	}
 	bd, err := b.All()
 	if err != nil {
 		t.Fatal(err)
