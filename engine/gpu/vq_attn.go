@@ -28,24 +28,24 @@ func NewVQOps(dev *vk.Device) (*VQOps, error) {
 	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
 		local, one, req = dev.Info.SubgroupSize, 1, dev.Info.SubgroupSize
 	}
-	if k.softmax, err = dev.Pipeline("vq_softmax", shaders.MustSPIRV("vq_softmax"), []uint32{uint32(local), one}, 1, 12, req); err != nil {
+	if k.softmax, err = dev.Pipeline("vq_softmax", shaders.MustSPIRV("vq_softmax"), []uint32{uint32(local), one}, 1, pushSize[vqSoftmaxPush](), req); err != nil {
 		return nil, err
 	}
-	if k.transpose, err = dev.Pipeline("vq_transpose", shaders.MustSPIRV("vq_transpose"), []uint32{vqLocal}, 2, 12, 0); err != nil {
+	if k.transpose, err = dev.Pipeline("vq_transpose", shaders.MustSPIRV("vq_transpose"), []uint32{vqLocal}, 2, pushSize[vqTransposePush](), 0); err != nil {
 		return nil, err
 	}
 	affine := shaders.MustSPIRV("vq_affine")
-	if k.affine, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 0}, 4, 8, 0); err != nil {
+	if k.affine, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 0}, 4, pushSize[vqAffinePush](), 0); err != nil {
 		return nil, err
 	}
-	if k.affineSiLU, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 1}, 4, 8, 0); err != nil {
+	if k.affineSiLU, err = dev.Pipeline("vq_affine", affine, []uint32{vqLocal, 1}, 4, pushSize[vqAffinePush](), 0); err != nil {
 		return nil, err
 	}
 	modulate := shaders.MustSPIRV("vq_modulate")
-	if k.modulate, err = dev.Pipeline("vq_modulate", modulate, []uint32{vqLocal, 0}, 4, 20, 0); err != nil {
+	if k.modulate, err = dev.Pipeline("vq_modulate", modulate, []uint32{vqLocal, 0}, 4, pushSize[vqModulatePush](), 0); err != nil {
 		return nil, err
 	}
-	if k.modulateSiLU, err = dev.Pipeline("vq_modulate", modulate, []uint32{vqLocal, 1}, 4, 20, 0); err != nil {
+	if k.modulateSiLU, err = dev.Pipeline("vq_modulate", modulate, []uint32{vqLocal, 1}, 4, pushSize[vqModulatePush](), 0); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -60,10 +60,11 @@ func (k *VQOps) Softmax(sq *vk.Sequence, s vk.Binding, rows, n int, scale float3
 	if err := needBytes(op, "s", s, 4*int64(rows)*int64(n)); err != nil {
 		return err
 	}
-	var p Push
-	p.U32(uint32(rows)).U32(uint32(n)).F32(scale)
+	p := vqSoftmaxPush{Rows: uint32(rows), N: uint32(n), Scale: scale}
+	elems := float64(rows) * float64(n)
+	work := vk.Work{Label: "vq_softmax", FLOPs: 5 * elems, Bytes: 4 * 4 * elems}
 	gx, gy := grid(rows, 1)
-	sq.Dispatch(k.softmax, gx, gy, 1, p.Bytes(), vk.W(s))
+	sq.Dispatch(k.softmax, work, gx, gy, 1, structBytes(&p), vk.W(s))
 	return nil
 }
 
@@ -79,10 +80,10 @@ func (k *VQOps) Transpose(sq *vk.Sequence, x, y vk.Binding, n, c, ld int) error 
 	if err := needBytes(op, "y", y, 4*int64(c)*int64(ld)); err != nil {
 		return err
 	}
-	var p Push
-	p.U32(uint32(n)).U32(uint32(c)).U32(uint32(ld))
+	p := vqTransposePush{N: uint32(n), C: uint32(c), Ld: uint32(ld)}
+	work := vk.Work{Label: "vq_transpose", Bytes: 4 * (float64(n)*float64(c) + float64(c)*float64(ld))}
 	gx, gy := grid(c*ld, vqLocal)
-	sq.Dispatch(k.transpose, gx, gy, 1, p.Bytes(), vk.R(x), vk.W(y))
+	sq.Dispatch(k.transpose, work, gx, gy, 1, structBytes(&p), vk.R(x), vk.W(y))
 	return nil
 }
 
@@ -105,10 +106,14 @@ func (k *VQOps) Affine(sq *vk.Sequence, x, mul, add, y vk.Binding, n, c int, sil
 	if silu {
 		p = k.affineSiLU
 	}
-	var push Push
-	push.U32(uint32(n)).U32(uint32(c))
+	push := vqAffinePush{N: uint32(n), C: uint32(c)}
+	elems := float64(n) * float64(c)
+	work := vk.Work{Label: "vq_affine", FLOPs: 2 * elems, Bytes: 4 * 2 * elems}
+	if silu {
+		work.FLOPs += 4 * elems
+	}
 	gx, gy := grid(n*c, vqLocal)
-	sq.Dispatch(p, gx, gy, 1, push.Bytes(), vk.R(x), vk.R(mul), vk.R(add), vk.W(y))
+	sq.Dispatch(p, work, gx, gy, 1, structBytes(&push), vk.R(x), vk.R(mul), vk.R(add), vk.W(y))
 	return nil
 }
 
@@ -135,10 +140,14 @@ func (k *VQOps) Modulate(sq *vk.Sequence, n, y, b, out vk.Binding, h, w, c, hz, 
 	if silu {
 		p = k.modulateSiLU
 	}
-	var push Push
-	push.U32(uint32(h)).U32(uint32(w)).U32(uint32(c)).U32(uint32(hz)).U32(uint32(wz))
+	push := vqModulatePush{H: uint32(h), W: uint32(w), C: uint32(c), Hz: uint32(hz), Wz: uint32(wz)}
+	elems := float64(h) * float64(w) * float64(c)
+	work := vk.Work{Label: "vq_modulate", FLOPs: 2 * elems, Bytes: 4 * 4 * elems}
+	if silu {
+		work.FLOPs += 4 * elems
+	}
 	gx, gy := grid(h*w*c, vqLocal)
-	sq.Dispatch(p, gx, gy, 1, push.Bytes(), vk.R(n), vk.R(y), vk.R(b), vk.W(out))
+	sq.Dispatch(p, work, gx, gy, 1, structBytes(&push), vk.R(n), vk.R(y), vk.R(b), vk.W(out))
 	return nil
 }
 

@@ -25,7 +25,7 @@ type VQConv struct {
 // NewVQConv creates the im2col pipeline; mm must have f32 pipelines.
 func NewVQConv(dev *vk.Device, mm *Matmul) (*VQConv, error) {
 	const local = 256
-	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, 12*4, 0)
+	p, err := dev.Pipeline("vq_im2col", shaders.MustSPIRV("vq_im2col"), []uint32{local}, 2, pushSize[vqIm2colPush](), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -146,12 +146,13 @@ func (k *VQConv) Record(s *vk.Sequence, w *ConvWeight, c ConvShape, a VQConvArgs
 	}
 	for p0 := 0; p0 < oh*ow; p0 += band {
 		count := min(band, oh*ow-p0)
-		var p Push
-		p.U32(uint32(c.H)).U32(uint32(c.W)).U32(uint32(w.In)).U32(uint32(oh)).U32(uint32(ow))
-		p.U32(uint32(w.K)).U32(uint32(c.Stride)).U32(uint32(c.Top)).U32(uint32(c.Left))
-		p.U32(uint32(p0)).U32(uint32(count)).U32(uint32(c.up()))
+		p := vqIm2colPush{H: uint32(c.H), W: uint32(c.W), C: uint32(w.In), OH: uint32(oh), OW: uint32(ow),
+			K: uint32(w.K), Stride: uint32(c.Stride), PadTop: uint32(c.Top), PadLeft: uint32(c.Left),
+			P0: uint32(p0), Count: uint32(count), Up: uint32(c.up())}
+		// A copy: each patch value read once and written once.
+		work := vk.Work{Label: "vq_im2col", Bytes: 2 * 4 * float64(count) * float64(w.M.Cols)}
 		gx, gy := grid(count*w.In, k.local)
-		s.Dispatch(k.im2col, gx, gy, 1, p.Bytes(), vk.R(a.X), vk.W(a.Col))
+		s.Dispatch(k.im2col, work, gx, gy, 1, structBytes(&p), vk.R(a.X), vk.W(a.Col))
 		y := vk.Binding{Buf: a.Y.Buf, Off: a.Y.Off + 4*int64(p0)*int64(w.Out), Size: 4 * int64(count) * int64(w.Out)}
 		if err := k.mm.Record(s, w.M, MatmulArgs{X: a.Col, Y: y, N: count, Accumulate: a.Accumulate}); err != nil {
 			return err

@@ -21,10 +21,10 @@ func NewGroupNorm(dev *vk.Device) (*GroupNorm, error) {
 	k := &GroupNorm{local: local}
 	spirv := shaders.MustSPIRV("vq_groupnorm")
 	var err error
-	if k.plain, err = dev.Pipeline("vq_groupnorm", spirv, []uint32{local, 0}, 4, 16, 0); err != nil {
+	if k.plain, err = dev.Pipeline("vq_groupnorm", spirv, []uint32{local, 0}, 4, pushSize[vqGroupNormPush](), 0); err != nil {
 		return nil, err
 	}
-	if k.silu, err = dev.Pipeline("vq_groupnorm", spirv, []uint32{local, 1}, 4, 16, 0); err != nil {
+	if k.silu, err = dev.Pipeline("vq_groupnorm", spirv, []uint32{local, 1}, 4, pushSize[vqGroupNormPush](), 0); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -61,9 +61,15 @@ func (k *GroupNorm) Record(s *vk.Sequence, a GroupNormArgs) error {
 	if a.SiLU {
 		p = k.silu
 	}
-	var push Push
-	push.U32(uint32(a.N)).U32(uint32(a.C)).U32(uint32(a.Groups)).F32(a.Eps)
-	s.Dispatch(p, uint32(a.Groups), 1, 1, push.Bytes(), vk.R(a.X), vk.R(a.Gamma), vk.R(a.Beta), vk.W(a.Y))
+	push := vqGroupNormPush{N: uint32(a.N), C: uint32(a.C), Groups: uint32(a.Groups), Eps: a.Eps}
+	// Two passes for the statistics, one to normalise (about 8 FLOPs an element, 12 with SiLU);
+	// x read three times, y written once.
+	elems := float64(a.N) * float64(a.C)
+	work := vk.Work{Label: "vq_groupnorm", FLOPs: 8 * elems, Bytes: 4 * 4 * elems}
+	if a.SiLU {
+		work.FLOPs += 4 * elems
+	}
+	s.Dispatch(p, work, uint32(a.Groups), 1, 1, structBytes(&push), vk.R(a.X), vk.R(a.Gamma), vk.R(a.Beta), vk.W(a.Y))
 	return nil
 }
 
@@ -78,7 +84,7 @@ type Quantizer struct {
 // NewQuantizer creates the pipeline on dev.
 func NewQuantizer(dev *vk.Device) (*Quantizer, error) {
 	const local = 64
-	p, err := dev.Pipeline("vq_quantize", shaders.MustSPIRV("vq_quantize"), []uint32{local}, 3, 12, 0)
+	p, err := dev.Pipeline("vq_quantize", shaders.MustSPIRV("vq_quantize"), []uint32{local}, 3, pushSize[vqQuantizePush](), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +106,11 @@ func (q *Quantizer) Record(s *vk.Sequence, z, book, codes vk.Binding, n, k, e in
 	if err := needBytes(op, "codes", codes, 4*int64(n)); err != nil {
 		return err
 	}
-	var push Push
-	push.U32(uint32(n)).U32(uint32(k)).U32(uint32(e))
+	push := vqQuantizePush{N: uint32(n), K: uint32(k), E: uint32(e)}
+	// Per position and code: |e|^2 and z.e, two FMAs a dimension, and the distance.
+	work := vk.Work{Label: "vq_quantize", FLOPs: float64(n) * float64(k) * float64(4*e+3),
+		Bytes: 4 * (float64(n)*float64(e) + float64(n)*float64(k)*float64(e) + float64(n))}
 	gx, gy := grid(n, q.local)
-	s.Dispatch(q.p, gx, gy, 1, push.Bytes(), vk.R(z), vk.R(book), vk.W(codes))
+	s.Dispatch(q.p, work, gx, gy, 1, structBytes(&push), vk.R(z), vk.R(book), vk.W(codes))
 	return nil
 }

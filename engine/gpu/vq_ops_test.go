@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"testing"
@@ -63,7 +64,7 @@ func TestVQTransposeAndActivationMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		ld := ActivationStride(c.n)
-		if err := vt.Buffer().Write(0, f32bytes(f64to32(nanSlice(c.ch*ld)))); err != nil {
+		if err := vt.Buffer().Write(0, floatBytes(f64to32(nanSlice(c.ch*ld)))); err != nil {
 			t.Fatal(err)
 		}
 		vb := bind(t, vt.Buffer())
@@ -99,6 +100,14 @@ func TestVQTransposeAndActivationMatrix(t *testing.T) {
 		checkErr(t, name+" product", download(t, y, c.m*c.ch), exp, vqConvLimit)
 		vt.Close()
 	}
+}
+
+func floatBytes(x []float32) []byte {
+	b := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
 }
 
 func nanSlice(n int) []float64 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,12 +79,12 @@ func BenchmarkEncoder(b *testing.B) {
 				return
 			}
 			per := map[string]time.Duration{}
-			for i, cmd := range r.s.Commands()[:len(d)] {
-				per[cmd.Pipeline] += d[i]
+			for i, w := range r.s.Work()[:len(d)] {
+				per[w.Label] += d[i]
 			}
 			for name, t := range per {
 				if name != "" {
-					b.ReportMetric(float64(t.Microseconds())/1000, "ms-"+name)
+					b.ReportMetric(float64(t.Microseconds())/1000, "ms-"+strings.ReplaceAll(name, " ", "-"))
 				}
 			}
 		})
