@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/udvla/udvla/engine/frame"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
@@ -94,6 +95,15 @@ type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
 	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
 	Codes           [][]int32 // per camera of the model, H*W visual codes row-major
+	// Frames are camera frames (RGB8, any size) that the engine tokenizes with the model's vision
+	// tokenizer, per camera in the model's order: each is resized to the camera's grid times the
+	// tokenizer's spatial factor (8 for the release: 200x200, 80x80) as Pillow does, or passes
+	// through at that size. A camera takes a frame or codes, not both: nil entries (and cameras
+	// past the end) take Codes.
+	Frames []*frame.Frame
+	// DecodeFuture asks for Result.FutureFrames: the step's future codes decoded by the vision
+	// tokenizer.
+	DecodeFuture bool
 	Seed            uint64
 	Steps           int  // denoising steps T; 0 takes the model's default
 	Mode            Mode // JD3P (default), ID, AR or AR-restricted
@@ -143,6 +153,10 @@ type Result struct {
 	// decoding steps run (AR: the tokens generated; independent diffusion: both loops).
 	Early    bool
 	StepsRun int
+	// FutureFrames, when the request set DecodeFuture, holds per camera the future codes decoded
+	// to a packed RGB8 frame at the camera's pixel grid. A position whose token is not a visual
+	// code (-1 in FutureCodes) is decoded as code 0.
+	FutureFrames []*frame.Frame
 }
 
 // TokensPerSecond is the generated tokens over the decoding loop's time.
@@ -171,6 +185,9 @@ type Engine struct {
 	be     backend
 	text   textTokenizer
 	fast   actionDecoder
+	// vision is the model's vision tokenizer on the backend, opened at the first request that
+	// carries frames or asks for future frames.
+	vision frameCodec
 	// header tokenizes an image block's "1*H*W" size header: the text tokenizer when the model
 	// packs one, else the layout's digit and '*' ids (the same tokens for the Qwen tokenizer, which
 	// splits digits one per token).
@@ -184,6 +201,7 @@ type Engine struct {
 type backend interface {
 	decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error)
 	logits(ids []int32, rule model.MaskRule) ([]float32, error)
+	openCodec(f *model.File) (frameCodec, error)
 	name() string
 	close()
 }
@@ -255,6 +273,9 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	if e.vision != nil {
+		e.vision.close()
+	}
 	e.be.close()
 	return e.file.Close()
 }
@@ -299,6 +320,12 @@ func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkFutureFrames(req); err != nil {
+		return nil, err
+	}
+	if req, err = e.tokenizeFrames(req); err != nil {
+		return nil, err
+	}
 	l, steps, err := e.layout(req)
 	if err != nil {
 		return nil, err
@@ -309,6 +336,11 @@ func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) 
 	}
 	d.free = req.Mode == ModeAR
 	res := e.finish(l, d)
+	if req.DecodeFuture {
+		if res.FutureFrames, err = e.futureFrames(l, res.FutureCodes); err != nil {
+			return nil, err
+		}
+	}
 	res.Timings.Total = time.Since(start)
 	return &stepRun{req: req, l: l, steps: steps, d: d, res: res}, nil
 }

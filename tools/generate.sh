@@ -5,6 +5,7 @@
 #   engine/model/fb/*.go                      flatc from engine/model/schema/udvla.fbs (schema/generate.sh)
 #   testdata/tiny.udvla                       the tiny random model (udvla random --tiny)
 #   testdata/tiny_vq.udvla                    the tiny vision tokenizer alone (udvla random --tiny-vq)
+#   testdata/cameras/*.png                    the tiny model's two camera frames (testdata/cameras/gen.go)
 #   engine/model/testdata/fuzz/FuzzOpen/seed* FuzzOpen's seed files (the fuzzer's finds beside them stay)
 #   engine/ref/testdata/mask_len_f32.txt      the release's float32 mask lengths (python3, standard library)
 #   engine/textok/testdata/nfc_vectors.json   Python's NFC of the tokenizer's test texts (python3 unicodedata)
@@ -41,6 +42,8 @@ echo "generate: testdata/tiny.udvla" >&2
 go run ./tools/udvla random --tiny --fast-root testdata/fast --out testdata/tiny.udvla
 echo "generate: testdata/tiny_vq.udvla" >&2
 go run ./tools/udvla random --tiny-vq --out testdata/tiny_vq.udvla
+echo "generate: testdata/cameras" >&2
+go run testdata/cameras/gen.go
 echo "generate: FuzzOpen seeds" >&2
 UDVLA_WRITE_FUZZ_SEEDS=1 go test -count=1 -run '^TestFuzzSeedCorpus$' ./engine/model >/dev/null
 echo "generate: Python vectors" >&2

@@ -76,14 +76,30 @@ func (p Processor) Preprocess(f *Frame) ([]float32, int, int, error) {
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	out := make([]float32, 3*h*w)
-	plane := h * w
+	return normalisedCHW(r), h, w, nil
+}
+
+// Normalise is the processor's rescale and normalise of a valid frame at its own size (no smart
+// resize): CHW float32. The engine uses it on frames resized to a camera's pixel grid, which the
+// smart resize of a real camera (200x200, 80x80) leaves alone and that of a small test model's
+// grid would change.
+func Normalise(f *Frame) ([]float32, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return normalisedCHW(f.Packed()), nil
+}
+
+// normalisedCHW normalises a packed frame into CHW planes.
+func normalisedCHW(r *Frame) []float32 {
+	plane := r.Width * r.Height
+	out := make([]float32, 3*plane)
 	for i := 0; i < plane; i++ {
 		for c := 0; c < 3; c++ {
 			out[c*plane+i] = normalise(r.Pix[3*i+c])
 		}
 	}
-	return out, h, w, nil
+	return out
 }
 
 // normalise is transformers' rescale (float64 product, then float32) followed by its normalize

@@ -116,8 +116,10 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	o.Seed, o.DType = *seed, dt
-	if o.VQ, o.VQDType, err = vqf.config(); err != nil {
-		return err
+	if !*tiny { // --tiny carries its own vision tokenizer
+		if o.VQ, o.VQDType, err = vqf.config(); err != nil {
+			return err
+		}
 	}
 	if err := build.WriteRandom(*out, o); err != nil {
 		return err

@@ -138,7 +138,9 @@ const (
 // hidden 64, GQA 4/2 heads of 16, FFN 192, the real layout scaled to 1100 text ids, 256 codes and
 // 1024 FAST ids, cameras of 5x5 and 3x3 tokens, 8 steps, L_a = 16, the release mask rule (as every
 // released checkpoint), and the CALVIN FAST tokenizer and statistics read from fastRoot. Weights
-// are f32, seed 1.
+// are f32, seed 1. It carries the vision tokenizer of testdata/tiny_vq.udvla (model.TinyVQConfig,
+// f16, the same seed and so the same weights), whose 256 codes are the layout's 256 visual codes,
+// so that camera frames run through the whole step.
 func TinyOptions(fastRoot string) (RandomOptions, error) {
 	v, n := model.ScaledVocab(1100, 256, 1024)
 	cams := []model.Camera{{Name: "main", H: 5, W: 5}, {Name: "wrist", H: 3, W: 3}}
@@ -162,5 +164,7 @@ func TinyOptions(fastRoot string) (RandomOptions, error) {
 		Fast:     fast,
 		DType:    quant.F32,
 		Seed:     1,
+		VQ:       model.TinyVQConfig(),
+		VQDType:  quant.F16,
 	}, nil
 }

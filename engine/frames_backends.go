@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/ref"
+	"github.com/udvla/udvla/engine/vision"
+)
+
+// vkCodec is the vision tokenizer on the engine's Vulkan device. The encoder and the decoder are
+// uploaded at their first use: a controller that never asks for future frames never holds the
+// decoder.
+type vkCodec struct {
+	b   *vkBackend
+	f   *model.File
+	enc *vision.Encoder
+	dec *vision.Decoder
+}
+
+func (b *vkBackend) openCodec(f *model.File) (frameCodec, error) {
+	return &vkCodec{b: b, f: f}, nil
+}
+
+func (c *vkCodec) encode(px []float32, h, w int) ([]int32, error) {
+	if c.enc == nil {
+		enc, err := vision.NewEncoder(c.b.dev, c.f.Config.VQ, c.f.Float32)
+		if err != nil {
+			return nil, err
+		}
+		c.enc = enc
+	}
+	return c.enc.Encode(px, h, w)
+}
+
+func (c *vkCodec) decode(codes []int32, gh, gw int) ([]byte, error) {
+	if c.dec == nil {
+		dec, err := vision.NewDecoder(c.b.dev, c.f.Config.VQ, c.f.Float32)
+		if err != nil {
+			return nil, err
+		}
+		c.dec = dec
+	}
+	px, err := c.dec.Decode(codes, gh, gw)
+	if err != nil {
+		return nil, err
+	}
+	f := c.f.Config.VQ.SpatialFactor()
+	m, err := ref.MapFromFloat32(px, 3, gh*f, gw*f)
+	if err != nil {
+		return nil, err
+	}
+	return ref.ToRGB8(m)
+}
+
+func (c *vkCodec) close() {
+	if c.enc != nil {
+		c.enc.Close()
+	}
+	if c.dec != nil {
+		c.dec.Close()
+	}
+	c.enc, c.dec = nil, nil
+}
+
+// refCodec is the float64 reference of the vision tokenizer, for the reference backend.
+type refCodec struct{ m *ref.VQ }
+
+func (b *refBackend) openCodec(f *model.File) (frameCodec, error) {
+	m, err := ref.NewVQ(f.Config.VQ, f.Float32)
+	if err != nil {
+		return nil, err
+	}
+	return &refCodec{m: m}, nil
+}
+
+func (c *refCodec) encode(px []float32, h, w int) ([]int32, error) {
+	codes, _, err := c.m.Encode(px, h, w)
+	return codes, err
+}
+
+func (c *refCodec) decode(codes []int32, gh, gw int) ([]byte, error) {
+	m, err := c.m.Decode(codes, gh, gw)
+	if err != nil {
+		return nil, err
+	}
+	return ref.ToRGB8(m)
+}
+
+func (c *refCodec) close() {}
