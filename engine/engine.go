@@ -104,9 +104,9 @@ type Request struct {
 	// DecodeFuture asks for Result.FutureFrames: the step's future codes decoded by the vision
 	// tokenizer.
 	DecodeFuture bool
-	Seed            uint64
-	Steps           int  // denoising steps T; 0 takes the model's default
-	Mode            Mode // JD3P (default), ID, AR or AR-restricted
+	Seed         uint64
+	Steps        int  // denoising steps T; 0 takes the model's default
+	Mode         Mode // JD3P (default), ID, AR or AR-restricted
 	// Mask's zero value (model.MaskDefault) runs the model file's rule: release for every released
 	// checkpoint. MaskPaper is an opt-in speed mode whose prefix is cached exactly; its outputs
 	// differ from what the weights were trained for. MaskReleaseKV is the release's KV-cached
