@@ -95,18 +95,9 @@ type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
 	InstructionText string    // used when Instruction is empty and the model packs a text vocabulary
 	Codes           [][]int32 // per camera of the model, H*W visual codes row-major
-	// Frames are camera frames (RGB8, any size) that the engine tokenizes with the model's vision
-	// tokenizer, per camera in the model's order: each is resized to the camera's grid times the
-	// tokenizer's spatial factor (8 for the release: 200x200, 80x80) as Pillow does, or passes
-	// through at that size. A camera takes a frame or codes, not both: nil entries (and cameras
-	// past the end) take Codes.
-	Frames []*frame.Frame
-	// DecodeFuture asks for Result.FutureFrames: the step's future codes decoded by the vision
-	// tokenizer.
-	DecodeFuture bool
-	Seed         uint64
-	Steps        int  // denoising steps T; 0 takes the model's default
-	Mode         Mode // JD3P (default), ID, AR or AR-restricted
+	Seed            uint64
+	Steps           int  // denoising steps T; 0 takes the model's default
+	Mode            Mode // JD3P (default), ID, AR or AR-restricted
 	// Mask's zero value (model.MaskDefault) runs the model file's rule: release for every released
 	// checkpoint. MaskPaper is an opt-in speed mode whose prefix is cached exactly; its outputs
 	// differ from what the weights were trained for. MaskReleaseKV is the release's KV-cached
@@ -120,6 +111,15 @@ type Request struct {
 	// ActionSteps is the action loop's steps of independent diffusion; 0 takes the release's 28.
 	// (Its image loop runs Steps, 0 taking the release's 64.)
 	ActionSteps int
+	// Frames are camera frames (RGB8, any size) that the engine tokenizes with the model's vision
+	// tokenizer, per camera in the model's order: each is resized to the camera's grid times the
+	// tokenizer's spatial factor (8 for the release: 200x200, 80x80) as Pillow does, or passes
+	// through at that size. A camera takes a frame or codes, not both: nil entries (and cameras
+	// past the end) take Codes.
+	Frames []*frame.Frame
+	// DecodeFuture asks for Result.FutureFrames: the step's future codes decoded by the vision
+	// tokenizer.
+	DecodeFuture bool
 }
 
 // Timings of a step.
