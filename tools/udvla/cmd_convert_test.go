@@ -24,6 +24,7 @@ func TestConvertCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.DType, o.Seed = quant.Q8_0, 5
+	o.VQ = nil // --hf converts the language model alone
 	hf := filepath.Join(dir, "hf")
 	os.Mkdir(hf, 0o755)
 	if err := build.WriteRandomHF(hf, build.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", Shards: 2, ModelType: "llama", Blockwise: true}); err != nil {

@@ -15,13 +15,14 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, e)
 	}
 	for _, want := range []string{"2 layers, hidden 64", "FAST 1024 ids", "boa 1101", "image header ids [9 16 18 20]",
-		"cameras main:5x5,wrist:3x3", "min_token -158", "layers.1.w_down", "tensors   21", "verify    every tensor",
+		"cameras main:5x5,wrist:3x3", "min_token -158", "layers.1.w_down", "tensors   268", "vq        ch 32, ch_mult [1 1]", "verify    every tensor",
 		"mask release", "preset    none", "gripper > 0 -> +1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
-	// a flipped bit in a tensor: Open accepts the structure, --verify finds the damage
+	// a flipped bit in a tensor (the vision tokenizer's last): Open accepts the structure, --verify
+	// finds the damage
 	b, _ := os.ReadFile("../../testdata/tiny.udvla")
 	b[len(b)-3] ^= 4
 	bad := filepath.Join(t.TempDir(), "bad.udvla")
@@ -29,7 +30,7 @@ func TestInspect(t *testing.T) {
 	if _, e, code := runModelCmd(t, "inspect", bad); code != 0 {
 		t.Fatalf("inspect without --verify: exit %d, %s", code, e)
 	}
-	if _, e, code := runModelCmd(t, "inspect", "--verify", bad); code != 1 || !strings.Contains(e, "lm_head") || !strings.Contains(e, "corrupt") {
+	if _, e, code := runModelCmd(t, "inspect", "--verify", bad); code != 1 || !strings.Contains(e, "post_quant_conv.conv.bias") || !strings.Contains(e, "corrupt") {
 		t.Fatalf("inspect --verify of a damaged file: exit %d, %s", code, e)
 	}
 	if _, e, code := runModelCmd(t, "inspect", "../../testdata/fast/norm_stats_calvin.json"); code != 1 || !strings.Contains(e, "udvla") {

@@ -190,6 +190,10 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	codesPath := fs.String("codes", "", "JSON file with one array of H*W visual codes per camera (default: random codes from --seed)")
 	runs := fs.Int("runs", 1, "control steps to run (same request; the output is the first, timings are per run)")
 	asJSON := fs.Bool("json", false, "print a JSON object (docs/run.schema.json)")
+	var images imageFlags
+	fs.Var(&images, "image", "NAME=FILE: a camera frame (PNG or JPEG, any size) that the model's vision tokenizer turns into the camera's codes; "+
+		"repeat per camera (cameras without one take random codes from --seed)")
+	saveFuture := fs.String("save-future", "", "directory to write the future frames to, one PNG per camera (NAME.png), decoded by the model's vision tokenizer")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: udvla run --model FILE (--tokens IDS | --instruction TEXT) [flags]")
 		fmt.Fprintln(stderr, "Runs control steps and prints the future-image codes, the action tokens, the action chunk and timings.")
@@ -254,7 +258,15 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		rule = model.MaskCausal
 	}
 	codesFrom := "random"
-	if *codesPath != "" {
+	if len(images) > 0 && *codesPath != "" {
+		return errors.New("give the cameras' input once: --codes FILE or --image NAME=FILE")
+	}
+	req.DecodeFuture = *saveFuture != ""
+	if len(images) > 0 {
+		if codesFrom, err = framesAndCodes(req, images, cfg, *seed); err != nil {
+			return err
+		}
+	} else if *codesPath != "" {
 		if req.Codes, err = readCodes(*codesPath, cfg); err != nil {
 			return err
 		}
@@ -302,12 +314,21 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	out.FutureCodes, out.ActionTokens, out.EOAFound = first.FutureCodes, first.ActionTokens, first.EOAFound
 	out.Actions, out.ActionsComplete, out.Generated = first.Actions, first.ActionsComplete, first.Generated
 	out.ActionTokens = nonNilIDs(out.ActionTokens)
+	var saved []string
+	if *saveFuture != "" {
+		if saved, err = saveFutureFrames(*saveFuture, first, cfg.Decoding.Cameras); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	printRun(stdout, &out, cfg)
+	for _, p := range saved {
+		fmt.Fprintf(stdout, "future   wrote %s\n", p)
+	}
 	return nil
 }
 

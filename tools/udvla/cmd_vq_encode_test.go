@@ -92,7 +92,7 @@ func TestVQEncodeCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--model", "../../testdata/tiny.udvla", "--image", img}, "no vision tokenizer"},
+		{[]string{"--model", noVQModel(t), "--image", img}, "no vision tokenizer"},
 		{[]string{"--model", tiny, "--image", filepath.Join(dir, "none.png")}, "none.png"},
 		{[]string{"--model", tiny, "--image", tiny}, "tiny_vq.udvla"},
 		{[]string{"--model", tiny, "--image", img, "--size", "88"}, "WxH"},
@@ -177,7 +177,7 @@ func TestVQDecodeCommand(t *testing.T) {
 		{[]string{"--model", tiny, "--codes", bad("b.json", `{"h":1,"w":1,"codes":[[300]]}`), "--out", filepath.Join(dir, "x.png")}, "codebook"},
 		{[]string{"--model", tiny, "--codes", bad("c.json", `{"h":0}`), "--out", filepath.Join(dir, "x.png")}, "grid"},
 		{[]string{"--model", tiny, "--codes", bad("d.json", `nope`), "--out", filepath.Join(dir, "x.png")}, "d.json"},
-		{[]string{"--model", "../../testdata/tiny.udvla", "--codes", codes, "--out", filepath.Join(dir, "x.png")}, "no vision tokenizer"},
+		{[]string{"--model", noVQModel(t), "--codes", codes, "--out", filepath.Join(dir, "x.png")}, "no vision tokenizer"},
 		{[]string{"--model", tiny, "--codes", codes}, "--out"},
 	} {
 		if _, e, code := runModelCmd(t, append([]string{"vq-decode"}, c.args...)...); code == 0 || !strings.Contains(e, c.want) {
