@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/udvla/udvla/engine"
@@ -35,9 +36,13 @@ type cRequest struct {
 	numCameras                     uint64
 	seed                           uint64
 	steps, mask, noCache, reserved int32
-	// appended to ABI 1: zero unless structSize is sizeofRequest
+	// appended to ABI 1: zero in a struct of the first ABI 1 size
 	budgetUS               uint64
 	actionSteps, reserved3 int32
+	// appended again: zero unless structSize is sizeofRequest. frames points to numCameras
+	// pointers to udvla_frame (cFrame).
+	frames                  unsafe.Pointer
+	decodeFuture, reserved4 int32
 }
 
 // maxBudgetUS bounds a step's time budget: a day.
@@ -48,12 +53,12 @@ const maxBudgetUS = 86400 * 1000000
 // status; no array is read before its length has been checked against the model.
 func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error) {
 	full := r.structSize == sizeofRequest
-	if !full && uintptr(r.structSize) != requestSizeABI1 {
-		return nil, errorf(statusStructSize, "%s: request struct_size %d, want %d (or %d, the first ABI 1 size)",
-			fn, r.structSize, sizeofRequest, requestSizeABI1)
+	if !full && uintptr(r.structSize) != requestSizeABI1 && uintptr(r.structSize) != requestSizeFrames {
+		return nil, errorf(statusStructSize, "%s: request struct_size %d, want %d (or %d and %d, the earlier ABI 1 sizes)",
+			fn, r.structSize, sizeofRequest, requestSizeABI1, requestSizeFrames)
 	}
-	if r.reserved != 0 || r.reserved3 != 0 {
-		return nil, errorf(statusInvalidArgument, "%s: request.reserved and reserved3 must be 0", fn)
+	if r.reserved != 0 || r.reserved3 != 0 || r.reserved4 != 0 {
+		return nil, errorf(statusInvalidArgument, "%s: request.reserved, reserved3 and reserved4 must be 0", fn)
 	}
 	if mi.vocab == nil {
 		return nil, errorf(statusUnsupported, "%s: %v", fn, engine.ErrNoLayout)
@@ -95,6 +100,9 @@ func decodeRequest(fn string, r cRequest, mi *modelInfo) (*engine.Request, error
 	if err := decodeInstruction(fn, r, mi, req); err != nil {
 		return nil, err
 	}
+	if err := decodeFrames(fn, r, mi, req); err != nil {
+		return nil, err
+	}
 	if err := decodeCodes(fn, r, mi, req); err != nil {
 		return nil, err
 	}
@@ -133,12 +141,24 @@ func decodeCodes(fn string, r cRequest, mi *modelInfo, req *engine.Request) erro
 	if r.numCameras != uint64(len(cams)) {
 		return errorf(statusInvalidArgument, "%s: codes for %d cameras, the model has %d", fn, r.numCameras, len(cams))
 	}
+	framed := func(c int) bool { return c < len(req.Frames) && req.Frames[c] != nil }
 	if r.codes == nil || r.codeCounts == nil {
+		if len(req.Frames) == len(cams) && !slices.Contains(req.Frames, nil) {
+			return nil // every camera takes a frame
+		}
 		return errorf(statusNullPointer, "%s: codes or code_counts is NULL", fn)
 	}
 	ptrs := unsafe.Slice((*unsafe.Pointer)(r.codes), len(cams))
 	counts := unsafe.Slice((*uint)(r.codeCounts), len(cams))
+	req.Codes = make([][]int32, 0, len(cams))
 	for c, cam := range cams {
+		if framed(c) {
+			if ptrs[c] != nil {
+				return errorf(statusInvalidArgument, "%s: camera %d (%s) has both codes and a frame: set codes[%d] to NULL", fn, c, cam.Name, c)
+			}
+			req.Codes = append(req.Codes, nil)
+			continue
+		}
 		if uint64(counts[c]) != uint64(cam.H*cam.W) {
 			return errorf(statusInvalidArgument, "%s: camera %d (%s) has %d codes, its %dx%d grid needs %d",
 				fn, c, cam.Name, uint64(counts[c]), cam.H, cam.W, cam.H*cam.W)

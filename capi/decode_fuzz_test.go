@@ -29,10 +29,13 @@ const (
 	offMask       = 68
 	offNoCache    = 72
 	offReserved   = 76
-	offBudget     = 80 // the appended fields, read only with the full struct_size
+	offBudget     = 80 // the appended fields, read only with a struct_size that holds them
 	offActionStep = 88
 	offReserved3  = 92
-	requestBytes  = 96
+	offFrames     = 96 // appended again; the harness leaves frames NULL
+	offDecodeFut  = 104
+	offReserved4  = 108
+	requestBytes  = 112
 )
 
 // Lengths the harness backs with real memory; beyond them the decoder must refuse before reading
@@ -97,8 +100,11 @@ func buildRequest(raw []byte, p *payload) (cRequest, *backing) {
 		noCache:        int32(le(raw, offNoCache, 4)),
 		reserved:       int32(le(raw, offReserved, 4)),
 	}
-	if r.structSize == sizeofRequest {
+	if r.structSize == sizeofRequest || uintptr(r.structSize) == requestSizeFrames {
 		r.budgetUS, r.actionSteps, r.reserved3 = le(raw, offBudget, 8), int32(le(raw, offActionStep, 4)), int32(le(raw, offReserved3, 4))
+	}
+	if r.structSize == sizeofRequest {
+		r.decodeFuture, r.reserved4 = int32(le(raw, offDecodeFut, 4)), int32(le(raw, offReserved4, 4))
 	}
 	bk := &backing{}
 	if le(raw, offInstr, 8) != 0 {
@@ -260,7 +266,8 @@ func checkRefusal(t *testing.T, fn string, err error) {
 }
 
 func checkAccepted(t *testing.T, r cRequest, bk *backing, req *engine.Request, mi *modelInfo) {
-	if (r.structSize != sizeofRequest && uintptr(r.structSize) != requestSizeABI1) || r.reserved != 0 || r.reserved3 != 0 ||
+	if (r.structSize != sizeofRequest && uintptr(r.structSize) != requestSizeABI1 && uintptr(r.structSize) != requestSizeFrames) ||
+		r.reserved != 0 || r.reserved3 != 0 || r.reserved4 != 0 || (r.decodeFuture != 0 && !mi.hasVQ) ||
 		r.steps < 0 || r.steps > maxSteps || r.actionSteps < 0 || r.actionSteps > maxSteps || r.budgetUS > maxBudgetUS {
 		t.Fatalf("accepted a bad request: %+v", r)
 	}

@@ -19,6 +19,7 @@ type modelInfo struct {
 	hasText        bool
 	hasActions     bool
 	hasStats       bool
+	hasVQ          bool // the model packs a vision tokenizer: frames in, future frames out
 	horizon, dims  int
 	maxInstruction int
 	backend        engine.Backend
@@ -29,6 +30,7 @@ type modelInfo struct {
 // resultSizes are the element counts of a step's outputs (tokens is the most action tokens).
 type resultSizes struct {
 	region, future, tokens, actions int
+	frames                          int // bytes of the future frames, with a vision tokenizer
 }
 
 // describe snapshots an engine's model.
@@ -44,6 +46,7 @@ func describeConfig(cfg *model.Config, o engine.Options, backendName string) *mo
 		maxInstruction: o.MaxInstruction,
 		backend:        o.Backend,
 		backendName:    backendName,
+		hasVQ:          cfg.VQ != nil,
 	}
 	if mi.maxInstruction == 0 {
 		mi.maxInstruction = 128 // engine.Options' default
@@ -58,6 +61,10 @@ func describeConfig(cfg *model.Config, o engine.Options, backendName string) *mo
 			// a future image block: BOI, the "1*H*W" header, IMG, H*W codes, EOF, EOI
 			mi.sizes.region += 4 + len(v.HeaderTokens(c.H, c.W)) + c.H*c.W
 			mi.sizes.future += c.H * c.W
+			if cfg.VQ != nil {
+				f := cfg.VQ.SpatialFactor()
+				mi.sizes.frames += 3 * c.H * f * c.W * f
+			}
 		}
 		mi.sizes.region += d.ActionLen
 		mi.sizes.tokens = d.ActionLen - 1

@@ -21,16 +21,28 @@ func checkOutputs(bufs [4]output, need resultSizes) error {
 		}
 	}
 	for i, b := range bufs {
-		if b.ptr != nil && b.cap < uint64(needs[i]) {
-			return errorf(statusBufferTooSmall, "udvla_step: result.%s holds %d elements, a step needs %d", b.name, b.cap, needs[i])
+		if err := checkOutput(b, needs[i]); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkOutput checks one buffer whose NULL-with-capacity case checkOutputs has ruled out, or
+// checks that too for a buffer outside the four.
+func checkOutput(b output, need int) error {
+	if b.ptr == nil && b.cap != 0 {
+		return errorf(statusNullPointer, "udvla_step: result.%s is NULL with capacity %d", b.name, b.cap)
+	}
+	if b.ptr != nil && b.cap < uint64(need) {
+		return errorf(statusBufferTooSmall, "udvla_step: result.%s holds %d elements, a step needs %d", b.name, b.cap, need)
 	}
 	return nil
 }
 
 // copyOut copies src into the buffer, at most its capacity: the slice is min(capacity, len(src))
 // long, so a capacity beyond any int (SIZE_MAX) is never converted.
-func copyOut[T int32 | float32](b output, src []T) {
+func copyOut[T int32 | float32 | byte](b output, src []T) {
 	if b.ptr == nil || b.cap == 0 {
 		return
 	}

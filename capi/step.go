@@ -20,9 +20,9 @@ func uvi_step(h C.udvla_engine, req *C.udvla_request, res *C.udvla_result) C.int
 		if res == nil {
 			return errorf(statusNullPointer, "udvla_step: result is NULL")
 		}
-		if res.struct_size != C.sizeof_udvla_result && uintptr(res.struct_size) != resultSizeABI1 {
-			return errorf(statusStructSize, "udvla_step: result struct_size %d, want %d (or %d, the first ABI 1 size)",
-				res.struct_size, C.sizeof_udvla_result, resultSizeABI1)
+		if res.struct_size != C.sizeof_udvla_result && uintptr(res.struct_size) != resultSizeABI1 && uintptr(res.struct_size) != resultSizeFrames {
+			return errorf(statusStructSize, "udvla_step: result struct_size %d, want %d (or %d and %d, the earlier ABI 1 sizes)",
+				res.struct_size, C.sizeof_udvla_result, resultSizeABI1, resultSizeFrames)
 		}
 		clearOutputs(res)
 		if res.reserved != 0 {
@@ -53,8 +53,11 @@ func clearOutputs(res *C.udvla_result) {
 	res.action_horizon, res.action_dims, res.actions_complete, res.eoa_found = 0, 0, 0, 0
 	res.generated, res.reserved2 = 0, 0
 	res.total_ns, res.loop_ns, res.prefill_ns, res.gpu_ns = 0, 0, 0, 0
-	if res.struct_size == C.sizeof_udvla_result {
+	if uintptr(res.struct_size) != resultSizeABI1 {
 		res.early, res.steps_run = 0, 0
+	}
+	if res.struct_size == C.sizeof_udvla_result {
+		res.future_frames_len = 0
 	}
 }
 
@@ -62,11 +65,22 @@ func clearOutputs(res *C.udvla_result) {
 // fails with every *_len set to the size it needs.
 func checkBuffers(res *C.udvla_result, need resultSizes) error {
 	err := checkOutputs(outputsOf(res), need)
+	if err == nil && res.struct_size == C.sizeof_udvla_result {
+		err = checkOutput(framesOutput(res), need.frames)
+	}
 	if statusOf(err) == statusBufferTooSmall {
 		res.region_len, res.future_codes_len = C.size_t(need.region), C.size_t(need.future)
 		res.action_tokens_len, res.actions_len = C.size_t(need.tokens), C.size_t(need.actions)
+		if res.struct_size == C.sizeof_udvla_result {
+			res.future_frames_len = C.size_t(need.frames)
+		}
 	}
 	return err
+}
+
+// framesOutput is the caller's future-frames buffer (bytes).
+func framesOutput(res *C.udvla_result) output {
+	return output{"future_frames", unsafe.Pointer(res.future_frames), uint64(res.future_frames_capacity)}
 }
 
 // outputsOf is the caller's four buffers as plain values.
@@ -122,9 +136,27 @@ func writeResult(res *C.udvla_result, r *engine.Result) error {
 	t := r.Timings
 	res.total_ns, res.loop_ns = C.uint64_t(t.Total.Nanoseconds()), C.uint64_t(t.Loop.Nanoseconds())
 	res.prefill_ns, res.gpu_ns = C.uint64_t(t.Prefill.Nanoseconds()), C.uint64_t(t.GPU.Nanoseconds())
-	if res.struct_size == C.sizeof_udvla_result { // a first-ABI-1 struct ends before them
+	if uintptr(res.struct_size) != resultSizeABI1 { // a first-ABI-1 struct ends before them
 		res.early, res.steps_run = cbool(r.Early), C.int32_t(r.StepsRun)
 	}
+	if res.struct_size == C.sizeof_udvla_result {
+		return writeFutureFrames(res, r)
+	}
+	return nil
+}
+
+// writeFutureFrames copies the future frames, camera after camera, into the caller's buffer.
+func writeFutureFrames(res *C.udvla_result, r *engine.Result) error {
+	var px []byte
+	for _, f := range r.FutureFrames {
+		px = append(px, f.Pix...)
+	}
+	res.future_frames_len = C.size_t(len(px))
+	b := framesOutput(res)
+	if b.cap != 0 && b.cap < uint64(len(px)) {
+		return errorf(statusBufferTooSmall, "udvla_step: result.future_frames holds %d bytes, the step made %d", b.cap, len(px))
+	}
+	copyOut(b, px)
 	return nil
 }
 
@@ -172,9 +204,13 @@ func allocResult(r *engine.Result) (*C.udvla_result, error) {
 	for _, row := range r.Actions {
 		nActions += len(row)
 	}
+	nFrames := 0
+	for _, f := range r.FutureFrames {
+		nFrames += len(f.Pix)
+	}
 	head := C.size_t(C.sizeof_udvla_result)
 	ints := len(r.Region) + nFuture + len(r.ActionTokens)
-	total := head + C.size_t(4*(ints+nActions))
+	total := head + C.size_t(4*(ints+nActions)+nFrames)
 	mem := C.calloc(1, total)
 	if mem == nil {
 		return nil, errorf(statusEngine, "udvla_step_alloc: out of memory (%d bytes)", uint64(total))
@@ -191,6 +227,9 @@ func allocResult(r *engine.Result) (*C.udvla_result, error) {
 	res.future_codes, res.future_codes_capacity = (*C.int32_t)(take(nFuture)), C.size_t(nFuture)
 	res.action_tokens, res.action_tokens_capacity = (*C.int32_t)(take(len(r.ActionTokens))), C.size_t(len(r.ActionTokens))
 	res.actions, res.actions_capacity = (*C.float)(take(nActions)), C.size_t(nActions)
+	if nFrames > 0 {
+		res.future_frames, res.future_frames_capacity = (*C.uint8_t)(at), C.size_t(nFrames)
+	}
 	if err := writeResult(res, r); err != nil {
 		C.free(mem)
 		return nil, err

@@ -197,6 +197,17 @@ typedef struct udvla_open_options {
                                 OUT_OF_RANGE naming it */
 } udvla_open_options;
 
+/* A camera frame: RGB8, row-major, 3 bytes per pixel (R, G, B), any size. The library reads it
+   during the call only; the caller keeps it. */
+typedef struct udvla_frame {
+    uint32_t struct_size;           /* sizeof(udvla_frame) */
+    uint32_t width;                 /* pixels, 1..32768 (and at most 2^26 pixels) */
+    uint32_t height;
+    uint32_t stride;                /* bytes from a row's start to the next; 0: 3 * width */
+    const uint8_t *pixels;          /* (height - 1) * stride + 3 * width bytes at least */
+    size_t pixels_len;              /* bytes the pixels buffer holds */
+} udvla_frame;
+
 /* One control step. Zeroed fields take the defaults (JD3P, the model's steps, the model's mask
    rule, no budget). */
 typedef struct udvla_request {
@@ -226,6 +237,20 @@ typedef struct udvla_request {
                                        fail with UDVLA_ERR_ENGINE once it has passed */
     int32_t action_steps;           /* UDVLA_MODE_ID's action loop; 0: the release's 28 */
     int32_t reserved3;              /* must be 0 */
+    /* Appended; a struct_size of offsetof(udvla_request, frames) (the second ABI 1 size) reads
+       them as NULL and 0. */
+    const udvla_frame *const *frames; /* NULL, or num_cameras pointers: camera c's frame, which the
+                                       model's vision tokenizer turns into its codes (resized to
+                                       the camera's grid times the tokenizer's spatial factor as
+                                       Pillow does; a frame at that size passes through), or NULL
+                                       for a camera that takes codes. A camera with a frame must
+                                       have codes[c] NULL (codes and code_counts may be NULL when
+                                       every camera has a frame). A model without a vision
+                                       tokenizer gives UDVLA_ERR_UNSUPPORTED */
+    int32_t decode_future;          /* nonzero: decode the future codes to the result's
+                                       future_frames (UDVLA_ERR_UNSUPPORTED without a vision
+                                       tokenizer) */
+    int32_t reserved4;              /* must be 0 */
 } udvla_request;
 
 /*
@@ -274,6 +299,16 @@ typedef struct udvla_result {
     int32_t early;              /* 1 when budget_us stopped JD3P before its last step: the outputs
                                    are the sampled tokens of step steps_run, not of a full run */
     int32_t steps_run;          /* decoding passes run (JD3P/ID: steps; AR: tokens generated) */
+    /* Appended; with a struct_size of offsetof(udvla_result, future_frames) (the second ABI 1
+       size) they are neither read nor written. */
+    uint8_t *future_frames;     /* with request.decode_future: each camera's future frame, RGB8
+                                   packed (3 bytes per pixel, rows of 3 * width bytes), camera after
+                                   camera, each (H * f) x (W * f) pixels for a camera of H x W codes
+                                   and the vision tokenizer's spatial factor f (8 for the release);
+                                   a position whose token is not a visual code decodes as code 0.
+                                   NULL with capacity 0 skips it */
+    size_t future_frames_capacity; /* bytes */
+    size_t future_frames_len;   /* bytes written (the bytes needed with BUFFER_TOO_SMALL) */
 } udvla_result;
 
 /* The vocabulary layout of a model (its ranges and special ids). */
@@ -353,6 +388,10 @@ typedef struct udvla_device_info {
 static inline void udvla_open_options_init(udvla_open_options *o) {
     memset(o, 0, sizeof *o);
     o->struct_size = (uint32_t)sizeof *o;
+}
+static inline void udvla_frame_init(udvla_frame *f) {
+    memset(f, 0, sizeof *f);
+    f->struct_size = (uint32_t)sizeof *f;
 }
 static inline void udvla_request_init(udvla_request *r) {
     memset(r, 0, sizeof *r);
