@@ -313,5 +313,84 @@ class BuffersTest(unittest.TestCase):
             int32_view(array.array("d", [0.5]), "float")
 
 
+class FramesTest(unittest.TestCase):
+    """Camera frames in and future frames out, as a user calls them: bytes, bytearray with padded
+    rows, numpy arrays (where numpy is present) without a copy; bad frames raise the C statuses
+    naming the camera, and the engine goes on with the same result."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.engine = udvla.Engine(MODEL)
+        rnd = random.Random(17)
+        cls.main_px = bytes(rnd.randrange(256) for _ in range(3 * 23 * 17))
+        cls.wrist_px = bytes(rnd.randrange(256) for _ in range(3 * 6 * 6))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.engine.close()
+
+    def frames(self):
+        return [udvla.Frame(self.main_px, 23, 17), udvla.Frame(self.wrist_px, 6, 6)]
+
+    def step(self, **kw):
+        return self.engine.step(instruction=[40, 50, 60], seed=9, **kw)
+
+    def test_frames_and_future_frames(self):
+        r = self.step(frames=self.frames(), future_frames=True)
+        self.assertEqual([(f.width, f.height) for f in r.future_frames], [(10, 10), (6, 6)])
+        self.assertEqual([len(f.pixels) for f in r.future_frames], [300, 108])
+        self.assertEqual(r.horizon, 10)
+        # padded rows in a bytearray: the same pixels, the same step
+        pad = bytearray()
+        for y in range(17):
+            pad += self.main_px[69 * y:69 * (y + 1)] + b"\x7f" * 5
+        r2 = self.step(frames=[udvla.Frame(pad, 23, 17, stride=74), udvla.Frame(bytearray(self.wrist_px), 6, 6)],
+                       future_frames=True)
+        self.assertEqual(list(r2.region), list(r.region))
+        self.assertEqual([f.pixels for f in r2.future_frames], [f.pixels for f in r.future_frames])
+        # without future_frames none are made; a camera by codes beside one by frame
+        self.assertEqual(self.step(frames=self.frames()).future_frames, [])
+        wrist_codes = self.step(frames=[None, self.frames()[1]], codes=[list(range(25)), None])
+        self.assertEqual(len(wrist_codes.region), len(r.region))
+
+    def test_bad_frames(self):
+        good = self.step(frames=self.frames())
+        cases = [
+            ([udvla.Frame(self.main_px[:-1], 23, 17), None], udvla.InvalidArgumentError, "camera 0 (main)"),
+            ([udvla.Frame(self.main_px, 23, 17, stride=5), None], udvla.InvalidArgumentError, "stride 5"),
+            ([None, udvla.Frame(b"", 6, 6)], udvla.InvalidArgumentError, "camera 1 (wrist)"),
+            ([udvla.Frame(self.main_px, 0, 17), None], udvla.InvalidArgumentError, "size 0x17"),
+        ]
+        for frames, err, says in cases:
+            with self.assertRaises(err) as cm:
+                self.step(frames=frames, codes=[None if f else list(range(25 if i == 0 else 9)) for i, f in enumerate(frames)])
+            self.assertIn(says, str(cm.exception))
+        with self.assertRaises(udvla.InvalidArgumentError) as cm:
+            self.step(frames=self.frames(), codes=[list(range(25)), None])
+        self.assertIn("both codes and a frame", str(cm.exception))
+        with self.assertRaises(TypeError):
+            self.step(frames=[b"raw", None], codes=[None, list(range(9))])
+        with self.assertRaises(TypeError):
+            self.step(frames=[udvla.Frame(None, 6, 6), None], codes=[None, list(range(9))])
+        self.assertEqual(list(self.step(frames=self.frames()).region), list(good.region))
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_frames_numpy(self):
+        want = self.step(frames=self.frames(), future_frames=True)
+        main = numpy.frombuffer(self.main_px, dtype=numpy.uint8).reshape(17, 23, 3).copy()
+        wide = numpy.zeros((17, 30, 3), dtype=numpy.uint8)
+        wide[:, 4:27] = main  # a crop: rows padded, passed without a copy
+        wrist = numpy.frombuffer(self.wrist_px, dtype=numpy.uint8).reshape(6, 6, 3)  # read-only
+        got = self.step(frames=[wide[:, 4:27], wrist], future_frames=True)
+        self.assertEqual(list(got.region), list(want.region))
+        self.assertTrue(numpy.array_equal(got.future_frames[0].ndarray(), want.future_frames[0].ndarray()))
+        self.assertEqual(got.future_frames[1].ndarray().shape, (6, 6, 3))
+        # a transposed view is copied once, in C order
+        t = numpy.ascontiguousarray(main.transpose(1, 0, 2)).transpose(1, 0, 2)
+        self.assertEqual(list(self.step(frames=[t, wrist]).region), list(self.step(frames=self.frames()).region))
+        with self.assertRaises(TypeError):
+            self.step(frames=[main.astype(numpy.int32), wrist])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,6 +5,8 @@
         cams = engine.info.cameras                  # names and token grids
         r = engine.step(codes=[main, wrist], instruction=[...], seed=1)
         r.action_chunk()                            # horizon x dims floats
+        r = engine.step(frames=[udvla.Frame(rgb, w, h), wrist_array], instruction=[...],
+                        future_frames=True)         # camera frames in, r.future_frames out
 
 Failures raise udvla.Error subclasses named after the C statuses (NotFoundError, which is also a
 FileNotFoundError, OutOfRangeError, ...); wrong argument types raise TypeError. Engine.cancel(),
@@ -25,6 +27,7 @@ and open their engines there.
 
 from ._engine import (Camera, Device, Engine, ModelInfo, Result, VocabLayout, abi_version, devices,
                       live_engines, live_results, version)
+from ._frames import Frame
 from ._errors import (BufferTooSmallError, CancelledError, ClosedError, DeviceError, EngineError, Error,
                       ForkedError, InternalError, InvalidArgumentError, InvalidHandleError, ModelError,
                       NotFoundError, NullPointerError, OutOfRangeError, StructSizeError,
@@ -35,7 +38,7 @@ __version__ = "1.0.0"
 
 __all__ = [
     "ABI_VERSION", "BufferTooSmallError", "Camera", "CancelledError", "ClosedError", "Device", "DeviceError",
-    "Engine", "EngineError", "Error", "ForkedError", "InternalError", "InvalidArgumentError", "InvalidHandleError",
+    "Engine", "EngineError", "Error", "ForkedError", "Frame", "InternalError", "InvalidArgumentError", "InvalidHandleError",
     "LibraryNotFoundError", "ModelError", "ModelInfo", "NotFoundError", "NullPointerError",
     "OutOfRangeError", "Result", "StructSizeError", "UnsupportedError", "VocabLayout", "abi_version",
     "devices", "live_engines", "live_results", "load_library", "version",

@@ -7,7 +7,8 @@ import os
 from typing import List, Optional
 
 from . import _native as n
-from ._buffers import int32_view
+from ._buffers import Int32View, int32_view
+from ._frames import Frame, frame_struct
 from ._errors import InvalidArgumentError, NotFoundError, OutOfRangeError, check
 
 _BACKENDS = {"vulkan": n.BACKEND_VULKAN, "reference": n.BACKEND_REFERENCE}
@@ -175,7 +176,7 @@ class Result:
 
     __slots__ = ("region", "future_codes", "action_tokens", "actions", "horizon", "dims",
                  "actions_complete", "eoa_found", "generated", "total_ns", "loop_ns", "prefill_ns",
-                 "gpu_ns", "_cameras", "_tokens", "early", "steps_run")
+                 "gpu_ns", "_cameras", "_tokens", "early", "steps_run", "future_frames")
 
     def __init__(self, info: ModelInfo):
         # region, future codes and actions have fixed sizes and are written in place by every
@@ -190,6 +191,8 @@ class Result:
         self.total_ns = self.loop_ns = self.prefill_ns = self.gpu_ns = 0
         # early: a budget stopped JD3P after steps_run steps (the tokens are that step's samples)
         self.early, self.steps_run = False, 0
+        # future_frames: per camera a udvla.Frame (packed RGB8) when the step asked for them
+        self.future_frames = []
         self._cameras = info.cameras
 
     def action(self, t: int, d: int) -> float:
@@ -347,8 +350,9 @@ class Engine:
         cams = self.info.cameras
         per_camera = isinstance(codes, (list, tuple)) and len(codes) > 0 and all(
             not isinstance(c, int) for c in codes)
-        if per_camera:
-            return [int32_view(c, f"codes[{i}]") for i, c in enumerate(codes)]
+        if per_camera:  # None: a camera that takes a frame
+            return [Int32View(None, None, 0) if c is None else int32_view(c, f"codes[{i}]")
+                    for i, c in enumerate(codes)]
         flat = int32_view(codes, "codes")
         if flat.n != sum(c.size for c in cams):
             # let the library report the mismatch with its documented status
@@ -361,14 +365,21 @@ class Engine:
             at += c.size
         return views
 
-    def step(self, codes, instruction=None, *, seed: int = 0, steps: int = 0, mode: str = "jd3p",
+    def step(self, codes=None, instruction=None, *, seed: int = 0, steps: int = 0, mode: str = "jd3p",
              mask: str = "model", no_cache: bool = False, out: Optional[Result] = None,
-             budget_us: int = 0, action_steps: int = 0) -> Result:
+             budget_us: int = 0, action_steps: int = 0, frames=None,
+             future_frames: bool = False) -> Result:
         """Runs one control step.
 
         codes: per camera (in the model's order) H*W visual codes, as lists, array.array or int32
             buffers (numpy arrays of any shape are read in C order), or one flat buffer of every
-            camera's codes in order.
+            camera's codes in order. None (or a None entry) for cameras that take frames.
+        frames: per camera a camera frame (a udvla.Frame, or a numpy array (height, width, 3) of
+            uint8, passed without a copy), or None for a camera that takes codes. The model's
+            vision tokenizer turns each into the camera's codes (resized as Pillow does to the
+            camera's grid times its spatial factor).
+        future_frames: decode the future codes into result.future_frames (per camera a
+            udvla.Frame of packed RGB8).
         instruction: text token ids (a sequence or buffer), or a str when the model packs a text
             vocabulary.
         mode: "jd3p"; "id" (independent diffusion as the release runs it: steps image steps, 0
@@ -422,13 +433,26 @@ class Engine:
             keep.append(iv)
             req.instruction = iv.ptr
             req.instruction_len = iv.n
-        views = self._codes(codes)
-        keep.append(views)
-        ptrs = (n.c_int32_p * max(len(views), 1))(*[v.ptr for v in views])
-        counts = (ctypes.c_size_t * max(len(views), 1))(*[v.n for v in views])
-        req.codes = ptrs
-        req.code_counts = counts
-        req.num_cameras = len(views)
+        _need(future_frames, (bool,), "future_frames")
+        req.decode_future = 1 if future_frames else 0
+        if codes is not None:
+            views = self._codes(codes)
+            keep.append(views)
+            ptrs = (n.c_int32_p * max(len(views), 1))(*[v.ptr for v in views])
+            counts = (ctypes.c_size_t * max(len(views), 1))(*[v.n for v in views])
+            req.codes = ptrs
+            req.code_counts = counts
+            req.num_cameras = len(views)
+        if frames is not None:
+            if not isinstance(frames, (list, tuple)):
+                raise TypeError(f"frames: want a list with one frame (or None) per camera, not {type(frames).__name__}")
+            structs = [None if f is None else frame_struct(f, f"frames[{i}]") for i, f in enumerate(frames)]
+            keep.append(structs)
+            fp = (ctypes.POINTER(n.Frame) * max(len(frames), 1))(
+                *[ctypes.pointer(s[0]) if s else None for s in structs])
+            keep.append(fp)
+            req.frames = fp
+            req.num_cameras = len(frames)
 
         r = out if out is not None else Result(self.info)
         if len(r.region) != self.info.region_size:  # a Result of another model: size it anew
@@ -438,8 +462,15 @@ class Engine:
         res.future_codes, res.future_codes_capacity = _ptr(r.future_codes, ctypes.c_int32), len(r.future_codes)
         res.action_tokens, res.action_tokens_capacity = _ptr(r._tokens, ctypes.c_int32), len(r._tokens)
         res.actions, res.actions_capacity = _ptr(r.actions, ctypes.c_float), len(r.actions)
+        pixels = None
+        if future_frames:
+            pixels = bytearray(self._future_frame_bytes(req, res))
+            if pixels:
+                res.future_frames = ctypes.addressof((ctypes.c_uint8 * len(pixels)).from_buffer(pixels))
+                res.future_frames_capacity = len(pixels)
         status = self._lib.udvla_step(self._handle, ctypes.byref(req), ctypes.byref(res))
         check(self._lib, status)
+        r.future_frames = self._split_frames(pixels) if pixels else []
         r.action_tokens = r._tokens[:res.action_tokens_len]
         r.horizon, r.dims = res.action_horizon, res.action_dims
         r.actions_complete, r.eoa_found = bool(res.actions_complete), bool(res.eoa_found)
@@ -447,6 +478,31 @@ class Engine:
         r.total_ns, r.loop_ns, r.prefill_ns, r.gpu_ns = res.total_ns, res.loop_ns, res.prefill_ns, res.gpu_ns
         r.early, r.steps_run = bool(res.early), res.steps_run
         return r
+
+    def _future_frame_bytes(self, req, res) -> int:
+        """The bytes of a step's future frames: the library names them when a one-byte buffer is
+        too small, before anything runs. 0 when the request is refused for another reason (the
+        step itself then reports it)."""
+        probe = ctypes.c_uint8()
+        res.future_frames, res.future_frames_capacity = ctypes.addressof(probe), 1
+        status = self._lib.udvla_step(self._handle, ctypes.byref(req), ctypes.byref(res))
+        res.future_frames, res.future_frames_capacity = None, 0
+        del status  # BUFFER_TOO_SMALL, or a refusal the step itself reports
+        return res.future_frames_len
+
+    def _split_frames(self, pixels):
+        """The frames buffer cut per camera: each camera's frame is square in its pixel grid of
+        H*f x W*f, f the tokenizer's spatial factor, found from the bytes each camera takes."""
+        cams = self.info.cameras
+        area = sum(c.size for c in cams)
+        f2 = len(pixels) // (3 * area)  # f*f pixels per code
+        f = int(round(f2 ** 0.5))
+        out, at = [], 0
+        for c in cams:
+            w, h = c.width * f, c.height * f
+            out.append(Frame(bytes(pixels[at:at + 3 * w * h]), w, h))
+            at += 3 * w * h
+        return out
 
     def __repr__(self):
         state = "closed" if self.closed else self.info.backend_name

@@ -48,6 +48,17 @@ class OpenOptions(ctypes.Structure):
     ]
 
 
+class Frame(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("width", ctypes.c_uint32),
+        ("height", ctypes.c_uint32),
+        ("stride", ctypes.c_uint32),
+        ("pixels", ctypes.c_void_p),
+        ("pixels_len", ctypes.c_size_t),
+    ]
+
+
 class Request(ctypes.Structure):
     _fields_ = [
         ("struct_size", ctypes.c_uint32),
@@ -66,6 +77,9 @@ class Request(ctypes.Structure):
         ("budget_us", ctypes.c_uint64),
         ("action_steps", ctypes.c_int32),
         ("reserved3", ctypes.c_int32),
+        ("frames", ctypes.POINTER(ctypes.POINTER(Frame))),
+        ("decode_future", ctypes.c_int32),
+        ("reserved4", ctypes.c_int32),
     ]
 
 
@@ -97,6 +111,9 @@ class Result(ctypes.Structure):
         ("gpu_ns", ctypes.c_uint64),
         ("early", ctypes.c_int32),
         ("steps_run", ctypes.c_int32),
+        ("future_frames", ctypes.c_void_p),
+        ("future_frames_capacity", ctypes.c_size_t),
+        ("future_frames_len", ctypes.c_size_t),
     ]
 
 
