@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -176,6 +178,23 @@ struct StepParams {
     // sampled tokens, Result::early set; other modes throw once it has passed. 0: none.
     std::chrono::microseconds budget{0};
     int action_steps = 0; // Mode::ID's action loop; 0: the release's 28 (steps is its image loop)
+    // future_frames: decode the future codes into Result::future_frames (needs a model with a
+    // vision tokenizer)
+    bool future_frames = false;
+};
+
+// FrameView is a camera frame the caller keeps alive during the step: RGB8, 3 bytes per pixel,
+// row y at byte y * stride (0: 3 * width).
+struct FrameView {
+    uint32_t width = 0, height = 0, stride = 0;
+    Span<const uint8_t> pixels;
+};
+
+// Frame is an RGB8 frame that owns its pixels (packed when stride is 0).
+struct Frame {
+    uint32_t width = 0, height = 0, stride = 0;
+    std::vector<uint8_t> pixels;
+    FrameView view() const { return FrameView{width, height, stride, pixels}; }
 };
 
 // RequestView refers to inputs the caller keeps alive during the step (no copies).
@@ -183,6 +202,9 @@ struct RequestView : StepParams {
     Span<const int32_t> instruction;
     const char *instruction_text = nullptr;
     std::vector<Span<const int32_t>> codes; // per camera, in the model's order
+    // frames: per camera a frame the model's vision tokenizer turns into its codes, or nullopt
+    // for a camera that takes codes (whose frame's camera then has empty codes). Empty: codes only.
+    std::vector<std::optional<FrameView>> frames;
 };
 
 // Request owns its inputs.
@@ -190,6 +212,7 @@ struct Request : StepParams {
     std::vector<int32_t> instruction;
     std::string instruction_text;           // used when instruction is empty
     std::vector<std::vector<int32_t>> codes; // per camera, H*W row-major
+    std::vector<std::optional<Frame>> frames; // per camera, or nullopt (see RequestView::frames)
 
     RequestView view() const {
         RequestView v;
@@ -197,6 +220,7 @@ struct Request : StepParams {
         v.instruction = instruction;
         v.instruction_text = instruction_text.empty() ? nullptr : instruction_text.c_str();
         for (const auto &c : codes) v.codes.emplace_back(c);
+        for (const auto &f : frames) v.frames.push_back(f ? std::optional<FrameView>(f->view()) : std::nullopt);
         return v;
     }
 };
@@ -213,6 +237,9 @@ struct Result {
     std::chrono::nanoseconds total{0}, loop{0}, prefill{0}, gpu{0};
     bool early = false; // the budget stopped JD3P after steps_run steps: not a full run
     int steps_run = 0;  // decoding passes run (AR: tokens generated)
+    // future_frames: with StepParams::future_frames, per camera the future codes decoded to a
+    // packed RGB8 frame (a position whose token is not a visual code decodes as code 0)
+    std::vector<Frame> future_frames;
 
     // action is the action of row t (0 <= t < horizon), column d (0 <= d < dims).
     float action(int t, int d) const {
@@ -333,15 +360,32 @@ public:
             ptrs[c] = req.codes[c].data();
             counts[c] = req.codes[c].size();
         }
+        std::vector<udvla_frame> frame_structs(req.frames.size());
+        std::vector<const udvla_frame *> frame_ptrs(req.frames.size(), nullptr);
+        for (std::size_t c = 0; c < req.frames.size(); c++) {
+            if (!req.frames[c]) continue;
+            udvla_frame_init(&frame_structs[c]);
+            frame_structs[c].width = req.frames[c]->width;
+            frame_structs[c].height = req.frames[c]->height;
+            frame_structs[c].stride = req.frames[c]->stride;
+            frame_structs[c].pixels = req.frames[c]->pixels.data();
+            frame_structs[c].pixels_len = req.frames[c]->pixels.size();
+            frame_ptrs[c] = &frame_structs[c];
+        }
         udvla_request r;
         udvla_request_init(&r);
         r.mode = static_cast<int32_t>(req.mode);
         r.instruction = req.instruction.data();
         r.instruction_len = req.instruction.size();
         r.instruction_text = req.instruction_text;
-        r.codes = ptrs;
-        r.code_counts = counts;
+        r.codes = req.codes.empty() ? nullptr : ptrs;
+        r.code_counts = req.codes.empty() ? nullptr : counts;
         r.num_cameras = req.codes.size();
+        if (!req.frames.empty()) {
+            r.frames = frame_ptrs.data();
+            r.num_cameras = req.frames.size();
+        }
+        r.decode_future = req.future_frames ? 1 : 0;
         r.seed = req.seed;
         r.steps = req.steps;
         r.mask = static_cast<int32_t>(req.mask);
@@ -363,7 +407,21 @@ public:
         res.action_tokens_capacity = out.action_tokens.size();
         res.actions = out.actions.data();
         res.actions_capacity = out.actions.size();
+        std::vector<uint8_t> pixels;
+        if (req.future_frames) {
+            // the library names the bytes the frames take when a one-byte buffer is too small,
+            // before anything runs; a request refused for another reason reports it in the step
+            uint8_t probe = 0;
+            res.future_frames = &probe;
+            res.future_frames_capacity = 1;
+            (void)udvla_step(handle_, &r, &res);
+            pixels.resize(res.future_frames_len);
+            res.future_frames = pixels.empty() ? nullptr : pixels.data();
+            res.future_frames_capacity = pixels.size();
+        }
         detail::check(udvla_step(handle_, &r, &res));
+        out.future_frames.clear();
+        if (!pixels.empty()) split_frames(pixels, out.future_frames);
         out.region.resize(res.region_len);
         out.future_codes.resize(res.future_codes_len);
         out.action_tokens.resize(res.action_tokens_len);
@@ -385,6 +443,26 @@ public:
     static uint64_t live_engines() { return udvla_live_engines(); }
 
 private:
+    // split_frames cuts the future frames' bytes per camera: camera c is (H*f) x (W*f) pixels for
+    // its H x W codes, f the vision tokenizer's spatial factor, found from the bytes per code.
+    void split_frames(const std::vector<uint8_t> &pixels, std::vector<Frame> &out) const {
+        std::size_t area = 0;
+        for (const auto &c : info_.cameras) area += c.size();
+        if (area == 0) return;
+        const auto f = static_cast<uint32_t>(std::lround(std::sqrt(static_cast<double>(pixels.size() / (3 * area)))));
+        std::size_t at = 0;
+        for (const auto &c : info_.cameras) {
+            Frame fr;
+            fr.width = static_cast<uint32_t>(c.width) * f;
+            fr.height = static_cast<uint32_t>(c.height) * f;
+            const std::size_t n = 3 * static_cast<std::size_t>(fr.width) * fr.height;
+            if (at + n > pixels.size()) break;
+            fr.pixels.assign(pixels.begin() + static_cast<std::ptrdiff_t>(at), pixels.begin() + static_cast<std::ptrdiff_t>(at + n));
+            at += n;
+            out.push_back(std::move(fr));
+        }
+    }
+
     void load_info() {
         udvla_model_info_init(&info_);
         detail::check(udvla_get_model_info(handle_, &info_));

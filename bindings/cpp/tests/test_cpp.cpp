@@ -158,6 +158,55 @@ int main(int argc, char **argv) {
             break;
         }
 
+        // camera frames in (owned, and viewed with padded rows), future frames out; a bad frame
+        // throws with its status and the engine goes on with the same result
+        {
+            udvla::Request fr;
+            fr.instruction = {40, 50, 60};
+            fr.seed = 9;
+            fr.future_frames = true;
+            uint32_t lcg = 7;
+            auto noise = [&lcg](uint32_t w, uint32_t h) {
+                udvla::Frame f;
+                f.width = w;
+                f.height = h;
+                f.pixels.resize(3u * w * h);
+                for (auto &p : f.pixels) p = static_cast<uint8_t>((lcg = lcg * 1664525u + 1013904223u) >> 24);
+                return f;
+            };
+            fr.frames = {noise(23, 17), noise(6, 6)};
+            udvla::Result a = e.step(fr);
+            CHECK(a.future_frames.size() == 2);
+            if (a.future_frames.size() == 2) {
+                CHECK(a.future_frames[0].width == 10 && a.future_frames[0].height == 10 && a.future_frames[0].pixels.size() == 300);
+                CHECK(a.future_frames[1].width == 6 && a.future_frames[1].pixels.size() == 108);
+            }
+            std::vector<uint8_t> padded;
+            for (uint32_t y = 0; y < 17; y++) {
+                const auto row = fr.frames[0]->pixels.begin() + static_cast<std::ptrdiff_t>(69 * y);
+                padded.insert(padded.end(), row, row + 69);
+                padded.insert(padded.end(), 4, uint8_t{0x7f});
+            }
+            udvla::RequestView v = fr.view();
+            v.frames[0] = udvla::FrameView{23, 17, 73, padded};
+            udvla::Result b = e.step(v);
+            CHECK(b.region == a.region);
+            CHECK(b.future_frames.size() == 2 && b.future_frames[0].pixels == a.future_frames[0].pixels);
+            udvla::RequestView bad = v;
+            bad.frames[1] = udvla::FrameView{6, 6, 0, udvla::Span<const uint8_t>(padded.data(), 107)};
+            expect_error("a short frame", udvla::Status::InvalidArgument, [&] { e.step(bad); });
+            bad = v;
+            bad.frames[1] = udvla::FrameView{6, 6, 0, udvla::Span<const uint8_t>()};
+            expect_error("a NULL frame", udvla::Status::NullPointer, [&] { e.step(bad); });
+            udvla::RequestView mixed = fr.view();
+            std::vector<int32_t> wrist_codes(9, 3);
+            mixed.frames[1] = std::nullopt;
+            mixed.codes = {udvla::Span<const int32_t>(), wrist_codes};
+            mixed.future_frames = false;
+            CHECK(e.step(mixed).future_frames.empty());
+            CHECK(e.step(fr).region == a.region);
+        }
+
         // moving hands the handle over; the moved-from engine holds none
         udvla::Engine moved = std::move(e);
         CHECK(e.handle() == 0);
