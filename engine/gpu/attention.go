@@ -23,6 +23,8 @@ const MaxAttentionHeadDim = 256
 // a query tile may attend are skipped.
 type Attention struct {
 	fast, scalar *vk.Pipeline // fast is nil when the head dim is not a multiple of 4
+	flash        *vk.Pipeline // a flash variant, when the kernel table picks one and a tile fits
+	tiles        flashTiles
 	shape        AttentionShape
 	local        int // fast path: the subgroup size
 	scalarLocal  int
@@ -42,7 +44,16 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.HeadDim%4 == 0 && k.Attention == AttentionSubgroup {
+	variant := k.Attention
+	if variant == AttentionFlash || variant == AttentionFlashEmu || variant == AttentionFlashNV {
+		if a.flash, a.tiles, err = newFlash(dev, variant, s); err != nil {
+			return nil, err
+		}
+		if a.flash == nil {
+			variant = AttentionSubgroup // the head dim's tiles exceed the shared memory
+		}
+	}
+	if s.HeadDim%4 == 0 && variant == AttentionSubgroup {
 		// One subgroup per workgroup, at the device's subgroup size (pinned where the device
 		// lets it vary): the shader broadcasts across exactly LOCAL_X lanes.
 		p, err := dev.Pipeline("attention", shaders.MustSPIRV("attention"),
@@ -128,7 +139,9 @@ func (at *Attention) Record(s *vk.Sequence, a AttentionArgs) error {
 		U32(uint32(a.QStride)).U32(uint32(a.KStride)).U32(uint32(a.OutStride)).
 		F32(float32(math.Log2E / math.Sqrt(float64(sh.HeadDim)))).U32(useReach)
 	binds := [6]vk.Access{vk.R(a.Q), vk.R(a.K), vk.R(a.V), vk.R(a.Mask), vk.R(a.Reach), vk.W(a.Out)}
-	if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
+	if at.flash != nil {
+		s.Dispatch(at.flash, groups(a.NQ, at.tiles.bq), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)
+	} else if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
 		s.Dispatch(at.fast, groups(a.NQ, at.local), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)
 	} else {
 		s.Dispatch(at.scalar, groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)

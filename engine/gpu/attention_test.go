@@ -34,6 +34,8 @@ type attnCase struct {
 	limit          float64
 	kStride        int  // floats between K/V rows; 0 is dense
 	noReach        bool // run without the reach buffer
+	flash          bool // the kernel must run a flash variant
+	f16            bool // the kernel rounds q, k and v to fp16: so does the reference
 }
 
 // runAttention runs one case on the device and the reference and compares them.
@@ -43,6 +45,9 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 	k, err := NewAttention(dev, sh)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.flash && k.flash == nil {
+		t.Fatalf("%s: %q built no flash pipeline", c.name, dev.Kernels)
 	}
 	qw, kw := c.heads*c.hd, c.kv*c.hd
 	stride := kw
@@ -59,7 +64,11 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 	for i := range kPos {
 		kPos[i] = int32(i)
 	}
-	want, err := ref.Attention(q, qPos, kk, v, kPos, ref.AttnShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd}, c.mask)
+	rq, rk, rv := q, kk, v
+	if c.f16 {
+		rq, rk, rv = roundF16(q), roundF16(kk), roundF16(v)
+	}
+	want, err := ref.Attention(rq, qPos, rk, rv, kPos, ref.AttnShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd}, c.mask)
 	if err != nil {
 		t.Fatal(err)
 	}

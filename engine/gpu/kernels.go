@@ -34,7 +34,29 @@ const (
 	AttentionSubgroup = "subgroup"
 	// AttentionScalar is shaders/attention_scalar.comp: any head dim, no subgroup operations.
 	AttentionScalar = "scalar"
+	// AttentionFlash is shaders/attention_flash.comp: a tile of queries per workgroup, K/V tiles
+	// staged in shared memory, tiles the mask hides skipped, fp32 products per invocation.
+	AttentionFlash = "flash"
+	// AttentionFlashNV is the same source with Q·Kᵀ and P·V on NV cooperative matrices (fp16
+	// operands, fp32 accumulation): devices that report a 16×16×16 fp16 shape.
+	AttentionFlashNV = "flash-nv"
+	// AttentionFlashEmu is the NV build with the cooperative multiply in plain arithmetic: it
+	// tests the tile logic of flash-nv on any device (tests and benchmarks only).
+	AttentionFlashEmu = "flash-emu"
 )
+
+// coopMatF16 reports whether the device multiplies 16×16×16 fp16 cooperative matrices into fp32,
+// the fragments of shaders/attention_flash_nv.comp.
+func coopMatF16(d vk.DeviceInfo) bool {
+	for _, c := range d.CoopMat {
+		if c.M == 16 && c.N == 16 && c.K == 16 && c.A == "f16" && c.B == "f16" && c.C == "f32" && c.Result == "f32" {
+			return true
+		}
+	}
+	return false
+}
+
+func never(vk.DeviceInfo) bool { return false }
 
 // kernelRow is one row of the table: a variant and the device facts it needs.
 type kernelRow struct {
@@ -53,9 +75,18 @@ var kernelTable = map[string][]kernelRow{
 			func(d vk.DeviceInfo) bool { return d.Type == vk.TypeCPU }},
 		{MatmulSubgroup, always, always},
 	},
+	// flash-nv first where tensor cores exist: its products run at the fp16 matrix rate, several
+	// times the fp32 rate that bounds every SIMT kernel. The SIMT flash kernel is not preferred:
+	// it reads about one shared-memory word per multiply-add, as the subgroup kernel shuffles one
+	// word per multiply-add, so on a GPU both are bound by the same shared-memory/shuffle
+	// bandwidth, and the reach already skips what its tile skipping would under the paper and
+	// release masks (docs/PERFORMANCE.md, flash attention).
 	"attention": {
+		{AttentionFlashNV, coopMatF16, coopMatF16},
 		{AttentionSubgroup, always, always},
 		{AttentionScalar, always, always},
+		{AttentionFlash, always, never},
+		{AttentionFlashEmu, always, never},
 	},
 }
 

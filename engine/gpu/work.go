@@ -94,7 +94,7 @@ func WorkOf(c vk.Command) Work {
 			q, s := quant.RowBytes(quant.DType(dt), int(cols))
 			w.Bytes += count * float64(q+s)
 		}
-	case "attention", "attention_scalar":
+	case "attention", "attention_scalar", "attention_flash", "attention_flash_emu", "attention_flash_nv":
 		// push: nq, nk, q0, group, q stride, k stride, out stride, scale, ...; spec: local, head dim
 		nq, nk, group := u(0), u(1), u(3)
 		heads := float64(c.Groups[1])

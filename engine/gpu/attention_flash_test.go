@@ -1,0 +1,112 @@
+package gpu
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/udvla/udvla/engine/quant"
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+	"github.com/udvla/udvla/engine/vk/vktest"
+)
+
+// attnF16Limit bounds the fp16 flash variants against a reference fed the same fp16-rounded q, k
+// and v: what remains is P rounded to fp16 (unit roundoff 2^-11 ≈ 4.9e-4 per weight, the running
+// sum adding the rounded weights so that the normalisation matches), an output error of at most
+// 4.9e-4·max|v| (|v| ≤ ~4.5 over these draws) against outputs of order 1, plus the fp32 terms of
+// attnLimit: 3e-3 leaves a margin over the worst case, while a wrong mask, tile or stride
+// gives errors of order 1.
+const attnF16Limit = 3e-3
+
+// withKernels runs f with the test device's kernel override set to spec.
+func withKernels(t *testing.T, dev *vk.Device, spec string, f func()) {
+	saved := dev.Kernels
+	defer func() { dev.Kernels = saved }()
+	dev.Kernels = spec
+	f()
+}
+
+// roundF16 is x rounded to fp16, as the MMA builds store Q, K and V.
+func roundF16(x []float32) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = quant.F16ToF32(quant.F32ToF16(v))
+	}
+	return out
+}
+
+// flashCases are awkward sizes for the flash tiles (16 or 32 queries, 8 or 16 keys on lavapipe):
+// query and key counts off the tile, GQA, queries after a KV-cache prefix, strided rows, head
+// dims off the fp16 fragment (40) and the largest that fits lavapipe's 32 KiB (128), the CALVIN
+// masks at their real extent, and a query that sees nothing.
+func flashCases(t *testing.T) []attnCase {
+	r := seed(t)
+	paper, release := calvinMasks()
+	lonely := randMask(r, 70)
+	lonely.Pad[0], lonely.Bidir[0] = true, false
+	all := &seq.Mask{Block: make([]int32, 600), Bidir: make([]bool, 600), Pad: make([]bool, 600)}
+	for i := range all.Bidir {
+		all.Bidir[i] = true
+	}
+	return []attnCase{
+		{name: "mha hd=40", heads: 3, kv: 3, hd: 40, nq: 45, nk: 83, q0: 38, mask: randMask(r, 83)},
+		{name: "mha hd=40 without reach", heads: 3, kv: 3, hd: 40, nq: 45, nk: 83, q0: 38, mask: randMask(r, 83), noReach: true},
+		{name: "gqa x4 hd=128 after a cached prefix", heads: 8, kv: 2, hd: 128, nq: 21, nk: 50, q0: 29, mask: randMask(r, 50)},
+		{name: "gqa x2 hd=40 queries before the last keys", heads: 4, kv: 2, hd: 40, nq: 20, nk: 61, q0: 10, mask: randMask(r, 61)},
+		{name: "strided key rows", heads: 4, kv: 2, hd: 40, nq: 19, nk: 45, q0: 26, mask: randMask(r, 45), kStride: 87},
+		{name: "no visible key", heads: 2, kv: 1, hd: 40, nq: 70, nk: 70, q0: 0, mask: lonely},
+		{name: "causal", heads: 2, kv: 1, hd: 40, nq: 77, nk: 77, q0: 0, mask: seq.CausalMask(77)},
+		{name: "calvin paper 817x1587", heads: 2, kv: 1, hd: 40, nq: 817, nk: 1587, q0: 770, mask: paper},
+		{name: "calvin release 817x1587", heads: 2, kv: 1, hd: 40, nq: 817, nk: 1587, q0: 770, mask: release, noReach: true},
+		{name: "600 keys, large logits", heads: 2, kv: 1, hd: 40, nq: 5, nk: 600, q0: 595, mask: all, qScale: 20, kScale: 20},
+	}
+}
+
+// TestFlashAttention runs the SIMT flash kernel and the emulated-MMA build of flash-nv against the
+// reference, selected through the kernel override as a user selects them.
+func TestFlashAttention(t *testing.T) {
+	dev := vktest.Device(t)
+	r := seed(t)
+	for _, variant := range []string{AttentionFlash, AttentionFlashEmu} {
+		withKernels(t, dev, "attention="+variant, func() {
+			for _, c := range flashCases(t) {
+				c.name = variant + " " + c.name
+				c.flash, c.f16 = true, variant == AttentionFlashEmu
+				c.limit = attnLimit
+				if c.f16 {
+					c.limit = attnF16Limit
+				}
+				if c.qScale == 0 {
+					c.qScale, c.kScale = 1, 1
+				} else {
+					c.limit = attnLargeLogitLimit
+				}
+				runAttention(t, dev, r, c)
+			}
+		})
+	}
+}
+
+// TestFlashAttentionSubgroupSizes runs the flash tests again at lavapipe's other subgroup size:
+// the emulated fragments are dealt out by subgroup and multiplied by its lanes.
+func TestFlashAttentionSubgroupSizes(t *testing.T) {
+	if os.Getenv("UDVLA_FLASH_CHILD") != "" {
+		t.Skip("already the child run")
+	}
+	dev := vktest.Device(t)
+	if dev.Info.Type != vk.TypeCPU || testing.Short() {
+		t.Skip("the subgroup size is set through lavapipe's vector width")
+	}
+	width := "128" // subgroups of 4
+	if dev.Info.SubgroupSize == 4 {
+		width = "256" // subgroups of 8
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFlashAttention$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "LP_NATIVE_VECTOR_WIDTH="+width, "UDVLA_FLASH_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("LP_NATIVE_VECTOR_WIDTH=%s: %v\n%s", width, err, out)
+	}
+	t.Logf("LP_NATIVE_VECTOR_WIDTH=%s:\n%s", width, out)
+}
