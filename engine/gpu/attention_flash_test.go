@@ -110,3 +110,77 @@ func TestFlashAttentionSubgroupSizes(t *testing.T) {
 	}
 	t.Logf("LP_NATIVE_VECTOR_WIDTH=%s:\n%s", width, out)
 }
+
+// TestFlashAttentionSkipsHiddenTiles: keys [32, 96) are PAD, whole key tiles at every tile size,
+// and their K and V rows hold NaN. A kernel that loads a tile no query can see multiplies NaN by a
+// zero weight and writes NaN; the flash kernels must skip those tiles, with and without the reach
+// buffer (which does not bound PAD runs in the middle of the keys).
+func TestFlashAttentionSkipsHiddenTiles(t *testing.T) {
+	dev := vktest.Device(t)
+	r := seed(t)
+	m := randMask(r, 140)
+	for i := 32; i < 96; i++ {
+		m.Pad[i] = true
+	}
+	for _, variant := range []string{AttentionFlash, AttentionFlashEmu} {
+		withKernels(t, dev, "attention="+variant, func() {
+			for _, noReach := range []bool{false, true} {
+				c := attnCase{name: variant + " PAD keys hold NaN", heads: 2, kv: 1, hd: 40, nq: 51, nk: 140, q0: 89, mask: m,
+					qScale: 1, kScale: 1, limit: attnLimit, flash: true, f16: variant == AttentionFlashEmu, noReach: noReach,
+					nanKeys: [2]int{32, 96}}
+				if c.f16 {
+					c.limit = attnF16Limit
+				}
+				runAttention(t, dev, r, c)
+			}
+		})
+	}
+}
+
+// The flash tiles must fit the device's shared memory as the shader declares it, take the most
+// queries that fit, and give way to the per-query kernels where nothing fits.
+func TestFlashTiles(t *testing.T) {
+	for _, c := range []struct {
+		info    vk.DeviceInfo
+		variant string
+		hd      int
+		want    flashTiles
+		ok      bool
+	}{
+		{vk.DeviceInfo{Type: vk.TypeCPU, MaxSharedMemory: 32 << 10}, AttentionFlashEmu, 128, flashTiles{32, 16, 16}, true},
+		{vk.DeviceInfo{Type: vk.TypeCPU, MaxSharedMemory: 32 << 10}, AttentionFlash, 128, flashTiles{32, 16, 8}, true},
+		{vk.DeviceInfo{Type: vk.TypeCPU, MaxSharedMemory: 32 << 10}, AttentionFlash, 256, flashTiles{}, false},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 48 << 10}, AttentionFlashNV, 128, flashTiles{128, 32, 32}, true},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 48 << 10}, AttentionFlashNV, 256, flashTiles{128, 16, 16}, true},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 64 << 10}, AttentionFlash, 128, flashTiles{128, 32, 16}, true},
+	} {
+		got, ok := chooseFlashTiles(c.info, c.variant, c.hd)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%v %s hd=%d: %+v %v, want %+v %v", c.info.Type, c.variant, c.hd, got, ok, c.want, c.ok)
+		}
+		if ok && flashShared(c.variant, c.hd, got) > c.info.MaxSharedMemory {
+			t.Errorf("%s hd=%d: %d bytes of shared memory", c.variant, c.hd, flashShared(c.variant, c.hd, got))
+		}
+	}
+}
+
+// Where no flash tile fits the device's shared memory (here shrunk to 4 KiB), NewAttention falls
+// back to the per-query kernels, with the same results.
+func TestFlashAttentionFallsBackWhereNoTileFits(t *testing.T) {
+	dev := vktest.Device(t)
+	r := seed(t)
+	saved := dev.Info.MaxSharedMemory
+	t.Cleanup(func() { dev.Info.MaxSharedMemory = saved })
+	dev.Info.MaxSharedMemory = 4 << 10
+	withKernels(t, dev, "attention="+AttentionFlash, func() {
+		k, err := NewAttention(dev, AttentionShape{Heads: 2, KVHeads: 1, HeadDim: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.flash != nil || k.fast == nil {
+			t.Fatalf("4 KiB of shared memory: flash %v, subgroup %v", k.flash != nil, k.fast != nil)
+		}
+		runAttention(t, dev, r, attnCase{name: "flash in 4 KiB (fallback)", heads: 2, kv: 1, hd: 40, nq: 9, nk: 30, q0: 21,
+			mask: randMask(r, 30), qScale: 1, kScale: 1, limit: attnLimit})
+	})
+}

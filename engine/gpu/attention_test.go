@@ -32,10 +32,11 @@ type attnCase struct {
 	mask           *seq.Mask
 	qScale, kScale float64
 	limit          float64
-	kStride        int  // floats between K/V rows; 0 is dense
-	noReach        bool // run without the reach buffer
-	flash          bool // the kernel must run a flash variant
-	f16            bool // the kernel rounds q, k and v to fp16: so does the reference
+	kStride        int    // floats between K/V rows; 0 is dense
+	noReach        bool   // run without the reach buffer
+	flash          bool   // the kernel must run a flash variant
+	f16            bool   // the kernel rounds q, k and v to fp16: so does the reference
+	nanKeys        [2]int // keys [lo, hi) hold NaN in K and V on the device: the kernel must not read them
 }
 
 // runAttention runs one case on the device and the reference and compares them.
@@ -80,6 +81,11 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 		}
 		for i := range c.nk {
 			copy(out[i*stride:], x[i*kw:(i+1)*kw])
+			if i >= c.nanKeys[0] && i < c.nanKeys[1] {
+				for j := range kw {
+					out[i*stride+j] = float32(math.NaN())
+				}
+			}
 		}
 		return out
 	}

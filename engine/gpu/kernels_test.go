@@ -16,6 +16,11 @@ func TestChooseKernelsTable(t *testing.T) {
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8}, Kernels{Matmul: MatmulRegTile, Attention: AttentionSubgroup}},
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 4}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
 		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
+		// A 16×8×16 shape is not the flash-nv fragment; 16×16×16 fp16 into fp32 is.
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32, CoopMat: []vk.CoopMatShape{{M: 16, N: 8, K: 16, A: "f16", B: "f16", C: "f32", Result: "f32"}}},
+			Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32, CoopMat: []vk.CoopMatShape{{M: 16, N: 16, K: 16, A: "f16", B: "f16", C: "f32", Result: "f32"}}},
+			Kernels{Matmul: MatmulSubgroup, Attention: AttentionFlashNV}},
 	} {
 		if got := ChooseKernels(c.info); got != c.want {
 			t.Errorf("%v subgroup %d: %+v, want %+v", c.info.Type, c.info.SubgroupSize, got, c.want)
@@ -34,11 +39,12 @@ func TestOverrideKernels(t *testing.T) {
 		t.Errorf("String: %q", s)
 	}
 	for spec, want := range map[string]string{
-		"matmul":          "family=variant",
-		"conv=x":          "family=variant",
-		"matmul=nope":     "variants regtile, subgroup",
-		"matmul=regtile":  "cannot run",
-		"attention=fast,": "variants subgroup, scalar",
+		"matmul":             "family=variant",
+		"conv=x":             "family=variant",
+		"matmul=nope":        "variants regtile, subgroup",
+		"matmul=regtile":     "cannot run",
+		"attention=fast,":    "variants flash-nv, subgroup, scalar, flash, flash-emu",
+		"attention=flash-nv": "cannot run",
 	} {
 		if _, err := OverrideKernels(base, cpu4, spec); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error with %q", spec, err, want)
