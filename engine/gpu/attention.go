@@ -25,6 +25,7 @@ type Attention struct {
 	fast, scalar *vk.Pipeline // fast is nil when the head dim is not a multiple of 4
 	flash        *vk.Pipeline // a flash variant, when the kernel table picks one and a tile fits
 	tiles        flashTiles
+	flashVariant string
 	shape        AttentionShape
 	local        int // fast path: the subgroup size
 	scalarLocal  int
@@ -49,6 +50,7 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 		if a.flash, a.tiles, err = newFlash(dev, variant, s); err != nil {
 			return nil, err
 		}
+		a.flashVariant = variant
 		if a.flash == nil {
 			variant = AttentionSubgroup // the head dim's tiles exceed the shared memory
 		}
@@ -70,6 +72,18 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	}
 	a.scalar = p
 	return a, nil
+}
+
+// Variant names the kernel that Record dispatches: a flash variant, or the subgroup kernel with
+// the scalar one for the layouts it does not take, or the scalar kernel alone.
+func (at *Attention) Variant() string {
+	switch {
+	case at.flash != nil:
+		return at.flashVariant
+	case at.fast != nil:
+		return AttentionSubgroup
+	}
+	return AttentionScalar
 }
 
 // AttentionArgs are the operands of one attention dispatch. Strides count floats between rows;

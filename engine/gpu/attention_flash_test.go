@@ -3,6 +3,7 @@ package gpu
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 
 	"github.com/udvla/udvla/engine/quant"
@@ -67,6 +68,10 @@ func flashCases(t *testing.T) []attnCase {
 // reference, selected through the kernel override as a user selects them.
 func TestFlashAttention(t *testing.T) {
 	dev := vktest.Device(t)
+	if want := os.Getenv("UDVLA_FLASH_CHILD"); want != "" && want != strconv.Itoa(dev.Info.SubgroupSize) {
+		t.Fatalf("the child run has subgroups of %d, want %s", dev.Info.SubgroupSize, want)
+	}
+	t.Logf("subgroups of %d", dev.Info.SubgroupSize)
 	r := seed(t)
 	for _, variant := range []string{AttentionFlash, AttentionFlashEmu} {
 		withKernels(t, dev, "attention="+variant, func() {
@@ -98,12 +103,12 @@ func TestFlashAttentionSubgroupSizes(t *testing.T) {
 	if dev.Info.Type != vk.TypeCPU || testing.Short() {
 		t.Skip("the subgroup size is set through lavapipe's vector width")
 	}
-	width := "128" // subgroups of 4
+	width, size := "128", "4"
 	if dev.Info.SubgroupSize == 4 {
-		width = "256" // subgroups of 8
+		width, size = "256", "8"
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFlashAttention$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "LP_NATIVE_VECTOR_WIDTH="+width, "UDVLA_FLASH_CHILD=1")
+	cmd.Env = append(os.Environ(), "LP_NATIVE_VECTOR_WIDTH="+width, "UDVLA_FLASH_CHILD="+size)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("LP_NATIVE_VECTOR_WIDTH=%s: %v\n%s", width, err, out)
