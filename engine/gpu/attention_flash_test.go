@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -21,7 +22,7 @@ import (
 const attnF16Limit = 3e-3
 
 // withKernels runs f with the test device's kernel override set to spec.
-func withKernels(t *testing.T, dev *vk.Device, spec string, f func()) {
+func withKernels(dev *vk.Device, spec string, f func()) {
 	saved := dev.Kernels
 	defer func() { dev.Kernels = saved }()
 	dev.Kernels = spec
@@ -74,7 +75,7 @@ func TestFlashAttention(t *testing.T) {
 	t.Logf("subgroups of %d", dev.Info.SubgroupSize)
 	r := seed(t)
 	for _, variant := range []string{AttentionFlash, AttentionFlashEmu} {
-		withKernels(t, dev, "attention="+variant, func() {
+		withKernels(dev, "attention="+variant, func() {
 			for _, c := range flashCases(t) {
 				c.name = variant + " " + c.name
 				c.flash, c.f16 = true, variant == AttentionFlashEmu
@@ -128,7 +129,7 @@ func TestFlashAttentionSkipsHiddenTiles(t *testing.T) {
 		m.Pad[i] = true
 	}
 	for _, variant := range []string{AttentionFlash, AttentionFlashEmu} {
-		withKernels(t, dev, "attention="+variant, func() {
+		withKernels(dev, "attention="+variant, func() {
 			for _, noReach := range []bool{false, true} {
 				c := attnCase{name: variant + " PAD keys hold NaN", heads: 2, kv: 1, hd: 40, nq: 51, nk: 140, q0: 89, mask: m,
 					qScale: 1, kScale: 1, limit: attnLimit, flash: true, f16: variant == AttentionFlashEmu, noReach: noReach,
@@ -177,7 +178,7 @@ func TestFlashAttentionFallsBackWhereNoTileFits(t *testing.T) {
 	saved := dev.Info.MaxSharedMemory
 	t.Cleanup(func() { dev.Info.MaxSharedMemory = saved })
 	dev.Info.MaxSharedMemory = 4 << 10
-	withKernels(t, dev, "attention="+AttentionFlash, func() {
+	withKernels(dev, "attention="+AttentionFlash, func() {
 		k, err := NewAttention(dev, AttentionShape{Heads: 2, KVHeads: 1, HeadDim: 40})
 		if err != nil {
 			t.Fatal(err)
@@ -188,4 +189,23 @@ func TestFlashAttentionFallsBackWhereNoTileFits(t *testing.T) {
 		runAttention(t, dev, r, attnCase{name: "flash in 4 KiB (fallback)", heads: 2, kv: 1, hd: 40, nq: 9, nk: 30, q0: 21,
 			mask: randMask(r, 30), qScale: 1, kScale: 1, limit: attnLimit})
 	})
+}
+
+// BenchmarkFlashAttention times the flash variants against the table's kernel in one run, on
+// the masks and shape of BenchmarkAttention (Emu3-8B's head layout with 8 of its 32 heads; GFLOP/s
+// of the visible pairs). The device's kernel table is overridden per variant, as UDVLA_KERNELS
+// does; variants the device cannot run (flash-nv without cooperative matrices) are skipped.
+func BenchmarkFlashAttention(b *testing.B) {
+	dev := benchDevice(b)
+	heads, kv, hd := 8, 2, 128
+	for _, variant := range []string{AttentionSubgroup, AttentionFlash, AttentionFlashEmu, AttentionFlashNV} {
+		if _, err := OverrideKernels(ChooseKernels(dev.Info), dev.Info, "attention="+variant); err != nil {
+			continue
+		}
+		for _, mc := range benchMasks() {
+			b.Run(fmt.Sprintf("%s/%s/heads=%d", variant, mc.name, heads), func(b *testing.B) {
+				withKernels(dev, "attention="+variant, func() { benchAttention(b, dev, heads, kv, hd, mc.m, mc.reach) })
+			})
+		}
+	}
 }

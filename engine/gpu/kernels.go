@@ -56,8 +56,6 @@ func coopMatF16(d vk.DeviceInfo) bool {
 	return false
 }
 
-func never(vk.DeviceInfo) bool { return false }
-
 // kernelRow is one row of the table: a variant and the device facts it needs.
 type kernelRow struct {
 	variant string
@@ -76,17 +74,18 @@ var kernelTable = map[string][]kernelRow{
 		{MatmulSubgroup, always, always},
 	},
 	// flash-nv first where tensor cores exist: its products run at the fp16 matrix rate, several
-	// times the fp32 rate that bounds every SIMT kernel. The SIMT flash kernel is not preferred:
-	// it reads about one shared-memory word per multiply-add, as the subgroup kernel shuffles one
-	// word per multiply-add, so on a GPU both are bound by the same shared-memory/shuffle
-	// bandwidth, and the reach already skips what its tile skipping would under the paper and
-	// release masks (docs/PERFORMANCE.md, flash attention).
+	// times the fp32 rate that bounds the SIMT kernels. Then flash on GPUs: the subgroup kernel
+	// keeps a query and an output row padded to 4 dims per lane (2×128 floats per invocation at a
+	// subgroup of 32, 2×256 at 64) plus a partial per lane, beyond the 255 registers of an
+	// invocation, so it spills in its key loop; the flash kernel keeps its rows in shared memory
+	// and a few registers per invocation (docs/PERFORMANCE.md, flash attention). CPU devices keep
+	// the subgroup kernel, which is 15-20x faster there than the flash kernel.
 	"attention": {
 		{AttentionFlashNV, coopMatF16, coopMatF16},
+		{AttentionFlash, always, func(d vk.DeviceInfo) bool { return d.Type != vk.TypeCPU }},
 		{AttentionSubgroup, always, always},
 		{AttentionScalar, always, always},
-		{AttentionFlash, always, never},
-		{AttentionFlashEmu, always, never},
+		{AttentionFlashEmu, always, func(vk.DeviceInfo) bool { return false }},
 	},
 }
 

@@ -15,10 +15,11 @@ func TestChooseKernelsTable(t *testing.T) {
 	}{
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8}, Kernels{Matmul: MatmulRegTile, Attention: AttentionSubgroup}},
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 4}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
-		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionFlash}},
+		{vk.DeviceInfo{Type: vk.TypeIntegrated, SubgroupSize: 64}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionFlash}},
 		// A 16×8×16 shape is not the flash-nv fragment; 16×16×16 fp16 into fp32 is.
 		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32, CoopMat: []vk.CoopMatShape{{M: 16, N: 8, K: 16, A: "f16", B: "f16", C: "f32", Result: "f32"}}},
-			Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
+			Kernels{Matmul: MatmulSubgroup, Attention: AttentionFlash}},
 		{vk.DeviceInfo{Type: vk.TypeDiscrete, SubgroupSize: 32, CoopMat: []vk.CoopMatShape{{M: 16, N: 16, K: 16, A: "f16", B: "f16", C: "f32", Result: "f32"}}},
 			Kernels{Matmul: MatmulSubgroup, Attention: AttentionFlashNV}},
 	} {
@@ -43,7 +44,7 @@ func TestOverrideKernels(t *testing.T) {
 		"conv=x":             "family=variant",
 		"matmul=nope":        "variants regtile, subgroup",
 		"matmul=regtile":     "cannot run",
-		"attention=fast,":    "variants flash-nv, subgroup, scalar, flash, flash-emu",
+		"attention=fast,":    "variants flash-nv, flash, subgroup, scalar, flash-emu",
 		"attention=flash-nv": "cannot run",
 	} {
 		if _, err := OverrideKernels(base, cpu4, spec); err == nil || !strings.Contains(err.Error(), want) {
