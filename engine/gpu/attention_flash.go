@@ -26,7 +26,11 @@ func flashShared(variant string, hd int, t flashTiles) int {
 		fr, elem = 16, 2
 	}
 	hdp := (hd + fr - 1) / fr * fr
-	return (t.bq+2*t.bk)*hdp*elem + t.bq*t.bk*(4+elem) + t.bq*hdp*4 + 4*(4*t.bq+t.bk+4)
+	qks := hdp // the row stride of Q and K: odd in the SIMT build (no bank conflicts)
+	if fr == 1 {
+		qks++
+	}
+	return (t.bq+t.bk)*qks*elem + t.bk*hdp*elem + t.bq*t.bk*(4+elem) + t.bq*hdp*4 + 4*(4*t.bq+t.bk+4)
 }
 
 // chooseFlashTiles picks the largest tile whose shared memory fits the device, queries first

@@ -39,6 +39,10 @@ layout(constant_id = 1) const uint HD = 128; // head dim
 layout(constant_id = 2) const uint BQ = 16;  // queries per workgroup (a multiple of FR)
 layout(constant_id = 3) const uint BK = 16;  // keys per tile (a multiple of FR)
 const uint HDP = (HD + FR - 1) / FR * FR;    // head dim padded to whole fragments
+// Row stride of Qs and Ks. In the SIMT build it is odd, so that the query and key rows that the
+// invocations of a subgroup read at one head dim lie in distinct shared-memory banks; the
+// fragment loads of the MMA builds want whole fragments (a multiple of 16 elements).
+const uint QKS = FR == 1 ? HDP + 1 : HDP;
 
 layout(binding = 0) readonly buffer Q { sfp q[]; };
 layout(binding = 1) readonly buffer K { sfp kc[]; };
@@ -60,8 +64,8 @@ layout(push_constant) uniform Push {
 
 const float NEG = -1.0e30; // below every real score, finite so that m_old - m_new is never inf - inf
 
-shared ST Qs[BQ * HDP];
-shared ST Ks[BK * HDP];
+shared ST Qs[BQ * QKS];
+shared ST Ks[BK * QKS];
 shared ST Vs[BK * HDP];
 shared float Ss[BQ * BK];
 shared ST Ps[BQ * BK];
@@ -87,8 +91,8 @@ bool allowed(int wq, uint qpos, int wk, uint k) {
 	fcoopmatNV<32, gl_ScopeSubgroup, FR, FR> acc = fcoopmatNV<32, gl_ScopeSubgroup, FR, FR>(0.0); \
 	for (uint kk = 0; kk < HDP; kk += FR) { \
 		fcoopmatNV<16, gl_ScopeSubgroup, FR, FR> a, b; \
-		coopMatLoadNV(a, Qs, (r0) * HDP + kk, HDP, false); \
-		coopMatLoadNV(b, Ks, (c0) * HDP + kk, HDP, true); \
+		coopMatLoadNV(a, Qs, (r0) * QKS + kk, QKS, false); \
+		coopMatLoadNV(b, Ks, (c0) * QKS + kk, QKS, true); \
 		acc = coopMatMulAddNV(a, b, acc); \
 	} \
 	coopMatStoreNV(acc, Ss, (r0) * BK + (c0), BK, false); }
@@ -111,7 +115,7 @@ bool allowed(int wq, uint qpos, int wk, uint k) {
 		uint i = (r0) + e / FR, j = (c0) + e % FR; \
 		float s = 0.0; \
 		for (uint kk = 0; kk < HDP; kk++) { \
-			s = fma(float(Qs[i * HDP + kk]), float(Ks[j * HDP + kk]), s); \
+			s = fma(float(Qs[i * QKS + kk]), float(Ks[j * QKS + kk]), s); \
 		} \
 		Ss[i * BK + j] = s; \
 	} }
@@ -139,7 +143,7 @@ void scores() {
 		uint i = e / BK, j = e % BK;
 		float s = 0.0;
 		for (uint d = 0; d < HDP; d++) {
-			s = fma(Qs[i * HDP + d], Ks[j * HDP + d], s);
+			s = fma(Qs[i * QKS + d], Ks[j * QKS + d], s);
 		}
 		Ss[e] = s;
 	}
@@ -188,7 +192,7 @@ void main() {
 		if (qt + i < p.nq && d < HD) {
 			x = q[(qt + i) * p.qStride + qHead + d];
 		}
-		Qs[e] = ST(x);
+		Qs[i * QKS + d] = ST(x);
 		Os[e] = 0.0;
 	}
 	barrier();
@@ -237,7 +241,7 @@ void main() {
 				x = kc[at];
 				y = vc[at];
 			}
-			Ks[e] = ST(x);
+			Ks[j * QKS + d] = ST(x);
 			Vs[e] = ST(y);
 		}
 		for (uint j = t; j < BK; j += LOCAL_X) {
