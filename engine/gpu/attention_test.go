@@ -248,7 +248,11 @@ func benchAttention(b *testing.B, dev *vk.Device, heads, kv, hd int, m *seq.Mask
 	if useReach {
 		args.Reach = bind(b, uploadI32(b, dev, reach(b, m)))
 	}
-	benchRun(b, dev, 0, attnFlops(m, nq, nk, q0, heads, hd), func(s *vk.Sequence) { mustRecord(b, k.Record(s, args)) })
+	var bytes float64 // the flash kernels' napkin math: K/V tiles read once per query tile
+	if k.flash != nil {
+		_, bytes = flashWork(k.shape, k.tiles, nq, nk)
+	}
+	benchRun(b, dev, bytes, attnFlops(m, nq, nk, q0, heads, hd), func(s *vk.Sequence) { mustRecord(b, k.Record(s, args)) })
 }
 
 // MaskWords must pack each position's flags, and MaskReach must be exactly one past the last key
