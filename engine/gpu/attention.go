@@ -20,7 +20,8 @@ const MaxAttentionHeadDim = 256
 // Attention is block-masked flash attention (ref.Attention with the mask of engine/seq): online
 // softmax in fp32, GQA, queries at consecutive absolute positions over keys [0, NK) of a KV cache
 // that holds [cached prefix ; current tokens]; with the masks' reaches, the keys past the last one
-// a query tile may attend are skipped.
+// a query tile may attend are skipped. On GPUs the kernel table picks the flash kernel
+// (attention_flash.go), which takes a tile of queries per workgroup.
 type Attention struct {
 	fast, scalar *vk.Pipeline // fast is nil when the head dim is not a multiple of 4
 	flash        *vk.Pipeline // a flash variant, when the kernel table picks one and a tile fits
@@ -51,9 +52,10 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 			return nil, err
 		}
 		a.flashVariant = variant
-		if a.flash == nil {
-			variant = AttentionSubgroup // the head dim's tiles exceed the shared memory
+		if a.flash != nil {
+			return a, nil // the flash kernel takes every layout: no per-query pipelines to compile
 		}
+		variant = AttentionSubgroup // the head dim's tiles exceed the shared memory
 	}
 	if s.HeadDim%4 == 0 && variant == AttentionSubgroup {
 		// One subgroup per workgroup, at the device's subgroup size (pinned where the device

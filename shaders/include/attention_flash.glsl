@@ -198,7 +198,11 @@ void main() {
 	barrier();
 	for (uint i = t; i < BQ; i += LOCAL_X) {
 		bool live = qt + i < p.nq;
-		Mq[i] = live ? mask[p.q0 + qt + i] : -1;
+		int w = -1;
+		if (live) {
+			w = mask[p.q0 + qt + i]; // no read past the mask for rows past nq
+		}
+		Mq[i] = w;
 		Ms[i] = NEG;
 		Ls[i] = 0.0;
 		if (live && p.useReach != 0) {
