@@ -43,8 +43,8 @@ func chooseFlashTiles(info vk.DeviceInfo, variant string, hd int) (flashTiles, b
 	if info.Type == vk.TypeCPU {
 		local, bqs, bks = 32, []int{32, 16}, []int{16}
 	}
-	if !flashMMA(variant) {
-		bks = append(bks, 8)
+	if !flashMMA(variant) { // the SIMT build takes any tile: head dim 256 fits 48 KiB at 8×8
+		bqs, bks = append(bqs, 8), append(bks, 8)
 	}
 	for _, bq := range bqs {
 		for _, bk := range bks {

@@ -159,6 +159,7 @@ func TestFlashTiles(t *testing.T) {
 		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 48 << 10}, AttentionFlashNV, 128, flashTiles{128, 32, 32}, true},
 		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 48 << 10}, AttentionFlashNV, 256, flashTiles{128, 16, 16}, true},
 		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 64 << 10}, AttentionFlash, 128, flashTiles{128, 32, 16}, true},
+		{vk.DeviceInfo{Type: vk.TypeDiscrete, MaxSharedMemory: 48 << 10}, AttentionFlash, 256, flashTiles{128, 8, 8}, true},
 	} {
 		got, ok := chooseFlashTiles(c.info, c.variant, c.hd)
 		if got != c.want || ok != c.ok {
