@@ -57,6 +57,10 @@ func chooseFlashTiles(info vk.DeviceInfo, variant string, hd int) (flashTiles, b
 	return flashTiles{}, false
 }
 
+// flashShaders names the shader (and the dispatch label) of each flash variant.
+var flashShaders = map[string]string{AttentionFlash: "attention_flash", AttentionFlashEmu: "attention_flash_emu",
+	AttentionFlashNV: "attention_flash_nv"}
+
 // newFlash creates the pipeline of a flash variant for a head layout, or nil when no tile fits
 // the device's shared memory.
 func newFlash(dev *vk.Device, variant string, s AttentionShape) (*vk.Pipeline, flashTiles, error) {
@@ -64,8 +68,7 @@ func newFlash(dev *vk.Device, variant string, s AttentionShape) (*vk.Pipeline, f
 	if !ok {
 		return nil, t, nil
 	}
-	name := map[string]string{AttentionFlash: "attention_flash", AttentionFlashEmu: "attention_flash_emu",
-		AttentionFlashNV: "attention_flash_nv"}[variant]
+	name := flashShaders[variant]
 	p, err := dev.Pipeline(name, shaders.MustSPIRV(name),
 		[]uint32{uint32(t.local), uint32(s.HeadDim), uint32(t.bq), uint32(t.bk)}, 6, 36, 0)
 	return p, t, err

@@ -44,12 +44,12 @@ const uint HDP = (HD + FR - 1) / FR * FR;    // head dim padded to whole fragmen
 // fragment loads of the MMA builds want whole fragments (a multiple of 16 elements).
 const uint QKS = FR == 1 ? HDP + 1 : HDP;
 
-layout(binding = 0) readonly buffer Q { sfp q[]; };
-layout(binding = 1) readonly buffer K { sfp kc[]; };
-layout(binding = 2) readonly buffer V { sfp vc[]; };
+layout(binding = 0) readonly buffer Q { float q[]; };
+layout(binding = 1) readonly buffer K { float kc[]; };
+layout(binding = 2) readonly buffer V { float vc[]; };
 layout(binding = 3) readonly buffer M { int mask[]; };
 layout(binding = 4) readonly buffer R { int reach[]; };
-layout(binding = 5) writeonly buffer O { sfp o[]; };
+layout(binding = 5) writeonly buffer O { float o[]; };
 layout(push_constant) uniform Push {
 	uint nq;
 	uint nk;
@@ -288,7 +288,7 @@ void main() {
 		uint i = e / HD, d = e % HD;
 		if (qt + i < p.nq) {
 			float l = Ls[i];
-			o[(qt + i) * p.oStride + qHead + d] = sfp(l > 0.0 ? Os[i * HDP + d] / l : 0.0);
+			o[(qt + i) * p.oStride + qHead + d] = l > 0.0 ? Os[i * HDP + d] / l : 0.0;
 		}
 	}
 }
