@@ -49,8 +49,6 @@ type vkBackend struct {
 	a    model.Arch
 	w    *vkWeights
 	k    vkKernels
-	// kernels names the variant of each op family the pipelines were built from.
-	kernels gpu.Kernels
 	acts vkActs
 	maxL int
 	maxN int
@@ -63,6 +61,9 @@ type vkBackend struct {
 	// a readback the decoding loop otherwise never does.
 	trace  bool
 	states [][]int32
+
+	// kernels names the variant of each op family the pipelines were built from.
+	kernels gpu.Kernels
 }
 
 func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32) (be backend, err error) {
