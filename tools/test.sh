@@ -16,3 +16,11 @@ echo "== C ABI, C++ and Python bindings (libudvla.so, CMake, ctest, pip)"
 bash capi/test.sh
 echo "== go test -race (packages whose tests are quick enough under the race detector)"
 go test -count=1 -race -short -timeout 15m ./engine/vk ./engine/seq ./engine/quant ./engine/fast ./engine/textok
+echo "== kernels and quick engine equality at subgroup size 4 (lavapipe: LP_NATIVE_VECTOR_WIDTH=128; the runs above had 8)"
+# every shader whose logic depends on the subgroup size runs at a second size; the table must
+# pick variants that fit it (the register-tile matmul needs 8)
+export LP_NATIVE_VECTOR_WIDTH=128 UDVLA_TEST_SUBGROUP=4
+go test -count=1 -short -timeout 15m ./engine/gpu
+go test -count=1 -short -timeout 15m ./engine \
+  -run 'TestVulkanEqualsReferenceTiny|TestEqualityQ8|TestEqualityFFNNotWholeBlocks|TestEngineReportsKernels'
+unset LP_NATIVE_VECTOR_WIDTH UDVLA_TEST_SUBGROUP

@@ -1,7 +1,9 @@
 package gpu
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,6 +55,11 @@ func TestKernelsFitTestDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("subgroup %d: %v", dev.Info.SubgroupSize, k)
+	// tools/test.sh names the size it set up, so that a run meant for another size cannot pass
+	// silently at the default one
+	if want := os.Getenv("UDVLA_TEST_SUBGROUP"); want != "" && want != strconv.Itoa(dev.Info.SubgroupSize) {
+		t.Fatalf("the device has subgroups of %d, the run wants %s", dev.Info.SubgroupSize, want)
+	}
 	if dev.Info.SubgroupSize%8 != 0 {
 		if k.Matmul == MatmulRegTile {
 			t.Errorf("subgroup %d: regtile chosen", dev.Info.SubgroupSize)
