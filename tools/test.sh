@@ -24,3 +24,5 @@ go test -count=1 -short -timeout 15m ./engine/gpu
 go test -count=1 -short -timeout 15m ./engine \
   -run 'TestVulkanEqualsReferenceTiny|TestEqualityQ8|TestEqualityFFNNotWholeBlocks|TestEngineReportsKernels'
 unset LP_NATIVE_VECTOR_WIDTH UDVLA_TEST_SUBGROUP
+echo "== tools/device-check.sh --quick (the one-command GPU machine check, at tiny sizes on lavapipe)"
+bash tools/device-check_test.sh
