@@ -142,21 +142,31 @@ else
 fi
 phase ops "$opslimit" "$bench" ops "${cfg[@]}" --dtypes f16,q8_0 "${opsflags[@]}" --json "$work/ops.json" || true
 runs=()
-bench_run() { # NAME DTYPE [KERNELS]
-  local name=$1 dt=$2 k=${3:-}
-  phase "$name" "$runlimit" "$bench" run "${cfg[@]}" --dtype "$dt" --mask release ${k:+--kernels "$k"} \
-    "${runflags[@]}" --tmp "$work" --json "$work/$name.json" || true
+bench_run() { # NAME SOURCE-FLAGS... -- EXTRA-FLAGS...
+  local name=$1
+  shift
+  phase "$name" "$runlimit" "$bench" run "$@" --mask release "${runflags[@]}" --tmp "$work" --json "$work/$name.json" || true
   runs+=("$name")
 }
-bench_run run-q8_0 q8_0
-bench_run run-f16 f16
-# the int8 path: a matmul variant whose name starts with int8, when this device can run one
+# the q8_0 model is kept for the int8 run, which reads the same weights
+bench_run run-q8_0 "${cfg[@]}" --dtype q8_0 --save "$work/q8_0.udvla"
+bench_run run-f16 "${cfg[@]}" --dtype f16
+# the int8 path: a matmul variant whose name starts with int8 (UDVLA_CHECK_INT8, for the script's
+# own test on devices without one), when this device can run one
 int8=""
 if [ -f "$work/devices.json" ]; then
   int8=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["device"] or {}
-print(next((v for v in d.get("kernel_variants", {}).get("matmul", []) if v.startswith("int8")), ""))' "$work/devices.json" 2>>"$log")
+print(next((v for v in d.get("kernel_variants", {}).get("matmul", []) if v.startswith(sys.argv[2])), ""))' \
+    "$work/devices.json" "${UDVLA_CHECK_INT8:-int8}" 2>>"$log")
 fi
-if [ -n "$int8" ]; then bench_run run-int8 q8_0 "matmul=$int8"; else say "no int8 matmul variant on this device: run-int8 skipped"; fi
+if [ -z "$int8" ]; then
+  say "no int8 matmul variant on this device: run-int8 skipped"
+elif [ -f "$work/q8_0.udvla" ]; then
+  bench_run run-int8 --model "$work/q8_0.udvla" --kernels "matmul=$int8"
+else
+  bench_run run-int8 "${cfg[@]}" --dtype q8_0 --kernels "matmul=$int8"
+fi
+rm -f "$work/q8_0.udvla"
 
 # 5. The one JSON: phases, then each udvla-bench JSON (null where a phase wrote none).
 {
