@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"math/rand/v2"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -31,8 +32,8 @@ func TestPCGAdvance(t *testing.T) {
 // The parallel fill gives the values of the sequential one, chunk after chunk, at awkward sizes.
 func TestFillParallelEqualsSequential(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(5))
-	a := Arch{Layers: 1, Hidden: 96, Heads: 4, KVHeads: 2, HeadDim: 24, FFN: 160, Vocab: 1000}
-	seq, par := newRandomStream(a, 9, TokEmbeddings), newRandomStream(a, 9, TokEmbeddings)
+	a := model.Arch{Layers: 1, Hidden: 96, Heads: 4, KVHeads: 2, HeadDim: 24, FFN: 160, Vocab: 1000}
+	seq, par := newRandomStream(a, 9, model.TokEmbeddings), newRandomStream(a, 9, model.TokEmbeddings)
 	for _, n := range []int{minParallelFill + 13, 7, 3*minParallelFill + 1} {
 		want, got := make([]float32, n), make([]float32, n)
 		for i := range got {
@@ -49,7 +50,7 @@ func TestFillParallelEqualsSequential(t *testing.T) {
 // BenchmarkWriteRandom writes a one-layer model of 8B-like proportions (hidden 1024, FFN 3584,
 // q8_0); -cpu 1,N compares one core with N. It reports the values drawn per second.
 func BenchmarkWriteRandom(b *testing.B) {
-	o := RandomOptions{Arch: Arch{Layers: 1, Hidden: 1024, Heads: 8, KVHeads: 2, HeadDim: 128, FFN: 3584, Vocab: 4096,
+	o := RandomOptions{Arch: model.Arch{Layers: 1, Hidden: 1024, Heads: 8, KVHeads: 2, HeadDim: 128, FFN: 3584, Vocab: 4096,
 		RopeTheta: 1e6, RMSEps: 1e-5}, DType: quant.Q8_0, Seed: 1}
 	var values int64
 	for _, name := range o.Arch.TensorNames() {
