@@ -7,15 +7,14 @@ import (
 	"sort"
 	"time"
 
-	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/engine/vk"
 )
 
 // KernelTime is one kernel's part of a phase of a control step: the device time of its commands
-// (from the timestamp written after each command) and their nominal work (gpu.Work), attention
-// counting only the (query, key) pairs the step's mask lets through.
+// (from the timestamp written after each command) and their nominal work (vk.Work, stated by each
+// kernel's Record), attention counting only the (query, key) pairs the step's mask lets through.
 type KernelTime struct {
 	Kernel     string // the shader, with the weight dtype for matmul and embed ("matmul q8_0"), or "copy"
 	Dispatches int
@@ -141,7 +140,7 @@ func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, l
 		m = seq.ReleaseMask(l.Sequence(l.Region), l.Vocab)
 	}
 	acc := func() kernelAcc {
-		return kernelAcc{mask: m, pairs: map[gpu.AttentionWork]float64{}, sums: map[string]*KernelTime{}}
+		return kernelAcc{mask: m, pairs: map[vk.PairWork]float64{}, sums: map[string]*KernelTime{}}
 	}
 	prof := &Profile{}
 	add := func(name string, runs int, seqs ...*vk.Sequence) error {
@@ -206,7 +205,7 @@ func scaleAll(phases []PhaseProfile, total time.Duration) {
 // kernelAcc sums kernel times by kernel name; with a mask, attention counts visible pairs only.
 type kernelAcc struct {
 	mask  *seq.Mask
-	pairs map[gpu.AttentionWork]float64 // visible pairs by dispatch extent
+	pairs map[vk.PairWork]float64 // visible pairs by dispatch extent
 	sums  map[string]*KernelTime
 }
 
@@ -231,22 +230,21 @@ func (a kernelAcc) addSequence(s *vk.Sequence, runs int) error {
 	if err != nil {
 		return err
 	}
-	cmds := s.Commands()
-	if len(durs) != len(cmds) {
+	works := s.Work()
+	if len(durs) != len(works) {
 		return ErrNoProfile
 	}
 	r := float64(runs)
-	for i, c := range cmds {
-		w := gpu.WorkOf(c)
-		if at := w.Attention; at != nil && a.mask != nil && at.Q0+at.NQ <= a.mask.Len() && at.NK <= a.mask.Len() {
-			p, ok := a.pairs[*at]
+	for i, w := range works {
+		if at := w.Pairs; at.NQ > 0 && a.mask != nil && at.Q0+at.NQ <= a.mask.Len() && at.NK <= a.mask.Len() {
+			p, ok := a.pairs[at]
 			if !ok {
 				p = at.VisiblePairs(a.mask.Allowed)
-				a.pairs[*at] = p
+				a.pairs[at] = p
 			}
 			w.FLOPs = p * at.FLOPsPerPair
 		}
-		a.add(KernelTime{Kernel: w.Kernel, Dispatches: runs, Time: time.Duration(r * float64(durs[i])),
+		a.add(KernelTime{Kernel: w.Label, Dispatches: runs, Time: time.Duration(r * float64(durs[i])),
 			FLOPs: r * w.FLOPs, Bytes: r * w.Bytes})
 	}
 	return nil

@@ -12,11 +12,11 @@
 #define UV_MAX_BINDINGS 12
 #define UV_MAX_PUSH 128
 
-enum { UV_CMD_DISPATCH = 0, UV_CMD_COPY = 1, UV_CMD_FILL = 2, UV_CMD_BARRIER = 3 };
+enum { UV_CMD_DISPATCH = 0, UV_CMD_COPY = 1 };
 enum { UV_FLAG_BARRIER_BEFORE = 1, UV_FLAG_TIMESTAMP_AFTER = 2 };
 
 // One recorded command. For UV_CMD_COPY buf[0]/off[0] is the source, buf[1]/off[1] the destination
-// and rng[0] the size; for UV_CMD_FILL buf[0]/off[0]/rng[0] is the region and push[0..3] the word.
+// and rng[0] the size.
 typedef struct {
 	uint32_t kind;
 	uint32_t flags;
@@ -72,6 +72,13 @@ typedef struct {
 	uint64_t non_coherent_atom;
 } uv_phys_info;
 int uv_phys_info_get(uv_instance *in, uint64_t phys, uv_phys_info *out);
+
+// One VK_NV_cooperative_matrix shape of subgroup scope; the types are VkComponentTypeNV values.
+typedef struct {
+	uint32_t m, n, k, a, b, c, result;
+} uv_coopmat_shape;
+// Fills out with up to max shapes and returns their number: 0 without the extension or its feature.
+int uv_coopmat_shapes(uv_instance *in, uint64_t phys, uv_coopmat_shape *out, int max);
 
 // Device.
 int uv_device_create(uv_instance *in, uint64_t phys, int robust, uv_device **out, char *err, int errlen);
