@@ -151,13 +151,13 @@ bench_run() { # NAME SOURCE-FLAGS... -- EXTRA-FLAGS...
 # the q8_0 model is kept for the int8 run, which reads the same weights
 bench_run run-q8_0 "${cfg[@]}" --dtype q8_0 --save "$work/q8_0.udvla"
 bench_run run-f16 "${cfg[@]}" --dtype f16
-# the int8 path: a matmul variant whose name starts with int8 (UDVLA_CHECK_INT8, for the script's
-# own test on devices without one), when this device can run one
+# the int8 path: a matmul variant whose name starts with int8 (the table's order puts the
+# cooperative-matrix one before the emulated one), when this device can run one
 int8=""
 if [ -f "$work/devices.json" ]; then
   int8=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["device"] or {}
 print(next((v for v in d.get("kernel_variants", {}).get("matmul", []) if v.startswith(sys.argv[2])), ""))' \
-    "$work/devices.json" "${UDVLA_CHECK_INT8:-int8}" 2>>"$log")
+    "$work/devices.json" int8 2>>"$log")
 fi
 if [ -z "$int8" ]; then
   say "no int8 matmul variant on this device: run-int8 skipped"
