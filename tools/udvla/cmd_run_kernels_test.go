@@ -1,27 +1,37 @@
 package main
 
 import (
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/udvla/udvla/engine/gpu"
 )
 
-// `UDVLA_KERNELS=attention=flash udvla run ...` (and flash-emu) decodes the request as the
-// device's own choice does; flash-nv, where the device cannot run it, is refused with its name.
-func TestRunAttentionKernelOverride(t *testing.T) {
-	args := []string{"--model", tinyPath, "--tokens", "31,415,926", "--seed", "3", "--steps", "4", "--mask", "paper"}
-	want := runJSON(t, args...)
-	for _, k := range []string{"attention=flash", "attention=flash-emu"} {
-		t.Setenv("UDVLA_KERNELS", k)
-		got := runJSON(t, args...)
-		if !reflect.DeepEqual(got.FutureCodes, want.FutureCodes) || !reflect.DeepEqual(got.ActionTokens, want.ActionTokens) ||
-			!reflect.DeepEqual(got.Actions, want.Actions) {
-			t.Errorf("UDVLA_KERNELS=%s: %+v\nthe device's choice: %+v", k, got, want)
-		}
+// `udvla run --kernels` runs the override and names the variants it ran, in the text and the JSON;
+// a bad override, or one with the CPU reference, is refused.
+func TestRunKernelsFlag(t *testing.T) {
+	got := runJSON(t, "--model", tinyPath, "--tokens", "40,50,60", "--steps", "2", "--kernels", "attention=scalar")
+	if !strings.Contains(got.Kernels, "attention="+gpu.AttentionScalar) || !strings.Contains(got.Kernels, "matmul=") {
+		t.Errorf("kernels %q", got.Kernels)
 	}
-	t.Setenv("UDVLA_KERNELS", "attention=flash-nv")
-	_, e, code := runModelCmd(t, append([]string{"run"}, args...)...)
-	if code != 0 && (code != 1 || !strings.Contains(e, "flash-nv cannot run")) { // 0: the device has cooperative matrices
-		t.Errorf("UDVLA_KERNELS=attention=flash-nv: exit %d, %q", code, e)
+	out, e, code := runModelCmd(t, "run", "--model", tinyPath, "--tokens", "40,50,60", "--steps", "2", "--kernels", "attention=scalar")
+	if code != 0 || !strings.Contains(out, "kernels  attention=scalar,matmul=") {
+		t.Errorf("exit %d, %s\n%s", code, e, out)
+	}
+	if ref := runJSON(t, "--model", tinyPath, "--tokens", "40", "--steps", "1", "--backend", "reference"); ref.Kernels != "" {
+		t.Errorf("reference names kernels %q", ref.Kernels)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kernels", "matmul=bogus"}, "variants"},
+		{[]string{"--kernels", "conv=x"}, "family=variant"},
+		{[]string{"--kernels", "attention=scalar", "--backend", "reference"}, "drop them"},
+	} {
+		args := append([]string{"run", "--model", tinyPath, "--tokens", "40"}, c.args...)
+		if _, e, code := runModelCmd(t, args...); code != 1 || !strings.Contains(e, c.want) {
+			t.Errorf("%v: exit %d, %q, want %q", c.args, code, e, c.want)
+		}
 	}
 }
