@@ -29,6 +29,13 @@ var pushStructs = map[string]any{
 	"sample":              samplePush{},
 	"select":              selectPush{},
 	"silu_mul":            siluMulPush{},
+	"vq_affine":           vqAffinePush{},
+	"vq_groupnorm":        vqGroupNormPush{},
+	"vq_im2col":           vqIm2colPush{},
+	"vq_modulate":         vqModulatePush{},
+	"vq_quantize":         vqQuantizePush{},
+	"vq_softmax":          vqSoftmaxPush{},
+	"vq_transpose":        vqTransposePush{},
 }
 
 // glslMember is one member of a push_constant block, at its std430 byte offset; n is its array
