@@ -433,6 +433,8 @@ class Engine:
             keep.append(iv)
             req.instruction = iv.ptr
             req.instruction_len = iv.n
+        if codes is None and frames is None:
+            raise TypeError("codes: want per-camera codes (or frames), not None")
         _need(future_frames, (bool,), "future_frames")
         req.decode_future = 1 if future_frames else 0
         if codes is not None:
