@@ -156,13 +156,8 @@ func TestStepFutureFrames(t *testing.T) {
 // writeNoVQModel writes the tiny language model without a vision tokenizer.
 func writeNoVQModel(t *testing.T) string {
 	t.Helper()
-	o, err := build.TinyOptions("../testdata/fast")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.VQ = nil
 	path := filepath.Join(t.TempDir(), "novq.udvla")
-	if err := build.WriteRandom(path, o); err != nil {
+	if err := build.WriteTinyLM(path, "../testdata/fast"); err != nil {
 		t.Fatal(err)
 	}
 	return path

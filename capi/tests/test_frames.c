@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "result_buffers.h"
 #include "udvla.h"
 
 /* A frame of deterministic noise; stride pads each row. */
@@ -31,38 +32,21 @@ static uint8_t *noise_frame(udvla_frame *f, uint32_t w, uint32_t h, uint32_t pad
     return px;
 }
 
+/* outputs are the result buffers of result_buffers.h with a future-frames buffer beside them. */
 typedef struct outputs {
-    int32_t *region, *future;
-    float *actions;
-    int32_t *tokens;
+    buffers b;
     uint8_t *frames;
-    udvla_result res;
 } outputs;
 
 static void outputs_make(outputs *o, const udvla_model_info *mi, size_t frames_bytes) {
-    o->region = calloc(mi->region_size, 4);
-    o->future = calloc(mi->future_codes_size, 4);
-    o->tokens = calloc(mi->action_tokens_max + 1, 4);
-    o->actions = calloc(mi->actions_size + 1, 4);
+    buffers_make(&o->b, mi);
     o->frames = calloc(frames_bytes + 1, 1);
-    udvla_result_init(&o->res);
-    o->res.region = o->region;
-    o->res.region_capacity = mi->region_size;
-    o->res.future_codes = o->future;
-    o->res.future_codes_capacity = mi->future_codes_size;
-    o->res.action_tokens = o->tokens;
-    o->res.action_tokens_capacity = mi->action_tokens_max;
-    o->res.actions = o->actions;
-    o->res.actions_capacity = mi->actions_size;
-    o->res.future_frames = frames_bytes ? o->frames : NULL;
-    o->res.future_frames_capacity = frames_bytes;
+    o->b.res.future_frames = frames_bytes ? o->frames : NULL;
+    o->b.res.future_frames_capacity = frames_bytes;
 }
 
 static void outputs_free(outputs *o) {
-    free(o->region);
-    free(o->future);
-    free(o->tokens);
-    free(o->actions);
+    buffers_free(&o->b);
     free(o->frames);
 }
 
@@ -98,41 +82,41 @@ int main(int argc, char **argv) {
     /* the frames' size, from BUFFER_TOO_SMALL */
     outputs o;
     outputs_make(&o, &mi, 1);
-    CHECK_STATUS(udvla_step(e, &req, &o.res), UDVLA_ERR_BUFFER_TOO_SMALL);
-    size_t need = o.res.future_frames_len;
+    CHECK_STATUS(udvla_step(e, &req, &o.b.res), UDVLA_ERR_BUFFER_TOO_SMALL);
+    size_t need = o.b.res.future_frames_len;
     CHECK(need == 3 * (10 * 10 + 6 * 6));
     outputs_free(&o);
 
     outputs_make(&o, &mi, need);
     memset(o.frames, 0xa5, need + 1);
-    CHECK_STATUS(udvla_step(e, &req, &o.res), UDVLA_OK);
-    CHECK(o.res.future_frames_len == need && o.frames[need] == 0xa5);
+    CHECK_STATUS(udvla_step(e, &req, &o.b.res), UDVLA_OK);
+    CHECK(o.b.res.future_frames_len == need && o.frames[need] == 0xa5);
     int poisoned = 1;
     for (size_t i = 0; i < need; i++) poisoned &= o.frames[i] == 0xa5;
     CHECK(!poisoned);
-    CHECK(o.res.actions_len == mi.actions_size);
+    CHECK(o.b.res.actions_len == mi.actions_size);
 
     /* the same request again, and through udvla_step_alloc: the same outputs */
     outputs again;
     outputs_make(&again, &mi, need);
-    CHECK_STATUS(udvla_step(e, &req, &again.res), UDVLA_OK);
-    CHECK(memcmp(again.region, o.region, 4 * mi.region_size) == 0);
+    CHECK_STATUS(udvla_step(e, &req, &again.b.res), UDVLA_OK);
+    CHECK(memcmp(again.b.region, o.b.region, 4 * mi.region_size) == 0);
     CHECK(memcmp(again.frames, o.frames, need) == 0);
     udvla_result *ar = NULL;
     CHECK_STATUS(udvla_step_alloc(e, &req, &ar), UDVLA_OK);
     if (ar) {
         CHECK(ar->future_frames_len == need && ar->future_frames_capacity == need);
         CHECK(ar->future_frames && memcmp(ar->future_frames, o.frames, need) == 0);
-        CHECK(memcmp(ar->region, o.region, 4 * mi.region_size) == 0);
+        CHECK(memcmp(ar->region, o.b.region, 4 * mi.region_size) == 0);
         CHECK_STATUS(udvla_result_free(ar), UDVLA_OK);
     }
 
     /* without decode_future nothing is written to the frames buffer */
     req.decode_future = 0;
     memset(again.frames, 0x3c, need);
-    CHECK_STATUS(udvla_step(e, &req, &again.res), UDVLA_OK);
-    CHECK(again.res.future_frames_len == 0 && again.frames[0] == 0x3c);
-    CHECK(memcmp(again.region, o.region, 4 * mi.region_size) == 0);
+    CHECK_STATUS(udvla_step(e, &req, &again.b.res), UDVLA_OK);
+    CHECK(again.b.res.future_frames_len == 0 && again.frames[0] == 0x3c);
+    CHECK(memcmp(again.b.region, o.b.region, 4 * mi.region_size) == 0);
     req.decode_future = 1;
 
     /* the second ABI 1 sizes: the frames of a shorter request are not read (it takes codes), the
@@ -144,11 +128,11 @@ int main(int argc, char **argv) {
     old.struct_size = (uint32_t)offsetof(udvla_request, frames);
     old.codes = codes;
     old.code_counts = counts;
-    again.res.struct_size = (uint32_t)offsetof(udvla_result, future_frames);
-    again.res.future_frames_len = 777;
-    CHECK_STATUS(udvla_step(e, &old, &again.res), UDVLA_OK);
-    CHECK(again.res.future_frames_len == 777);
-    again.res.struct_size = sizeof again.res;
+    again.b.res.struct_size = (uint32_t)offsetof(udvla_result, future_frames);
+    again.b.res.future_frames_len = 777;
+    CHECK_STATUS(udvla_step(e, &old, &again.b.res), UDVLA_OK);
+    CHECK(again.b.res.future_frames_len == 777);
+    again.b.res.struct_size = sizeof again.b.res;
 
     /* a camera with a frame and one with codes */
     const udvla_frame *one[2] = {&fmain, NULL};
@@ -157,7 +141,7 @@ int main(int argc, char **argv) {
     mixed.frames = one;
     mixed.codes = wrist_codes;
     mixed.code_counts = counts;
-    CHECK_STATUS(udvla_step(e, &mixed, &again.res), UDVLA_OK);
+    CHECK_STATUS(udvla_step(e, &mixed, &again.b.res), UDVLA_OK);
 
     /* bad frames: each refused with its status, naming the camera */
     udvla_request bad;
@@ -169,45 +153,45 @@ int main(int argc, char **argv) {
     bf[0] = &fmain;
     bf[1] = &broken;
     bad.frames = bf;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_NULL_POINTER);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_NULL_POINTER);
     CHECK(strstr(udvla_last_error(), "camera 1 (wrist)") != NULL);
     broken = fwrist;
     broken.pixels_len -= 1;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_INVALID_ARGUMENT);
     CHECK(strstr(udvla_last_error(), "wrist") != NULL && strstr(udvla_last_error(), "pixel buffer") != NULL);
     broken = fwrist;
     broken.stride = 5;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_INVALID_ARGUMENT);
     broken = fwrist;
     broken.width = 0;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_INVALID_ARGUMENT);
     broken = fwrist;
     broken.width = 70000;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_INVALID_ARGUMENT);
     broken = fwrist;
     broken.struct_size = 8;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_STRUCT_SIZE);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_STRUCT_SIZE);
     bad = mixed;
     bad.codes = codes; /* camera 0 has codes and a frame */
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_INVALID_ARGUMENT);
     CHECK(strstr(udvla_last_error(), "both codes and a frame") != NULL);
     bad = mixed;
     bad.codes = NULL; /* camera 1 has neither */
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_NULL_POINTER);
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_NULL_POINTER);
     bad = req;
     bad.reserved4 = 1;
-    CHECK_STATUS(udvla_step(e, &bad, &again.res), UDVLA_ERR_INVALID_ARGUMENT);
-    again.res.future_frames = NULL;
-    CHECK_STATUS(udvla_step(e, &req, &again.res), UDVLA_ERR_NULL_POINTER);
-    again.res.future_frames = again.frames;
-    again.res.future_frames_capacity = need - 1;
-    CHECK_STATUS(udvla_step(e, &req, &again.res), UDVLA_ERR_BUFFER_TOO_SMALL);
-    CHECK(again.res.future_frames_len == need);
-    again.res.future_frames_capacity = need;
+    CHECK_STATUS(udvla_step(e, &bad, &again.b.res), UDVLA_ERR_INVALID_ARGUMENT);
+    again.b.res.future_frames = NULL;
+    CHECK_STATUS(udvla_step(e, &req, &again.b.res), UDVLA_ERR_NULL_POINTER);
+    again.b.res.future_frames = again.frames;
+    again.b.res.future_frames_capacity = need - 1;
+    CHECK_STATUS(udvla_step(e, &req, &again.b.res), UDVLA_ERR_BUFFER_TOO_SMALL);
+    CHECK(again.b.res.future_frames_len == need);
+    again.b.res.future_frames_capacity = need;
 
     /* and the engine still gives the first result */
-    CHECK_STATUS(udvla_step(e, &req, &again.res), UDVLA_OK);
-    CHECK(memcmp(again.region, o.region, 4 * mi.region_size) == 0);
+    CHECK_STATUS(udvla_step(e, &req, &again.b.res), UDVLA_OK);
+    CHECK(memcmp(again.b.region, o.b.region, 4 * mi.region_size) == 0);
     CHECK(memcmp(again.frames, o.frames, need) == 0);
 
     outputs_free(&o);

@@ -134,6 +134,17 @@ const (
 	TinyNormStats = "norm_stats_calvin.json"
 )
 
+// WriteTinyLM writes the language model of testdata/tiny.udvla without its vision tokenizer: the
+// model of the tests of what a step refuses without one.
+func WriteTinyLM(path, fastRoot string) error {
+	o, err := TinyOptions(fastRoot)
+	if err != nil {
+		return err
+	}
+	o.VQ = nil
+	return WriteRandom(path, o)
+}
+
 // TinyOptions describes testdata/tiny.udvla, the model the tests and the README use: 2 layers,
 // hidden 64, GQA 4/2 heads of 16, FFN 192, the real layout scaled to 1100 text ids, 256 codes and
 // 1024 FAST ids, cameras of 5x5 and 3x3 tokens, 8 steps, L_a = 16, the release mask rule (as every
