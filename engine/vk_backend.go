@@ -35,12 +35,16 @@ type vkActs struct {
 	mask                            *vk.Buffer // int32 mask words [maxL]
 	reach                           *vk.Buffer // int32 [maxL]: one past the last key each position sees
 	logits                          *vk.Buffer // float32 [maxN*maxAllowed] or [maxL*vocab rows]
-	allowed                         [seq.NumSpaces]*vk.Buffer
 	state, sampled, conf, c, out    *vk.Buffer // [maxN]
+	arToken, arPos                  *vk.Buffer // int32 [1]: the token an AR pass forwards, and its position
 	params                          *vk.Buffer // one StepParams, host-written per step
 	vocabIDs                        *vk.Buffer // int32 [vocab]: 0, 1, ..., the space of unconstrained AR
 	all                             []*vk.Buffer
 }
+
+// vkSpaces are the decoding spaces' ids: int32 [the model's largest space of each kind], sized
+// and allocated once per engine, since every recording of a request shape binds them.
+type vkSpaces [seq.NumSpaces]*vk.Buffer
 
 // vkBackend runs the model with Vulkan compute.
 type vkBackend struct {
@@ -50,8 +54,10 @@ type vkBackend struct {
 	w    *vkWeights
 	k    vkKernels
 	acts vkActs
-	maxL int
-	maxN int
+	// allowed holds a request's decoding spaces
+	allowed vkSpaces
+	maxL    int
+	maxN    int
 	// logitsRows is the number of float32s the logits buffer holds.
 	logitsFloats int64
 	// recordings per request shape, replayed for every request of that shape
@@ -86,7 +92,25 @@ func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32
 	if err = b.allocate(); err != nil {
 		return nil, err
 	}
+	for sp, n := range spaceLimits(b.cfg) {
+		if b.allowed[sp], err = dev.NewBuffer(4*int64(max(n, 1)), vk.DeviceLocal, 0); err != nil {
+			return nil, fmt.Errorf("udvla: allocate decoding spaces: %w", err)
+		}
+	}
 	return b, nil
+}
+
+// spaceLimits bounds the size of each decoding space of the model's layout (seq.Build): the
+// image space is the codebook, IMG, EOF and the size-header ids, the action space the FAST ids
+// and EOA. Zero without a layout.
+func spaceLimits(cfg *model.Config) (n [seq.NumSpaces]int) {
+	v := cfg.Vocab
+	if v == nil || cfg.Decoding == nil {
+		return n
+	}
+	n[seq.SpaceImage] = int(v.CodebookSize) + 2 + max(len(v.HeaderIDs), len(v.HeaderIDSet(cfg.Decoding.Cameras)))
+	n[seq.SpaceAction] = int(v.FastSize) + 1
+	return n
 }
 
 // sequenceLimits returns the longest sequence and region a request can have.
@@ -167,7 +191,7 @@ func (b *vkBackend) allocate() error {
 		{&acts.idsAll, L, 1}, {&acts.idsRegion, N, 1}, {&acts.posAll, L, 1}, {&acts.posRegion, N, 1},
 		{&acts.idsTail, L, 1}, {&acts.posTail, L, 1},
 		{&acts.mask, L, 1}, {&acts.reach, L, 1}, {&acts.state, N, 1}, {&acts.sampled, N, 1}, {&acts.conf, N, 1}, {&acts.c, N, 1},
-		{&acts.out, N, 1}, {&acts.params, gpu.StepParamsSize / 4, 1}, {&acts.vocabIDs, a.Vocab, 1},
+		{&acts.out, N, 1}, {&acts.arToken, 1, 1}, {&acts.arPos, 1, 1}, {&acts.params, gpu.StepParamsSize / 4, 1}, {&acts.vocabIDs, a.Vocab, 1},
 	} {
 		if err := f32(s.dst, s.rows, s.width); err != nil {
 			return err
@@ -185,13 +209,12 @@ func (b *vkBackend) allocate() error {
 	}
 	// Logits: the restricted lm_head of the region (each space's rows), or full rows for Logits()
 	// in chunks of the sequence.
-	maxAllowed := 0
-	if v := b.cfg.Vocab; v != nil && b.cfg.Decoding != nil {
-		maxAllowed = int(v.CodebookSize) + 3 + len(v.HeaderIDSet(b.cfg.Decoding.Cameras)) + len(v.HeaderIDs)
-		maxAllowed = max(maxAllowed, int(v.FastSize)+1)
-	}
-	b.logitsFloats = max(int64(N)*int64(maxAllowed), int64(a.Vocab))
-	if err := f32(&acts.logits, int(b.logitsFloats/int64(max(maxAllowed, a.Vocab))), max(maxAllowed, a.Vocab)); err != nil {
+	spaces := spaceLimits(b.cfg)
+	maxAllowed := max(spaces[seq.SpaceImage], spaces[seq.SpaceAction])
+	// the action logits start at an offset aligned to 64 floats
+	b.logitsFloats = max(int64(N)*int64(maxAllowed)+64, int64(a.Vocab))
+	width := int64(max(maxAllowed, a.Vocab))
+	if err := f32(&acts.logits, int((b.logitsFloats+width-1)/width), int(width)); err != nil {
 		return err
 	}
 	b.logitsFloats = acts.logits.Size() / 4
@@ -230,7 +253,7 @@ func (b *vkBackend) close() {
 	for _, buf := range b.acts.all {
 		buf.Close()
 	}
-	for _, buf := range b.acts.allowed {
+	for _, buf := range b.allowed {
 		buf.Close()
 	}
 	b.w.close()

@@ -19,6 +19,8 @@ type planKey struct {
 	mode      Mode
 	rule      model.MaskRule
 	cached    int // prefix positions forwarded once per control step into the KV cache
+	// the sizes of the decoding spaces, which the recorded lm_head and sampling dispatches cover
+	allowed [seq.NumSpaces]int
 }
 
 // planKeyFor is the recording key of a request. AR decodes causally after a prefill of the
@@ -26,7 +28,10 @@ type planKey struct {
 // paper rule, the text under the release rule (both exact), the whole prefix under release-kv
 // (the mode itself), nothing with NoCache.
 func planKeyFor(l *seq.Layout, req *Request) planKey {
-	key := planKey{l.P(), l.N(), l.BOA, req.Mode, req.Mask, 0}
+	key := planKey{p: l.P(), n: l.N(), boa: l.BOA, mode: req.Mode, rule: req.Mask}
+	for sp := range key.allowed {
+		key.allowed[sp] = len(l.Allowed[sp])
+	}
 	if req.Mode.autoregressive() {
 		key.rule, key.cached = model.MaskCausal, l.P()
 	} else {
@@ -329,20 +334,12 @@ func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 			return err
 		}
 	}
-	for sp := 0; sp < seq.NumSpaces; sp++ {
-		ids := l.Allowed[sp]
-		if a.allowed[sp] != nil && a.allowed[sp].Size() < int64(4*len(ids)) {
-			a.allowed[sp].Close()
-			a.allowed[sp] = nil
+	for sp, ids := range l.Allowed {
+		// The buffers are sized once for the model's spaces: recordings bind them.
+		if int64(4*len(ids)) > b.allowed[sp].Size() {
+			return fmt.Errorf("udvla: decoding space %d of %d ids exceeds the engine's %d", sp, len(ids), b.allowed[sp].Size()/4)
 		}
-		if a.allowed[sp] == nil {
-			buf, err := b.dev.NewBuffer(int64(4*max(len(ids), 1)), vk.DeviceLocal, 0)
-			if err != nil {
-				return err
-			}
-			a.allowed[sp] = buf
-		}
-		if err := a.allowed[sp].Write(0, i32bytes(ids)); err != nil {
+		if err := b.allowed[sp].Write(0, i32bytes(ids)); err != nil {
 			return err
 		}
 	}
@@ -523,7 +520,7 @@ func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff i
 			continue
 		}
 		nAllowed := len(l.Allowed[sp.sp])
-		allowed := r.rows(a.allowed[sp.sp], 0, nAllowed, 1)
+		allowed := r.rows(b.allowed[sp.sp], 0, nAllowed, 1)
 		logits := r.rows(a.logits, sp.off, sp.np*nAllowed, 1)
 		if r.err != nil {
 			return r.err
@@ -559,7 +556,7 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 	P, N := l.P(), l.N()
 	sp := l.Space[j]
 	nAllowed := len(l.Allowed[sp])
-	allowed := r.rows(a.allowed[sp], 0, nAllowed, 1)
+	allowed := r.rows(b.allowed[sp], 0, nAllowed, 1)
 	if plan.free { // the release's AR: the whole vocabulary
 		nAllowed = b.a.Vocab
 		allowed = r.rows(a.vocabIDs, 0, nAllowed, 1)
@@ -572,11 +569,11 @@ func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence
 			State: r.rows(a.state, 0, N, 1), IDs: r.rows(a.idsRegion, 0, N, 1), N: N, NAllowed: nAllowed}))
 	}
 	if j < N-1 && r.err == nil {
-		// The token and its position move to row 0 of the scratch rows (copies take any offset).
+		// The token and its position move to the AR scratch (copies take any offset).
 		idsAt := r.rows(a.idsRegion, 0, N, 1)
 		posAt := r.rows(a.posRegion, 0, N, 1)
-		tokDst := r.rows(a.sampled, 0, 1, 1)
-		posDst := r.rows(a.conf, 0, 1, 1)
+		tokDst := r.rows(a.arToken, 0, 1, 1)
+		posDst := r.rows(a.arPos, 0, 1, 1)
 		s.Copy(word(idsAt, j, 1), tokDst)
 		s.Copy(word(posAt, j, 1), posDst)
 		b.forward(r, tokDst, posDst, P+j, 1, P+j+1, true, false)

@@ -84,7 +84,7 @@ func (b *vkBackend) growSequence(n int) error {
 		return fmt.Errorf("udvla: room for %d tokens: %w", n, err)
 	}
 	old, oldL, oldFloats := b.acts, b.maxL, b.logitsFloats
-	b.acts, b.maxL = vkActs{allowed: old.allowed}, n
+	b.acts, b.maxL = vkActs{}, n
 	if err := b.allocate(); err != nil {
 		for _, buf := range b.acts.all {
 			buf.Close()
