@@ -70,3 +70,17 @@ func (a *anytime) expired(ctx context.Context, s int) bool {
 	a.stopped = true
 	return true
 }
+
+// proceed is the decode.Job.Proceed of a request under ctx: cancellation fails the job, and with a
+// controller the deadline stops it early instead. It asks the controller step by step.
+func (a *anytime) proceed(ctx context.Context) func(s, n int) (bool, error) {
+	return func(s, n int) (bool, error) {
+		if !a.next(s) || a.expired(ctx, s) {
+			return false, nil
+		}
+		if err := ctx.Err(); err != nil && !(a != nil && err == context.DeadlineExceeded) {
+			return false, err
+		}
+		return true, nil
+	}
+}

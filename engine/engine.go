@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/udvla/udvla/engine/internal/decode"
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
@@ -61,7 +63,11 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // autoregressive tells the modes that generate one token per forward pass.
-func (m Mode) autoregressive() bool { return m == ModeAR || m == ModeARRestricted }
+func (m Mode) autoregressive() bool { return decodeModes[m].Autoregressive() }
+
+// decodeModes are the backends' names of the modes.
+var decodeModes = map[Mode]decode.Mode{ModeJD3P: decode.JD3P, ModeARRestricted: decode.ARRestricted,
+	ModeID: decode.ID, ModeAR: decode.AR}
 
 // Backend is what executes the model.
 type Backend int
@@ -180,22 +186,14 @@ type Engine struct {
 	now func() time.Time
 }
 
-// backend executes decoding on prepared layouts.
+// backend executes the model: the engine's only way into the Vulkan backend (package
+// internal/vkbackend) and the CPU reference. What only some backends do is an optional
+// interface: profiler, validator, device.
 type backend interface {
-	decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error)
-	logits(ids []int32, rule model.MaskRule) ([]float32, error)
-	name() string
-	close()
-}
-
-// decoded is what a backend returns: the final region and its timings.
-type decoded struct {
-	region    []int32
-	generated int
-	timings   Timings
-	early     bool // anytime decoding stopped the loop
-	stepsRun  int  // decoding steps run (AR: tokens generated)
-	free      bool // freely generated (ModeAR): the actions follow the generated BOA
+	Decode(job *decode.Job) (*decode.Result, error)
+	Logits(ids []int32, m *seq.Mask) ([]float32, error)
+	Name() string
+	Close()
 }
 
 // Open loads a model file and prepares the backend.
@@ -226,7 +224,8 @@ func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
 	case BackendReference:
 		e.be, err = newRefBackend(f)
 	case BackendVulkan:
-		e.be, err = newVulkanBackend(f, e.opts, e.header)
+		e.be, err = vkbackend.Open(f, vkbackend.Options{Device: e.opts.Device, Validate: e.opts.Validate,
+			MaxInstruction: e.opts.MaxInstruction, Header: e.header})
 	default:
 		err = fmt.Errorf("udvla: unknown backend %d", opts.Backend)
 	}
@@ -241,7 +240,7 @@ func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
 func (e *Engine) Config() *model.Config { return e.cfg }
 
 // BackendName names the backend and its device.
-func (e *Engine) BackendName() string { return e.be.name() }
+func (e *Engine) BackendName() string { return e.be.Name() }
 
 // Close frees the device resources and unmaps the model. Later calls return ErrClosed.
 func (e *Engine) Close() error {
@@ -251,7 +250,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	e.be.close()
+	e.be.Close()
 	return e.file.Close()
 }
 
@@ -273,13 +272,11 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	return r.res, nil
 }
 
-// stepRun is what one control step decoded, with the resolved request and layout it ran.
+// stepRun is what one control step decoded, with the job it ran.
 type stepRun struct {
-	req   *Request
-	l     *seq.Layout
-	steps int
-	d     *decoded
-	res   *Result
+	job *decode.Job
+	d   *decode.Result
+	res *Result
 }
 
 // stepLocked is the body of Step and StepProfile, run with e.mu held: it resolves and lays out
@@ -299,14 +296,23 @@ func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	d, err := e.be.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
+	at := newAnytime(ctx, req.Mode, e.now)
+	job := newJob(req, l, steps)
+	job.Proceed = at.proceed(ctx)
+	d, err := e.be.Decode(job)
 	if err != nil {
 		return nil, err
 	}
-	d.free = req.Mode == ModeAR
-	res := e.finish(l, d)
+	res := e.finish(l, d, req.Mode == ModeAR)
+	res.Early = at != nil && at.stopped
 	res.Timings.Total = time.Since(start)
-	return &stepRun{req: req, l: l, steps: steps, d: d, res: res}, nil
+	return &stepRun{job: job, d: d, res: res}, nil
+}
+
+// newJob is what a backend decodes for a resolved request laid out as l, with T steps.
+func newJob(req *Request, l *seq.Layout, steps int) *decode.Job {
+	return &decode.Job{Layout: l, Mode: decodeModes[req.Mode], Rule: req.Mask, NoCache: req.NoCache,
+		Seed: req.Seed, Steps: steps, ActionSteps: req.actionSteps()}
 }
 
 // Logits returns the logits [len(ids)][vocab] of a token sequence under a mask rule (causal,
@@ -330,5 +336,13 @@ func (e *Engine) Logits(ids []int32, rule model.MaskRule) ([]float32, error) {
 	if rule != model.MaskCausal && e.cfg.Vocab == nil {
 		return nil, fmt.Errorf("udvla: the %v mask needs a vocabulary layout", rule)
 	}
-	return e.be.logits(ids, rule)
+	cameras := 0
+	if e.cfg.Decoding != nil {
+		cameras = len(e.cfg.Decoding.Cameras)
+	}
+	m, err := seq.MaskForIDs(rule, ids, e.cfg.Vocab, cameras)
+	if err != nil {
+		return nil, err
+	}
+	return e.be.Logits(ids, m)
 }

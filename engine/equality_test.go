@@ -36,7 +36,7 @@ const maxDifferingMargin = 1e-4
 // differing run must trace back to a near-tie of the reference (margin below maxDifferingMargin).
 func checkEquality(t *testing.T, path string, seeds int) {
 	g, _ := openPair(t, path)
-	vb := g.be.(*vkBackend)
+	vb := vkOf(g)
 	f, err := model.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +60,9 @@ func checkEquality(t *testing.T, path string, seeds int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			vb.trace, vb.states = true, nil
+			vb.TraceStates(true)
 			got, err := g.Step(context.Background(), req)
-			vb.trace = false
+			vb.TraceStates(false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,8 +71,8 @@ func checkEquality(t *testing.T, path string, seeds int) {
 				continue
 			}
 			differ++
-			states := make([][]int32, len(vb.states))
-			for k, s := range vb.states {
+			states := make([][]int32, len(vb.States()))
+			for k, s := range vb.States() {
 				states[k] = s[:l.N()]
 			}
 			d, found, err := want.Trace.FirstDifference(states, nil)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/model"
 )
 
@@ -210,7 +211,7 @@ func TestPlanEviction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := 1; n <= maxPlans+2; n++ { // instruction lengths 1.. give distinct prefix lengths
+	for n := 1; n <= vkbackend.MaxPlans+2; n++ { // instruction lengths 1.. give distinct prefix lengths
 		req := randomRequest(g.Config(), r)
 		req.Steps = 2
 		req.Instruction = req.Instruction[:0]
@@ -221,8 +222,8 @@ func TestPlanEviction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(g.be.(*vkBackend).plans); n > maxPlans {
-		t.Fatalf("%d recordings kept, limit %d", n, maxPlans)
+	if n := vkOf(g).Plans(); n > vkbackend.MaxPlans {
+		t.Fatalf("%d recordings kept, limit %d", n, vkbackend.MaxPlans)
 	}
 	got, err := g.Step(context.Background(), first)
 	if err != nil {

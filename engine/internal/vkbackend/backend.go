@@ -1,9 +1,14 @@
-package engine
+// Package vkbackend runs the model with Vulkan compute: it uploads the weights, records each
+// request shape's forward passes and decoding loop once (a plan) and replays them for every
+// request of that shape. It is the engine's device backend; package engine/vk below it is the
+// Vulkan binding it records with.
+package vkbackend
 
 import (
 	"fmt"
 
 	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/internal/decode"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 	"github.com/udvla/udvla/engine/seq"
@@ -46,8 +51,8 @@ type vkActs struct {
 // and allocated once per engine, since every recording of a request shape binds them.
 type vkSpaces [seq.NumSpaces]*vk.Buffer
 
-// vkBackend runs the model with Vulkan compute.
-type vkBackend struct {
+// Backend runs the model with Vulkan compute. Its methods are not safe for concurrent use.
+type Backend struct {
 	dev  *vk.Device
 	cfg  *model.Config
 	a    model.Arch
@@ -62,27 +67,40 @@ type vkBackend struct {
 	logitsFloats int64
 	// recordings per request shape, replayed for every request of that shape
 	plans     map[planKey]*vkPlan
-	planOrder []planKey // oldest first: at most maxPlans recordings are kept
+	planOrder []planKey // oldest first: at most MaxPlans recordings are kept
+	// the plan the last Decode ran, and its job: what Profile reads
+	last    *vkPlan
+	lastJob *decode.Job
 	// trace, when set (tests only), reads the region state back after every step into states:
 	// a readback the decoding loop otherwise never does.
 	trace  bool
 	states [][]int32
 }
 
-func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32) (be backend, err error) {
+// Options configure Open.
+type Options struct {
+	Device         string // a device index or name substring; empty takes UDVLA_DEVICE, else the best
+	Validate       bool   // the Khronos validation layer
+	MaxInstruction int    // sizes the buffers with decode.SequenceLimits
+	Header         func(h, w int) []int32
+}
+
+// Open uploads a model file's weights to a Vulkan device and allocates the buffers of the longest
+// request the options allow.
+func Open(f *model.File, opts Options) (_ *Backend, err error) {
 	// vk.Open applies UDVLA_VALIDATE, and UDVLA_DEVICE when no device is named
 	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate}
 	dev, err := vk.Open(vo)
 	if err != nil {
 		return nil, err
 	}
-	b := &vkBackend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}}
+	b := &Backend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}}
 	defer func() {
 		if err != nil {
-			b.close()
+			b.Close()
 		}
 	}()
-	b.maxL, b.maxN = sequenceLimits(&f.Config, opts.MaxInstruction, header)
+	b.maxL, b.maxN = decode.SequenceLimits(&f.Config, opts.MaxInstruction, opts.Header)
 	if b.w, err = uploadWeights(dev, f); err != nil {
 		return nil, err
 	}
@@ -113,22 +131,10 @@ func spaceLimits(cfg *model.Config) (n [seq.NumSpaces]int) {
 	return n
 }
 
-// sequenceLimits returns the longest sequence and region a request can have.
-func sequenceLimits(cfg *model.Config, maxInstruction int, header func(h, w int) []int32) (maxL, maxN int) {
-	if cfg.Decoding == nil || cfg.Vocab == nil {
-		return 1 + maxInstruction, 0
-	}
-	blocks := 0
-	for _, c := range cfg.Decoding.Cameras {
-		blocks += 4 + len(header(c.H, c.W)) + c.H*c.W
-	}
-	maxN = blocks + cfg.Decoding.ActionLen
-	return 1 + maxInstruction + blocks + maxN, maxN
-}
+// Name names the backend and its device.
+func (b *Backend) Name() string { return "vulkan: " + b.dev.Info.Name }
 
-func (b *vkBackend) name() string { return "vulkan: " + b.dev.Info.Name }
-
-func (b *vkBackend) makeKernels() (err error) {
+func (b *Backend) makeKernels() (err error) {
 	a, dev, k := b.a, b.dev, &b.k
 	if k.embed, err = gpu.NewEmbed(dev); err != nil {
 		return err
@@ -168,7 +174,7 @@ func (b *vkBackend) makeKernels() (err error) {
 	return nil
 }
 
-func (b *vkBackend) allocate() error {
+func (b *Backend) allocate() error {
 	a, L, N := b.a, b.maxL, max(b.maxN, 1)
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	acts := &b.acts
@@ -246,7 +252,8 @@ func (w *vkWeights) dtypes() []quant.DType {
 	return out
 }
 
-func (b *vkBackend) close() {
+// Close frees every device resource.
+func (b *Backend) Close() {
 	for _, p := range b.plans {
 		p.close()
 	}
@@ -284,4 +291,14 @@ func (r *recorder) rows(buf *vk.Buffer, r0, n, width int) vk.Binding {
 	bd, err := buf.Bind(int64(r0)*int64(width)*4, int64(n)*int64(width)*4)
 	r.check(err)
 	return bd
+}
+
+// DeviceInfo describes the backend's device.
+func (b *Backend) DeviceInfo() vk.DeviceInfo { return b.dev.Info }
+
+// ValidationMessages is the count of the device's validation messages since it was opened, and
+// the kept texts of the first ones.
+func (b *Backend) ValidationMessages() (uint64, []string) {
+	in := b.dev.Instance()
+	return in.MessageCount(), in.Messages(0)
 }

@@ -1,11 +1,11 @@
-package engine
+package vkbackend
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/internal/decode"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/seq"
@@ -16,26 +16,20 @@ import (
 // the same shape, whatever its tokens and seed.
 type planKey struct {
 	p, n, boa int
-	mode      Mode
+	mode      decode.Mode
 	rule      model.MaskRule
 	cached    int // prefix positions forwarded once per control step into the KV cache
 	// the sizes of the decoding spaces, which the recorded lm_head and sampling dispatches cover
 	allowed [seq.NumSpaces]int
 }
 
-// planKeyFor is the recording key of a request. AR decodes causally after a prefill of the
-// prefix; the denoising modes prefill what ref.CachedPrefix says: the whole prefix under the
-// paper rule, the text under the release rule (both exact), the whole prefix under release-kv
-// (the mode itself), nothing with NoCache.
-func planKeyFor(l *seq.Layout, req *Request) planKey {
-	key := planKey{p: l.P(), n: l.N(), boa: l.BOA, mode: req.Mode, rule: req.Mask}
+// planKeyFor is the recording key of a job: its shape, its attention rule and the prefix it
+// caches (decode.Job.CachedPrefix).
+func planKeyFor(job *decode.Job) planKey {
+	l := job.Layout
+	key := planKey{p: l.P(), n: l.N(), boa: l.BOA, mode: job.Mode, rule: job.AttentionRule(), cached: job.CachedPrefix()}
 	for sp := range key.allowed {
 		key.allowed[sp] = len(l.Allowed[sp])
-	}
-	if req.Mode.autoregressive() {
-		key.rule, key.cached = model.MaskCausal, l.P()
-	} else {
-		key.cached = ref.CachedPrefix(l, req.Mask, !req.NoCache)
 	}
 	return key
 }
@@ -50,7 +44,7 @@ type vkPlan struct {
 	imageStep *vk.Sequence
 	handoff   *vk.Sequence
 	actOff    int  // float offset of the action logits (aligned)
-	free      bool // AR over the whole vocabulary (ModeAR)
+	free      bool // AR over the whole vocabulary (decode.AR)
 }
 
 func (p *vkPlan) close() {
@@ -63,43 +57,48 @@ func (p *vkPlan) close() {
 	}
 }
 
-func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
+// Decode runs a job: it uploads the request, records its shape's plan on first use, then runs the
+// prefill and the decoding loop.
+func (b *Backend) Decode(job *decode.Job) (*decode.Result, error) {
+	l, steps := job.Layout, job.Steps
 	P, N := l.P(), l.N()
 	if P+N > b.maxL || N > b.maxN {
 		return nil, fmt.Errorf("udvla: sequence of %d tokens exceeds the engine's %d", P+N, b.maxL)
 	}
-	key := planKeyFor(l, req)
+	key := planKeyFor(job)
 	if err := b.upload(l, key); err != nil {
 		return nil, err
 	}
-	var d decoded
+	var d decode.Result
 	compile := time.Now()
 	_, known := b.plans[key]
+	b.last, b.lastJob = nil, nil
 	plan, err := b.plan(l, key)
 	if err != nil {
 		return nil, err
 	}
+	b.last, b.lastJob = plan, job
 	if !known {
-		if err := b.warmUp(l, key, plan, req.Seed, steps); err != nil {
+		if err := b.warmUp(l, key, plan, job.Seed, steps); err != nil {
 			return nil, err
 		}
-		d.timings.Compile = time.Since(compile)
+		d.Timings.Compile = time.Since(compile)
 	}
 	if plan.prefill != nil {
 		t := time.Now()
 		if err := plan.prefill.Run(); err != nil {
 			return nil, err
 		}
-		d.timings.Prefill = time.Since(t)
+		d.Timings.Prefill = time.Since(t)
 	}
 	loop := time.Now()
-	switch req.Mode {
-	case ModeAR, ModeARRestricted:
-		err = b.runAR(ctx, l, plan, &d)
-	case ModeID:
+	switch job.Mode {
+	case decode.AR, decode.ARRestricted:
+		err = b.runAR(job, plan, &d)
+	case decode.ID:
 		// The image loop runs over the prefix and the image positions only; the action positions
 		// of the state and the input keep BOA and MASK meanwhile.
-		err = b.runLoop(ctx, plan.imageStep, vkLoop{seed: req.Seed, steps: steps, a0: 0, a1: l.BOA,
+		err = b.runLoop(job, plan.imageStep, vkLoop{seed: job.Seed, steps: steps, a0: 0, a1: l.BOA,
 			sample: ref.PurposeSample, confidence: ref.PurposeConfidence}, &d)
 		if err == nil {
 			// The images are fixed to the image loop's output (its last sampled tokens), which
@@ -107,32 +106,31 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 			err = plan.handoff.Run()
 		}
 		if err == nil {
-			err = b.runLoop(ctx, plan.step, vkLoop{seed: req.Seed, steps: req.actionSteps(), a0: l.BOA, a1: N,
+			err = b.runLoop(job, plan.step, vkLoop{seed: job.Seed, steps: job.ActionSteps, a0: l.BOA, a1: N,
 				sample: ref.PurposeActionSample, confidence: ref.PurposeActionConfidence,
 				rule: ref.LoopRule{TauZero: true, FreezeAfterEOA: true}}, &d)
 		}
-		d.generated = N
+		d.Generated = N
 	default:
-		err = b.runLoop(ctx, plan.step, vkLoop{seed: req.Seed, steps: steps, a0: 0, a1: N,
-			sample: ref.PurposeSample, confidence: ref.PurposeConfidence, at: at}, &d)
-		d.generated = N
-		d.early = at != nil && at.stopped
+		err = b.runLoop(job, plan.step, vkLoop{seed: job.Seed, steps: steps, a0: 0, a1: N,
+			sample: ref.PurposeSample, confidence: ref.PurposeConfidence}, &d)
+		d.Generated = N
 	}
 	if err != nil {
 		return nil, err
 	}
-	d.timings.Loop = time.Since(loop)
-	d.stepsRun = len(d.timings.Steps)
+	d.Timings.Loop = time.Since(loop)
+	d.StepsRun = len(d.Timings.Steps)
 	// Diffusion: the sampled tokens of the last step run, which the selection leaves in out.
 	src := b.acts.out
-	if req.Mode.autoregressive() {
+	if job.Mode.Autoregressive() {
 		src = b.acts.state
 	}
 	raw := make([]byte, 4*N)
 	if err := src.Read(0, raw); err != nil {
 		return nil, err
 	}
-	d.region = decodeI32(raw)
+	d.Region = decodeI32(raw)
 	return &d, nil
 }
 
@@ -140,7 +138,7 @@ func (b *vkBackend) decode(ctx context.Context, l *seq.Layout, req *Request, ste
 // what the runs changed. The driver compiles a pipeline when it first dispatches it (lavapipe
 // JIT-compiles there), and that time belongs to the first use of a request shape, not to the
 // prefill or the loop it would otherwise land in.
-func (b *vkBackend) warmUp(l *seq.Layout, key planKey, plan *vkPlan, seed uint64, steps int) error {
+func (b *Backend) warmUp(l *seq.Layout, key planKey, plan *vkPlan, seed uint64, steps int) error {
 	var buf [gpu.StepParamsSize]byte
 	params := func(p gpu.StepParams) error {
 		if err := p.Put(buf[:]); err != nil {
@@ -153,7 +151,7 @@ func (b *vkBackend) warmUp(l *seq.Layout, key planKey, plan *vkPlan, seed uint64
 			return err
 		}
 	}
-	if key.mode.autoregressive() {
+	if key.mode.Autoregressive() {
 		s, err := b.arSequence(l, plan, 0)
 		if err != nil {
 			return err
@@ -194,19 +192,15 @@ type vkLoop struct {
 	steps, a0, a1      int
 	sample, confidence uint32
 	rule               ref.LoopRule
-	at                 *anytime // JD3P with a deadline: may stop the loop after any step
 }
 
 // runLoop runs a denoising loop by replaying the recorded step: the host only writes the step's
 // parameters.
-func (b *vkBackend) runLoop(ctx context.Context, step *vk.Sequence, lp vkLoop, d *decoded) error {
+func (b *Backend) runLoop(job *decode.Job, step *vk.Sequence, lp vkLoop, d *decode.Result) error {
 	var buf [gpu.StepParamsSize]byte
 	for s := 0; s < lp.steps; s++ {
-		if !lp.at.next(s) || lp.at.expired(ctx, s) {
-			return nil
-		}
-		if err := ctx.Err(); err != nil && !(lp.at != nil && err == context.DeadlineExceeded) {
-			return fmt.Errorf("udvla: step cancelled after %d of %d denoising steps: %w", s, lp.steps, err)
+		if ok, err := job.ProceedStep(s, 1, lp.steps); !ok {
+			return err
 		}
 		t := time.Now()
 		p, err := gpu.LoopParams(lp.seed, s, lp.steps, lp.a0, lp.a1, lp.sample, lp.confidence)
@@ -223,8 +217,8 @@ func (b *vkBackend) runLoop(ctx context.Context, step *vk.Sequence, lp vkLoop, d
 		if err := step.Run(); err != nil {
 			return err
 		}
-		d.timings.Steps = append(d.timings.Steps, time.Since(t))
-		d.timings.GPU += gpuTime(step)
+		d.Timings.Steps = append(d.Timings.Steps, time.Since(t))
+		d.Timings.GPU += gpuTime(step)
 		if b.trace {
 			if err := b.traceState(); err != nil {
 				return err
@@ -234,7 +228,7 @@ func (b *vkBackend) runLoop(ctx context.Context, step *vk.Sequence, lp vkLoop, d
 	return nil
 }
 
-func (b *vkBackend) traceState() error {
+func (b *Backend) traceState() error {
 	raw := make([]byte, b.acts.state.Size())
 	if err := b.acts.state.Read(0, raw); err != nil {
 		return err
@@ -253,12 +247,13 @@ func decodeI32(raw []byte) []int32 {
 
 // runAR generates the region one position at a time; it reads back each token to stop after
 // the first EOA, as the reference does.
-func (b *vkBackend) runAR(ctx context.Context, l *seq.Layout, plan *vkPlan, d *decoded) error {
+func (b *Backend) runAR(job *decode.Job, plan *vkPlan, d *decode.Result) error {
+	l := job.Layout
 	var buf [gpu.StepParamsSize]byte
 	tok := make([]byte, 4)
 	for j := 0; j < l.N(); j++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("udvla: step cancelled after %d of %d AR tokens: %w", j, l.N(), err)
+		if ok, err := job.ProceedToken(j, l.N()); !ok {
+			return err
 		}
 		t := time.Now()
 		s, err := b.arSequence(l, plan, j)
@@ -275,9 +270,9 @@ func (b *vkBackend) runAR(ctx context.Context, l *seq.Layout, plan *vkPlan, d *d
 		if err := s.Run(); err != nil {
 			return err
 		}
-		d.timings.Steps = append(d.timings.Steps, time.Since(t))
-		d.timings.GPU += gpuTime(s)
-		d.generated = j + 1
+		d.Timings.Steps = append(d.Timings.Steps, time.Since(t))
+		d.Timings.GPU += gpuTime(s)
+		d.Generated = j + 1
 		if err := b.acts.state.Read(int64(4*j), tok); err != nil {
 			return err
 		}
@@ -297,11 +292,11 @@ func gpuTime(s *vk.Sequence) time.Duration {
 }
 
 // upload writes a request's tokens, positions, allowed ids and static mask into device buffers.
-func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
+func (b *Backend) upload(l *seq.Layout, key planKey) error {
 	a := &b.acts
 	P, N := l.P(), l.N()
 	region := l.Region
-	if key.mode == ModeAR { // free generation: nothing pre-filled
+	if key.mode == decode.AR { // free generation: nothing pre-filled
 		region = make([]int32, N)
 		for j := range region {
 			region[j] = l.Vocab.Mask
@@ -356,7 +351,7 @@ func (b *vkBackend) upload(l *seq.Layout, key planKey) error {
 }
 
 // writeMask uploads a host-built mask and its reach.
-func (b *vkBackend) writeMask(m *seq.Mask) error {
+func (b *Backend) writeMask(m *seq.Mask) error {
 	words, err := gpu.MaskWords(m, nil)
 	if err != nil {
 		return err
@@ -371,9 +366,9 @@ func (b *vkBackend) writeMask(m *seq.Mask) error {
 	return b.acts.reach.Write(0, i32bytes(reach))
 }
 
-// maxPlans bounds the request shapes whose recordings are kept (instruction lengths vary, and
+// MaxPlans bounds the request shapes whose recordings are kept (instruction lengths vary, and
 // every shape holds its own command buffers).
-const maxPlans = 16
+const MaxPlans = 16
 
 // word is the binding of 4-byte elements [i, i+n) of b, at any offset: for copies, which need no
 // storage-binding alignment.
@@ -382,11 +377,11 @@ func word(b vk.Binding, i, n int) vk.Binding {
 }
 
 // plan returns the recordings of a request shape, recording them on first use.
-func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
+func (b *Backend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 	if p, ok := b.plans[key]; ok {
 		return p, nil
 	}
-	if len(b.planOrder) >= maxPlans {
+	if len(b.planOrder) >= MaxPlans {
 		old := b.planOrder[0]
 		b.planOrder = b.planOrder[1:]
 		b.plans[old].close()
@@ -424,7 +419,7 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 			return nil, r.err
 		}
 	}
-	if !key.mode.autoregressive() {
+	if !key.mode.Autoregressive() {
 		if p.step, err = newSeq(); err != nil {
 			p.close()
 			return nil, err
@@ -435,9 +430,9 @@ func (b *vkBackend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		}
 	} else {
 		p.ar = make([]*vk.Sequence, N)
-		p.free = key.mode == ModeAR
+		p.free = key.mode == decode.AR
 	}
-	if key.mode == ModeID {
+	if key.mode == decode.ID {
 		imageKey := key
 		imageKey.n = l.BOA
 		if p.imageStep, err = newSeq(); err != nil {
@@ -475,7 +470,7 @@ func releaseRule(rule model.MaskRule) bool {
 
 // recordStep records one denoising step: the forward of the positions after the cached prefix,
 // the shifted final rows, the lm_head of each decoding space, sampling and selection.
-func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff int) error {
+func (b *Backend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff int) error {
 	a, k := &b.acts, &b.k
 	P, N, boa, c := key.p, key.n, l.BOA, key.cached
 	s := r.s
@@ -542,7 +537,7 @@ func (b *vkBackend) recordStep(r *recorder, l *seq.Layout, key planKey, actOff i
 // arSequence returns the AR pass generating region position j, recording it on first use: the
 // argmax over the position's space of the logits in fin row 0, then (unless j is last) the
 // forward of the chosen token at position P+j, whose final row replaces fin row 0.
-func (b *vkBackend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence, error) {
+func (b *Backend) arSequence(l *seq.Layout, plan *vkPlan, j int) (*vk.Sequence, error) {
 	if plan.ar[j] != nil {
 		return plan.ar[j], nil
 	}

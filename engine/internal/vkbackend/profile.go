@@ -1,0 +1,149 @@
+package vkbackend
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/internal/decode"
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
+)
+
+// ErrNoTimestamps is Profile's error where the recordings carry no per-command timestamps.
+var ErrNoTimestamps = errors.New("udvla: the device has no timestamp queries")
+
+// Profiles reports whether the device writes the timestamps Profile reads.
+func (b *Backend) Profiles() bool { return b.dev.Info.Timestamps }
+
+// Profile reads the timestamps of the recordings the last Decode ran, which must have been job's;
+// res is what it returned. The phases are "prefill", then "step" (JD3P), "image-step",
+// "action-step" and "handoff" (independent diffusion) or "ar" (the AR token passes).
+func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, error) {
+	plan := b.last
+	if plan == nil || b.lastJob != job {
+		return nil, errors.New("udvla: profile: the step's recordings are missing")
+	}
+	l := job.Layout
+	// The attention FLOPs count visible pairs only, under the mask each phase ran with: the causal
+	// mask for AR, else the request's rule over the initial sequence (the release rule's blocks
+	// move when an EOA appears; the initial ones stand for every step).
+	var m *seq.Mask
+	switch {
+	case job.Mode.Autoregressive():
+		m = seq.CausalMask(l.P() + l.N())
+	case job.Rule == model.MaskPaper:
+		m = seq.PaperMask(l)
+	default:
+		m = seq.ReleaseMask(l.Sequence(l.Region), l.Vocab)
+	}
+	acc := func() kernelAcc {
+		return kernelAcc{mask: m, pairs: map[gpu.AttentionWork]float64{}, sums: decode.KernelSums{}}
+	}
+	var prof []decode.Phase
+	add := func(name string, runs int, seqs ...*vk.Sequence) error {
+		acc := acc()
+		for _, s := range seqs {
+			if err := acc.addSequence(s, runs); err != nil {
+				return fmt.Errorf("udvla: profile %s: %w", name, err)
+			}
+		}
+		prof = append(prof, decode.Phase{Name: name, Runs: runs, Kernels: acc.sums.Sorted()})
+		return nil
+	}
+	if plan.prefill != nil {
+		if err := add("prefill", 1, plan.prefill); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	switch job.Mode {
+	case decode.AR, decode.ARRestricted:
+		acc := acc()
+		for j := 0; j < res.Generated && j < len(plan.ar) && err == nil; j++ {
+			err = acc.addSequence(plan.ar[j], 1)
+		}
+		prof = append(prof, decode.Phase{Name: "ar", Runs: res.Generated, Kernels: acc.sums.Sorted()})
+	case decode.ID:
+		if err = add("image-step", job.Steps, plan.imageStep); err == nil {
+			if err = add("action-step", job.ActionSteps, plan.step); err == nil {
+				scaleAll(prof[len(prof)-2:], res.Timings.GPU)
+				err = add("handoff", 1, plan.handoff)
+			}
+		}
+	default:
+		if err = add("step", job.Steps, plan.step); err == nil {
+			scaleAll(prof[len(prof)-1:], res.Timings.GPU)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return prof, nil
+}
+
+// phaseTime is a phase's device time.
+func phaseTime(p *decode.Phase) time.Duration {
+	var t time.Duration
+	for _, k := range p.Kernels {
+		t += k.Time
+	}
+	return t
+}
+
+// scaleAll scales the kernel times of phases by one factor, keeping their shares, so that together
+// they sum to total.
+func scaleAll(phases []decode.Phase, total time.Duration) {
+	var sum time.Duration
+	for i := range phases {
+		sum += phaseTime(&phases[i])
+	}
+	if sum <= 0 || total <= 0 {
+		return
+	}
+	f := float64(total) / float64(sum)
+	for i := range phases {
+		for k := range phases[i].Kernels {
+			phases[i].Kernels[k].Time = time.Duration(f * float64(phases[i].Kernels[k].Time))
+		}
+	}
+}
+
+// kernelAcc sums kernel times by kernel name; with a mask, attention counts visible pairs only.
+type kernelAcc struct {
+	mask  *seq.Mask
+	pairs map[gpu.AttentionWork]float64 // visible pairs by dispatch extent
+	sums  decode.KernelSums
+}
+
+// addSequence adds the last replay of s, runs times.
+func (a kernelAcc) addSequence(s *vk.Sequence, runs int) error {
+	if s == nil {
+		return nil
+	}
+	durs, err := s.Durations()
+	if err != nil {
+		return err
+	}
+	cmds := s.Commands()
+	if len(durs) != len(cmds) {
+		return ErrNoTimestamps
+	}
+	r := float64(runs)
+	for i, c := range cmds {
+		w := gpu.WorkOf(c)
+		if at := w.Attention; at != nil && a.mask != nil && at.Q0+at.NQ <= a.mask.Len() && at.NK <= a.mask.Len() {
+			p, ok := a.pairs[*at]
+			if !ok {
+				p = at.VisiblePairs(a.mask.Allowed)
+				a.pairs[*at] = p
+			}
+			w.FLOPs = p * at.FLOPsPerPair
+		}
+		a.sums.Add(decode.KernelTime{Kernel: w.Kernel, Dispatches: runs, Time: time.Duration(r * float64(durs[i])),
+			FLOPs: r * w.FLOPs, Bytes: r * w.Bytes})
+	}
+	return nil
+}
