@@ -14,7 +14,7 @@ import (
 // give the reference's regions.
 func TestLogitsGrowPastControlStepBuffers(t *testing.T) {
 	g, ref := openPair(t, tinyModel)
-		r := rand.New(rand.NewPCG(21, 22))
+	r := rand.New(rand.NewPCG(21, 22))
 	step := func(req *Request) { t.Helper(); checkStepEqualsRef(t, "a step", g, ref, req) }
 	req := randomRequest(g.Config(), r)
 	step(req)
