@@ -36,6 +36,7 @@ func planKeyFor(job *decode.Job) planKey {
 
 // vkPlan holds the recorded sequences of one request shape.
 type vkPlan struct {
+	key     planKey
 	prefill *vk.Sequence   // the cached prefix positions into the KV cache
 	step    *vk.Sequence   // one denoising step
 	ar      []*vk.Sequence // AR: the pass that generates region position j
@@ -338,14 +339,10 @@ func (b *Backend) upload(l *seq.Layout, key planKey) error {
 			return err
 		}
 	}
-	var m *seq.Mask
-	switch key.rule {
-	case model.MaskCausal:
-		m = seq.CausalMask(P + N)
-	case model.MaskPaper:
-		m = seq.PaperMask(l)
-	default: // release, release-kv
-		m = seq.ReleaseMask(seqIDs, l.Vocab) // recomputed on the device every step
+	// The release rules' mask is recomputed on the device at every step as well.
+	m, err := seq.ForRule(key.rule, l, region)
+	if err != nil {
+		return err
 	}
 	return b.writeMask(m)
 }
@@ -387,7 +384,7 @@ func (b *Backend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 		b.plans[old].close()
 		delete(b.plans, old)
 	}
-	p := &vkPlan{}
+	p := &vkPlan{key: key}
 	P, N := key.p, key.n
 	nImg := len(l.Allowed[seq.SpaceImage])
 	p.actOff = (l.BOA*nImg + 63) / 64 * 64

@@ -7,7 +7,6 @@ import (
 
 	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/internal/decode"
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/engine/vk"
 )
@@ -30,14 +29,9 @@ func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, 
 	// The attention FLOPs count visible pairs only, under the mask each phase ran with: the causal
 	// mask for AR, else the request's rule over the initial sequence (the release rule's blocks
 	// move when an EOA appears; the initial ones stand for every step).
-	var m *seq.Mask
-	switch {
-	case job.Mode.Autoregressive():
-		m = seq.CausalMask(l.P() + l.N())
-	case job.Rule == model.MaskPaper:
-		m = seq.PaperMask(l)
-	default:
-		m = seq.ReleaseMask(l.Sequence(l.Region), l.Vocab)
+	m, err := seq.ForRule(plan.key.rule, l, l.Region)
+	if err != nil {
+		return nil, err
 	}
 	acc := func() kernelAcc {
 		return kernelAcc{mask: m, pairs: map[gpu.AttentionWork]float64{}, sums: decode.KernelSums{}}
@@ -58,7 +52,6 @@ func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, 
 			return nil, err
 		}
 	}
-	var err error
 	switch job.Mode {
 	case decode.AR, decode.ARRestricted:
 		acc := acc()
