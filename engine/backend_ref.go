@@ -33,11 +33,11 @@ func (b *refBackend) Decode(job *decode.Job) (*decode.Result, error) {
 		ActionSteps: job.ActionSteps}
 	var stopErr error
 	opt.Continue = func(s int) bool {
-		ok, err := job.ProceedStep(s, 1, job.Steps)
+		m, err := job.ProceedStep(s, 1, job.Steps)
 		if err != nil {
 			stopErr = err
 		}
-		return ok
+		return m > 0
 	}
 	start := time.Now()
 	var r *ref.Result

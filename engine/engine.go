@@ -181,9 +181,9 @@ type Engine struct {
 	// packs one, else the layout's digit and '*' ids (the same tokens for the Qwen tokenizer, which
 	// splits digits one per token).
 	header func(h, w int) []int32
-	// now is the clock of anytime decoding (time.Now; tests inject a clock that advances a fixed
-	// time per step).
-	now func() time.Time
+	// now is the clock of anytime decoding, read before step s (time.Now; tests inject a clock
+	// that advances a fixed time per step).
+	now func(s int) time.Time
 }
 
 // backend executes the model: the engine's only way into the Vulkan backend (package

@@ -60,9 +60,7 @@ func checkEquality(t *testing.T, path string, seeds int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			vb.TraceStates(true)
 			got, err := g.Step(context.Background(), req)
-			vb.TraceStates(false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,6 +69,17 @@ func checkEquality(t *testing.T, path string, seeds int) {
 				continue
 			}
 			differ++
+			// Again step by step, reading the state back after each, to find the first
+			// differing decision.
+			vb.TraceStates(true)
+			again, err := g.Step(context.Background(), req)
+			vb.TraceStates(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(again.Region, got.Region) {
+				t.Errorf("%v seed %d: the traced run, step by step, differs from the run in segments", rule, req.Seed)
+			}
 			states := make([][]int32, len(vb.States()))
 			for k, s := range vb.States() {
 				states[k] = s[:l.N()]

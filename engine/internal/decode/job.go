@@ -35,30 +35,34 @@ type Job struct {
 	Steps       int // T of the (image) loop
 	ActionSteps int // T of independent diffusion's action loop
 	// Proceed is asked before steps [s, s+n) of a denoising loop, or before AR token s (n = 1):
-	// false stops the loop there with the last step's tokens (anytime decoding), an error
-	// (cancellation) fails the job. Nil runs every step.
-	Proceed func(s, n int) (bool, error)
+	// it returns how many of them may run. Fewer than n (anytime decoding near its deadline, or
+	// its first step, run alone to measure it) runs those; 0 stops the loop with the last step's
+	// tokens; an error (cancellation) fails the job. Nil runs every step.
+	Proceed func(s, n int) (int, error)
 }
 
 // proceed asks j.Proceed, wrapping a refusal's error in what the loop had done.
-func (j *Job) proceed(s, n, of int, what string) (bool, error) {
+func (j *Job) proceed(s, n, of int, what string) (int, error) {
 	if j.Proceed == nil {
-		return true, nil
+		return n, nil
 	}
-	ok, err := j.Proceed(s, n)
+	m, err := j.Proceed(s, n)
 	if err != nil {
-		return false, fmt.Errorf("udvla: step cancelled after %d of %d %s: %w", s, of, what, err)
+		return 0, fmt.Errorf("udvla: step cancelled after %d of %d %s: %w", s, of, what, err)
 	}
-	return ok, nil
+	return min(m, n), nil
 }
 
 // ProceedStep asks before steps [s, s+n) of a T-step denoising loop.
-func (j *Job) ProceedStep(s, n, steps int) (bool, error) {
+func (j *Job) ProceedStep(s, n, steps int) (int, error) {
 	return j.proceed(s, n, steps, "denoising steps")
 }
 
 // ProceedToken asks before AR token j of n.
-func (j *Job) ProceedToken(tok, n int) (bool, error) { return j.proceed(tok, 1, n, "AR tokens") }
+func (j *Job) ProceedToken(tok, n int) (bool, error) {
+	m, err := j.proceed(tok, 1, n, "AR tokens")
+	return m > 0, err
+}
 
 // CachedPrefix is the number of prefix positions forwarded once per control step into the KV
 // cache: AR decodes causally after a prefill of the whole prefix; the denoising modes prefill what

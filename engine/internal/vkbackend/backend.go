@@ -42,7 +42,7 @@ type vkActs struct {
 	logits                          *vk.Buffer // float32 [maxN*maxAllowed] or [maxL*vocab rows]
 	state, sampled, conf, c, out    *vk.Buffer // [maxN]
 	arToken, arPos                  *vk.Buffer // int32 [1]: the token an AR pass forwards, and its position
-	params                          *vk.Buffer // one StepParams, host-written per step
+	params                          *vk.Buffer // StepParams slots: each step of the loops, or the AR pass
 	vocabIDs                        *vk.Buffer // int32 [vocab]: 0, 1, ..., the space of unconstrained AR
 	all                             []*vk.Buffer
 }
@@ -68,9 +68,13 @@ type Backend struct {
 	// recordings per request shape, replayed for every request of that shape
 	plans     map[planKey]*vkPlan
 	planOrder []planKey // oldest first: at most MaxPlans recordings are kept
-	// the plan the last Decode ran, and its job: what Profile reads
-	last    *vkPlan
-	lastJob *decode.Job
+	// the plan the last Decode ran, its job and the loop segments it ran: what Profile reads
+	last     *vkPlan
+	lastJob  *decode.Job
+	lastRuns []loopRun
+	// segments is the number of segments a denoising loop is cut into (loopSegments; tests and
+	// benchmarks set others)
+	segments int
 	// trace, when set (tests only), reads the region state back after every step into states:
 	// a readback the decoding loop otherwise never does.
 	trace  bool
@@ -94,7 +98,7 @@ func Open(f *model.File, opts Options) (_ *Backend, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}}
+	b := &Backend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}, segments: loopSegments}
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -197,7 +201,8 @@ func (b *Backend) allocate() error {
 		{&acts.idsAll, L, 1}, {&acts.idsRegion, N, 1}, {&acts.posAll, L, 1}, {&acts.posRegion, N, 1},
 		{&acts.idsTail, L, 1}, {&acts.posTail, L, 1},
 		{&acts.mask, L, 1}, {&acts.reach, L, 1}, {&acts.state, N, 1}, {&acts.sampled, N, 1}, {&acts.conf, N, 1}, {&acts.c, N, 1},
-		{&acts.out, N, 1}, {&acts.arToken, 1, 1}, {&acts.arPos, 1, 1}, {&acts.params, gpu.StepParamsSize / 4, 1}, {&acts.vocabIDs, a.Vocab, 1},
+		{&acts.out, N, 1}, {&acts.arToken, 1, 1}, {&acts.arPos, 1, 1}, {&acts.vocabIDs, a.Vocab, 1},
+		{&acts.params, 2 * maxLoopSteps, b.paramsStride() / 4},
 	} {
 		if err := f32(s.dst, s.rows, s.width); err != nil {
 			return err

@@ -99,6 +99,6 @@ func (b *Backend) growSequence(n int) error {
 	for _, p := range b.plans {
 		p.close()
 	}
-	b.plans, b.planOrder, b.last, b.lastJob = map[planKey]*vkPlan{}, nil, nil, nil
+	b.plans, b.planOrder, b.last, b.lastJob, b.lastRuns = map[planKey]*vkPlan{}, nil, nil, nil, nil
 	return nil
 }

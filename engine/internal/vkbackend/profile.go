@@ -52,6 +52,20 @@ func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, 
 			return nil, err
 		}
 	}
+	// A loop's phase sums the segments it ran, each replayed once: their timestamps are exact.
+	loop := func(name string, i, steps int) error {
+		acc := acc()
+		for _, run := range b.lastRuns {
+			if run.loop != i {
+				continue
+			}
+			if err := acc.addSequence(run.seq, 1); err != nil {
+				return fmt.Errorf("udvla: profile %s: %w", name, err)
+			}
+		}
+		prof = append(prof, decode.Phase{Name: name, Runs: steps, Kernels: acc.sums.Sorted()})
+		return nil
+	}
 	switch job.Mode {
 	case decode.AR, decode.ARRestricted:
 		acc := acc()
@@ -60,48 +74,18 @@ func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, 
 		}
 		prof = append(prof, decode.Phase{Name: "ar", Runs: res.Generated, Kernels: acc.sums.Sorted()})
 	case decode.ID:
-		if err = add("image-step", job.Steps, plan.imageStep); err == nil {
-			if err = add("action-step", job.ActionSteps, plan.step); err == nil {
-				scaleAll(prof[len(prof)-2:], res.Timings.GPU)
+		if err = loop("image-step", 0, job.Steps); err == nil {
+			if err = loop("action-step", 1, job.ActionSteps); err == nil {
 				err = add("handoff", 1, plan.handoff)
 			}
 		}
 	default:
-		if err = add("step", job.Steps, plan.step); err == nil {
-			scaleAll(prof[len(prof)-1:], res.Timings.GPU)
-		}
+		err = loop("step", 0, res.StepsRun)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return prof, nil
-}
-
-// phaseTime is a phase's device time.
-func phaseTime(p *decode.Phase) time.Duration {
-	var t time.Duration
-	for _, k := range p.Kernels {
-		t += k.Time
-	}
-	return t
-}
-
-// scaleAll scales the kernel times of phases by one factor, keeping their shares, so that together
-// they sum to total.
-func scaleAll(phases []decode.Phase, total time.Duration) {
-	var sum time.Duration
-	for i := range phases {
-		sum += phaseTime(&phases[i])
-	}
-	if sum <= 0 || total <= 0 {
-		return
-	}
-	f := float64(total) / float64(sum)
-	for i := range phases {
-		for k := range phases[i].Kernels {
-			phases[i].Kernels[k].Time = time.Duration(f * float64(phases[i].Kernels[k].Time))
-		}
-	}
 }
 
 // kernelAcc sums kernel times by kernel name; with a mask, attention counts visible pairs only.
