@@ -59,10 +59,11 @@ func (p *vkPlan) close() {
 // loopRec is the recordings of one denoising loop: segments of consecutive steps [s0, s1),
 // recorded on first use, each step binding its own slot of the step parameters.
 type loopRec struct {
-	l     *seq.Layout // a layout of the plan's shape
-	key   planKey     // the shape of the loop's steps (the image loop's region ends at BOA)
-	slot0 int         // the step parameters' slot of step 0
-	segs  map[[2]int]*vk.Sequence
+	l      *seq.Layout // a layout of the plan's shape
+	key    planKey     // the shape of the loop's steps (the image loop's region ends at BOA)
+	actOff int         // vkPlan.actOff
+	slot0  int         // the step parameters' slot of step 0
+	segs   map[[2]int]*vk.Sequence
 }
 
 // maxSegments bounds the segments kept per loop: anytime decoding cuts segments where its
@@ -161,7 +162,7 @@ func (b *Backend) plan(l *seq.Layout, key planKey) (*vkPlan, error) {
 
 // loop makes the (empty) recordings of loop i, whose steps have the shape of key.
 func (p *vkPlan) loop(l *seq.Layout, key planKey, i int) *loopRec {
-	return &loopRec{l: l, key: key, slot0: i * maxLoopSteps, segs: map[[2]int]*vk.Sequence{}}
+	return &loopRec{l: l, key: key, actOff: p.actOff, slot0: i * maxLoopSteps, segs: map[[2]int]*vk.Sequence{}}
 }
 
 // newSequence is an empty sequence, timed where the device can.
@@ -184,7 +185,7 @@ func (b *Backend) segment(lr *loopRec, s0, s1 int) (*vk.Sequence, error) {
 	}
 	r := &recorder{s: s}
 	for step := s0; step < s1 && r.err == nil; step++ {
-		b.recordStep(r, lr.l, lr.key, b.last.actOff, lr.slot0+step)
+		b.recordStep(r, lr.l, lr.key, lr.actOff, lr.slot0+step)
 	}
 	if r.err == nil {
 		r.check(s.Record())
