@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/vk"
 	"github.com/udvla/udvla/shaders"
 )
@@ -18,20 +17,17 @@ type RegionInput struct {
 	mask, eoa int32
 }
 
-// NewRegionInput creates the pipeline on dev; v gives the MASK and EOA ids.
-func NewRegionInput(dev *vk.Device, v *model.Vocab) (*RegionInput, error) {
-	return newRegionInput(dev, v, reductionShape(dev))
+// NewRegionInput creates the pipeline on dev; t gives the MASK and EOA ids.
+func NewRegionInput(dev *vk.Device, t Tokens) (*RegionInput, error) {
+	return newRegionInput(dev, t, reductionShape(dev))
 }
 
-func newRegionInput(dev *vk.Device, v *model.Vocab, sh groupShape) (*RegionInput, error) {
-	if v == nil {
-		return nil, fmt.Errorf("region input: no vocabulary")
-	}
+func newRegionInput(dev *vk.Device, t Tokens, sh groupShape) (*RegionInput, error) {
 	p, err := dev.Pipeline("region_input", shaders.MustSPIRV("region_input"), sh.spec()[:1], 2, 16, sh.req)
 	if err != nil {
 		return nil, err
 	}
-	return &RegionInput{p: p, mask: v.Mask, eoa: v.EOA}, nil
+	return &RegionInput{p: p, mask: t.Mask, eoa: t.EOA}, nil
 }
 
 // Record appends ids[idsOff+j] = input of state ([n] int32) at j, j < n.

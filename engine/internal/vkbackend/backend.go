@@ -159,19 +159,20 @@ func (b *Backend) makeKernels() (err error) {
 		return err
 	}
 	if v := b.cfg.Vocab; v != nil {
-		if k.sample, err = gpu.NewSample(dev, v); err != nil {
+		t := gpu.Tokens{Mask: v.Mask, BOA: v.BOA, EOA: v.EOA, BOI: v.BOI, EOI: v.EOI, Pad: v.Pad}
+		if k.sample, err = gpu.NewSample(dev, t); err != nil {
 			return err
 		}
-		if k.sel, err = gpu.NewSelect(dev, v); err != nil {
+		if k.sel, err = gpu.NewSelect(dev, t); err != nil {
 			return err
 		}
 		if b.maxN > k.sel.MaxPositions() {
 			return fmt.Errorf("udvla: a region of %d positions exceeds the device's selection limit %d", b.maxN, k.sel.MaxPositions())
 		}
-		if k.relMask, err = gpu.NewReleaseMask(dev, v); err != nil {
+		if k.relMask, err = gpu.NewReleaseMask(dev, t); err != nil {
 			return err
 		}
-		if k.argmax, err = gpu.NewArgmaxAR(dev, v); err != nil {
+		if k.argmax, err = gpu.NewArgmaxAR(dev, t); err != nil {
 			return err
 		}
 	}
