@@ -49,3 +49,12 @@ func (b *Backend) RegionLogits() ([]byte, error) {
 	}
 	return append(img, act...), nil
 }
+
+// SetLoopSegments sets how many segments a denoising loop is cut into (at least 1; 0 restores the
+// default): for benchmarks that weigh submissions against cancellation latency.
+func (b *Backend) SetLoopSegments(n int) {
+	if n <= 0 {
+		n = loopSegments
+	}
+	b.segments = n
+}
