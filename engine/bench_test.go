@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
 // calvinShaped writes a random model with the real CALVIN token counts (main camera 25x25,
 // wrist 10x10, L_a = 70, T = 72: N = 817 generated positions) and a small backbone.
 func calvinShaped(b *testing.B, arch model.Arch, dt quant.DType) string {
-	o, err := model.TinyOptions("../testdata/fast")
+	o, err := build.TinyOptions("../testdata/fast")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func calvinShaped(b *testing.B, arch model.Arch, dt quant.DType) string {
 	o.Arch, o.Vocab, o.DType, o.Seed = arch, v, dt, 3
 	o.Decoding = &model.Decoding{Steps: 72, ActionLen: 70, Cameras: cams, Mask: model.MaskPaper}
 	path := filepath.Join(b.TempDir(), "calvin.udvla")
-	if err := model.WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		b.Fatal(err)
 	}
 	return path

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 	"github.com/udvla/udvla/engine/ref"
 )
@@ -15,14 +16,14 @@ import (
 // randomModel writes a random model shaped like the tiny one with another architecture.
 func randomModel(t testing.TB, arch model.Arch, dt quant.DType, seed uint64) string {
 	t.Helper()
-	o, err := model.TinyOptions("../testdata/fast")
+	o, err := build.TinyOptions("../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	arch.Vocab, arch.RopeTheta, arch.RMSEps = o.Arch.Vocab, 1e6, 1e-5
 	o.Arch, o.DType, o.Seed = arch, dt, seed
 	path := filepath.Join(t.TempDir(), "model.udvla")
-	if err := model.WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -17,7 +18,7 @@ import (
 // a rule, records the release rule, and a request's zero Mask runs it on both backends: the
 // regions equal an explicit release run's and differ from the paper mode's.
 func TestConvertedBlockwiseCheckpointRunsReleaseByDefault(t *testing.T) {
-	o, err := model.TinyOptions("../testdata/fast")
+	o, err := build.TinyOptions("../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +27,13 @@ func TestConvertedBlockwiseCheckpointRunsReleaseByDefault(t *testing.T) {
 	dir := t.TempDir()
 	hf := filepath.Join(dir, "hf")
 	os.Mkdir(hf, 0o755)
-	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", ModelType: "llama", Blockwise: true}); err != nil {
+	if err := build.WriteRandomHF(hf, build.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", ModelType: "llama", Blockwise: true}); err != nil {
 		t.Fatal(err)
 	}
 	layout := filepath.Join(dir, "layout.json")
-	os.WriteFile(layout, model.LayoutJSON(o.Vocab), 0o644)
+	os.WriteFile(layout, build.LayoutJSON(o.Vocab), 0o644)
 	path := filepath.Join(dir, "m.udvla")
-	if _, err := model.Convert(model.ConvertOptions{HFDir: hf, Out: path, Quant: quant.F32, Layout: layout,
+	if _, err := build.Convert(build.ConvertOptions{HFDir: hf, Out: path, Quant: quant.F32, Layout: layout,
 		Cameras: o.Decoding.Cameras, Steps: o.Decoding.Steps, ActionLen: o.Decoding.ActionLen}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,13 +75,13 @@ func TestConvertedBlockwiseCheckpointRunsReleaseByDefault(t *testing.T) {
 // A model whose rule is causal (a checkpoint trained without a block mask) refuses the diffusion
 // modes under its own rule with an error that says why, runs AR, and runs JD3P when a rule is named.
 func TestCausalModelRefusesDiffusionByDefault(t *testing.T) {
-	o, err := model.TinyOptions("../testdata/fast")
+	o, err := build.TinyOptions("../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.Decoding.Mask = model.MaskCausal
 	path := filepath.Join(t.TempDir(), "causal.udvla")
-	if err := model.WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		t.Fatal(err)
 	}
 	g, ref := openPair(t, path)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 )
 
 // byteVocab is a tiktoken vocabulary of the 256 single bytes in the GPT-2 byte order that the Qwen
@@ -45,13 +46,13 @@ func byteVocab() []byte {
 // openTextModel opens, on the reference backend, the tiny model's shape packing byteVocab.
 func openTextModel(t *testing.T) *Engine {
 	t.Helper()
-	o, err := model.TinyOptions("../testdata/fast")
+	o, err := build.TinyOptions("../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.TextBPE = byteVocab()
 	path := filepath.Join(t.TempDir(), "text.udvla")
-	if err := model.WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		t.Fatal(err)
 	}
 	e, err := Open(path, Options{Backend: BackendReference})

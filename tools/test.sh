@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 export UDVLA_VALIDATE=1
+echo "== generated files (SPIR-V, FlatBuffers code, test data) are what tools/generate.sh makes"
+bash tools/generate.sh --check
 echo "== go vet"
 go vet ./...
 echo "== gofmt"

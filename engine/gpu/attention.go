@@ -38,7 +38,11 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	if a.local <= 0 {
 		return nil, fmt.Errorf("attention: device reports no subgroup size")
 	}
-	if s.HeadDim%4 == 0 {
+	k, err := KernelsFor(dev)
+	if err != nil {
+		return nil, err
+	}
+	if s.HeadDim%4 == 0 && k.Attention == AttentionSubgroup {
 		// One subgroup per workgroup, at the device's subgroup size (pinned where the device
 		// lets it vary): the shader broadcasts across exactly LOCAL_X lanes.
 		p, err := dev.Pipeline("attention", shaders.MustSPIRV("attention"),

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/engine/vk"
@@ -45,7 +46,7 @@ func newDecodeFixture(t *testing.T, seed uint64) *decodeFixture {
 	}
 	arch := model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 96, Vocab: size, RopeTheta: 10000, RMSEps: 1e-5}
 	m, err := ref.NewModel(arch, func(name string) ([]float32, error) {
-		x, err := model.RandomTensor(arch, seed, name)
+		x, err := build.RandomTensor(arch, seed, name)
 		if name == model.LMHead { // logits of std about 3: peaked, as a trained model's are
 			for i := range x {
 				x[i] *= 3

@@ -53,7 +53,11 @@ const matmulPushBytes = 14 * 4
 // NewMatmul creates the pipelines for the given weight dtypes (all of them when none is given)
 // with the tile shapes chosen for dev.
 func NewMatmul(dev *vk.Device, dts ...quant.DType) (*Matmul, error) {
-	return newMatmul(dev, matmulConfigFor(dev.Info), dts)
+	k, err := KernelsFor(dev)
+	if err != nil {
+		return nil, err
+	}
+	return newMatmul(dev, matmulConfigOf(dev.Info, k.Matmul), dts)
 }
 
 func newMatmul(dev *vk.Device, cfg matmulConfig, dts []quant.DType) (*Matmul, error) {

@@ -45,10 +45,16 @@ func (t matmulTile) rowsPerGroup(sg int) int {
 // path keeps the register tile, which reuses each weight for C tokens and each x for the rows of
 // a whole subgroup.
 func matmulConfigFor(info vk.DeviceInfo) matmulConfig {
+	return matmulConfigOf(info, ChooseKernels(info).Matmul)
+}
+
+// matmulConfigOf is the configuration of one matmul variant (MatmulRegTile or MatmulSubgroup) on
+// a device.
+func matmulConfigOf(info vk.DeviceInfo, variant string) matmulConfig {
 	sg := max(info.SubgroupSize, 1)
 	var c matmulConfig
 	c.SG = sg
-	if info.Type == vk.TypeCPU && sg%8 == 0 {
+	if variant == MatmulRegTile && sg%8 == 0 {
 		for i := range c.Paths {
 			c.Paths[i] = matmulPaths{
 				One:  matmulTile{Local: sg, R: 4, C: 1, KSplit: 1},

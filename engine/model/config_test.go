@@ -3,6 +3,8 @@ package model
 import (
 	"reflect"
 	"testing"
+
+	"github.com/udvla/udvla/engine/model/fb"
 )
 
 func TestEmu3HeaderIDs(t *testing.T) {
@@ -25,5 +27,13 @@ func TestFastIDRoundTrip(t *testing.T) {
 	}
 	if v.FastIndex(v.FastBase-1024) != -1 || v.FastIndex(v.FastBase+1) != -1 {
 		t.Fatal("ids outside the FAST range must map to -1")
+	}
+}
+
+// Paper is the schema's default value of the mask field, so files written before the release rule
+// became the default still read as paper.
+func TestAbsentMaskFieldReadsAsPaper(t *testing.T) {
+	if fb.MaskRulePaper != 0 || maskFromFile(0) != MaskPaper {
+		t.Error("an absent mask field must read as paper")
 	}
 }

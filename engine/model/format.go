@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"hash"
 	"hash/crc32"
 
 	"github.com/udvla/udvla/engine/quant"
@@ -65,7 +66,8 @@ func TensorBytes(dt quant.DType, shape []int) (int64, error) {
 	return 0, fmt.Errorf("shape %v: tensors have 1 or 2 dimensions", shape)
 }
 
-func alignUp(n int64) int64 { return (n + Alignment - 1) / Alignment * Alignment }
+// AlignUp rounds n up to the next multiple of Alignment, where the file places every tensor.
+func AlignUp(n int64) int64 { return (n + Alignment - 1) / Alignment * Alignment }
 
 func sameShape(a, b []int) bool {
 	if len(a) != len(b) {
@@ -79,4 +81,8 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-func crcChecksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
+// Checksum is the file's checksum of b (CRC-32C), for the header and each tensor.
+func Checksum(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
+
+// NewChecksum is Checksum as a running hash, for data written in pieces.
+func NewChecksum() hash.Hash32 { return crc32.New(crcTable) }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"sort"
 	"sync/atomic"
@@ -92,7 +91,7 @@ func parse(data []byte) (f *File, err error) {
 		return nil, fmt.Errorf("header size %d runs past the end of the %d-byte file", n, size)
 	}
 	hb := data[:4+n]
-	if got, want := binary.LittleEndian.Uint32(data[4+n:]), crc32.Checksum(hb, crcTable); got != want {
+	if got, want := binary.LittleEndian.Uint32(data[4+n:]), Checksum(hb); got != want {
 		return nil, fmt.Errorf("header checksum %#08x, computed %#08x: the header is corrupt", got, want)
 	}
 	if err := verifyHeader(hb); err != nil {
@@ -105,7 +104,7 @@ func parse(data []byte) (f *File, err error) {
 	if h.version != FormatVersion {
 		return nil, fmt.Errorf("format version %d, this reader knows %d", h.version, FormatVersion)
 	}
-	dataOff := alignUp(8 + n)
+	dataOff := AlignUp(8 + n)
 	if h.dataOffset != uint64(dataOff) {
 		return nil, fmt.Errorf("data section declared at %d, the header ends it at %d", h.dataOffset, dataOff)
 	}
@@ -139,7 +138,7 @@ func parse(data []byte) (f *File, err error) {
 func checkPadding(data []byte, dir []TensorInfo) error {
 	size := int64(len(data))
 	for _, t := range dir {
-		end := min(alignUp(t.Offset+t.Length), size)
+		end := min(AlignUp(t.Offset+t.Length), size)
 		for i, c := range data[t.Offset+t.Length : end] {
 			if c != 0 {
 				return fmt.Errorf("padding byte %d after tensor %q is %#x, not zero", t.Offset+t.Length+int64(i), t.Name, c)
@@ -218,7 +217,7 @@ func checkDirectory(a Arch, dir []TensorInfo, dataOff, size int64) (map[string]i
 		if t.Offset != next {
 			return nil, fmt.Errorf("tensor %q at %d leaves a gap: the data before it ends at %d (aligned)", t.Name, t.Offset, next)
 		}
-		next = alignUp(t.Offset + t.Length)
+		next = AlignUp(t.Offset + t.Length)
 	}
 	if end := dir[order[len(order)-1]]; end.Offset+end.Length != size {
 		return nil, fmt.Errorf("the last tensor %q ends at %d but the file has %d bytes", end.Name, end.Offset+end.Length, size)
@@ -259,7 +258,7 @@ func (f *File) Verify() error {
 	}
 	for _, t := range f.Tensors {
 		b := f.data[t.Offset : t.Offset+t.Length]
-		if got := crc32.Checksum(b, crcTable); got != t.CRC32C {
+		if got := Checksum(b); got != t.CRC32C {
 			return fmt.Errorf("tensor %q: checksum %#08x, the directory says %#08x: the data is corrupt", t.Name, got, t.CRC32C)
 		}
 	}

@@ -1,9 +1,11 @@
-package model
+package model_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/internal/modeltest"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -12,7 +14,7 @@ import (
 // dequantizer would refuse it while the GPU upload would copy it unread.
 func TestOpenRefusesNonZeroScalePadding(t *testing.T) {
 	cfg, dir, data, _ := baseModel(t)
-	r, _ := freshRand(t)
+	r, _ := modeltest.FreshRand(t)
 	tried := 0
 	for i, ti := range dir {
 		if !ti.DType.Quantized() {
@@ -31,9 +33,9 @@ func TestOpenRefusesNonZeroScalePadding(t *testing.T) {
 		at := qb + r.Int64N(so-qb)
 		b[at] = byte(1 + r.IntN(255))
 		poked[ti.Name] = b
-		d := cloneDir(dir)
+		d := modeltest.CloneDir(dir)
 		d[i].CRC32C = crcOf(b)
-		f, err := parse(encodeModel(t, cfg, d, poked, -1))
+		f, err := model.Parse(modeltest.EncodeModel(t, cfg, d, poked, -1))
 		if err == nil {
 			_, derr := f.Float32(ti.Name)
 			t.Fatalf("%s: non-zero byte %d before the scales was accepted at Open (dequantize: %v)", ti.Name, at, derr)
@@ -50,7 +52,7 @@ func TestOpenRefusesNonZeroScalePadding(t *testing.T) {
 // checkBackendReads reads every tensor of an accepted file the ways the backends do: the GPU path
 // takes the raw bytes (vectors must be f32, a matrix must have exactly its layout's length) and
 // the reference dequantizes. Every accepted file must pass.
-func checkBackendReads(t *testing.T, f *File) {
+func checkBackendReads(t *testing.T, f *model.File) {
 	t.Helper()
 	for _, ti := range f.Tensors {
 		info, raw, err := f.Tensor(ti.Name)

@@ -14,10 +14,13 @@ import (
 // Device is a logical device with one compute queue. Its methods are safe for concurrent use;
 // a Sequence is used by one goroutine at a time.
 type Device struct {
-	Info   DeviceInfo
-	inst   *Instance
-	ownsIn bool
-	c      *C.uv_device
+	Info DeviceInfo
+	// Kernels is the kernel-table override the device was opened with (Options.Kernels); the
+	// kernels of engine/gpu apply it over their per-device choice.
+	Kernels string
+	inst    *Instance
+	ownsIn  bool
+	c       *C.uv_device
 
 	submitMu sync.Mutex // the queue is externally synchronized
 
@@ -55,6 +58,7 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.ownsIn = true
+	d.Kernels = opts.Kernels
 	return d, nil
 }
 

@@ -41,6 +41,13 @@ type Heap struct {
 	DeviceLocal bool
 }
 
+// CoopMatShape is one cooperative-matrix multiply a device supports: an M×K A times a K×N B plus an
+// M×N C, with the component types named "f16", "f32", "s8", "u8" or "s32".
+type CoopMatShape struct {
+	M, N, K         int
+	A, B, C, Result string
+}
+
 // DeviceInfo describes a physical device.
 type DeviceInfo struct {
 	Index                 int
@@ -64,7 +71,10 @@ type DeviceInfo struct {
 	TimestampPeriodNS     float64
 	Timestamps            bool
 	Heaps                 []Heap
-	Missing               []string // required features this device lacks
+	// CoopMat lists the cooperative-matrix shapes the device reports (VK_NV_cooperative_matrix);
+	// empty when it has none.
+	CoopMat []CoopMatShape
+	Missing []string // required features this device lacks
 }
 
 func (d DeviceInfo) String() string {

@@ -29,6 +29,9 @@ type Options struct {
 	// Device selects a device by index or by a case-insensitive name substring; empty chooses
 	// UDVLA_DEVICE from the environment, else the best (discrete > integrated > virtual > CPU).
 	Device string
+	// Kernels overrides the per-device kernel table (engine/gpu/kernels.go), as
+	// "family=variant,..."; empty takes UDVLA_KERNELS from the environment, else the table's choice.
+	Kernels string
 }
 
 // Getenv reads the UDVLA_* settings. It is os.Getenv for Go programs; the C library replaces it
@@ -36,14 +39,17 @@ type Options struct {
 // of the environment taken at load, and the host's setenv after that must still be seen.
 var Getenv = os.Getenv
 
-// WithEnv returns o with the UDVLA_VALIDATE and UDVLA_DEVICE settings applied, read through
-// Getenv at the time of the call. A device named in o wins over UDVLA_DEVICE.
+// WithEnv returns o with the UDVLA_VALIDATE, UDVLA_DEVICE and UDVLA_KERNELS settings applied, read through
+// Getenv at the time of the call. A device or kernel override named in o wins over the environment.
 func (o Options) WithEnv() Options {
 	if v := Getenv("UDVLA_VALIDATE"); v != "" && v != "0" {
 		o.Validate, o.SyncValidate, o.Robust = true, true, true
 	}
 	if d := Getenv("UDVLA_DEVICE"); d != "" && o.Device == "" {
 		o.Device = d
+	}
+	if k := Getenv("UDVLA_KERNELS"); k != "" && o.Kernels == "" {
+		o.Kernels = k
 	}
 	if o.Validate {
 		o.Robust = true

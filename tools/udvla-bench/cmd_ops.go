@@ -13,6 +13,7 @@ import (
 
 	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/engine/vk"
@@ -93,7 +94,7 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if cfg, err = model.RandomConfig(o); err != nil {
+		if cfg, err = build.RandomConfig(o); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/tools/udvla-bench/schema"
 )
@@ -274,7 +275,7 @@ func TestSyntheticShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := model.RandomConfig(o)
+		cfg, err := build.RandomConfig(o)
 		if err != nil {
 			t.Fatal(err)
 		}

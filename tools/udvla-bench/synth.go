@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -53,8 +54,8 @@ func emu3Arch() model.Arch {
 
 // options returns the random model the flags describe (no FAST tokenizer: the bench decodes
 // tokens, not actions).
-func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
-	var o model.RandomOptions
+func (f synthFlags) options(seed uint64) (build.RandomOptions, error) {
+	var o build.RandomOptions
 	dt := quant.F32
 	switch *f.config {
 	case "tiny":
@@ -102,12 +103,12 @@ func (f synthFlags) options(seed uint64) (model.RandomOptions, error) {
 		}
 	}
 	o.DType, o.Seed = dt, seed
-	_, err := model.RandomConfig(o)
+	_, err := build.RandomConfig(o)
 	return o, err
 }
 
 // modelBytes is the size of the tensors of a random model (the file adds a small header).
-func modelBytes(o model.RandomOptions) int64 {
+func modelBytes(o build.RandomOptions) int64 {
 	var total int64
 	for _, name := range o.Arch.TensorNames() {
 		shape, _ := o.Arch.TensorShape(name)
@@ -122,7 +123,7 @@ func modelBytes(o model.RandomOptions) int64 {
 }
 
 // writeSynthetic writes the random model to path, showing the bytes written so far.
-func writeSynthetic(path string, o model.RandomOptions, p *progress) (time.Duration, error) {
+func writeSynthetic(path string, o build.RandomOptions, p *progress) (time.Duration, error) {
 	want := modelBytes(o)
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	stop := p.ticker(func() string {
@@ -141,7 +142,7 @@ func writeSynthetic(path string, o model.RandomOptions, p *progress) (time.Durat
 		return fmt.Sprintf("writing the synthetic model: %.0f of %.0f MB", float64(n)/1e6, float64(want)/1e6)
 	})
 	start := time.Now()
-	err := model.WriteRandom(path, o)
+	err := build.WriteRandom(path, o)
 	stop()
 	return time.Since(start), err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -47,7 +48,7 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := model.ConvertOptions{
+	o := build.ConvertOptions{
 		HFDir: *hf, Out: *out, Quant: dt,
 		FastDir: *fastDir, Horizon: *horizon, Dims: *dims, Stats: *stats, StatsDataset: *dataset,
 		TextVocab: *textVocab, Layout: *layout, Steps: *steps, ActionLen: *actionLen, Mask: rule,
@@ -67,7 +68,7 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	res, err := model.Convert(o)
+	res, err := build.Convert(o)
 	if err != nil {
 		return err
 	}

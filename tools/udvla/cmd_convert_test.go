@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -18,21 +19,21 @@ import (
 // and reports the release rule by default.
 func TestConvertCommand(t *testing.T) {
 	dir := t.TempDir()
-	o, err := model.TinyOptions("../../testdata/fast")
+	o, err := build.TinyOptions("../../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.DType, o.Seed = quant.Q8_0, 5
 	hf := filepath.Join(dir, "hf")
 	os.Mkdir(hf, 0o755)
-	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", Shards: 2, ModelType: "llama", Blockwise: true}); err != nil {
+	if err := build.WriteRandomHF(hf, build.HFOptions{Arch: o.Arch, Seed: o.Seed, DType: "F32", Shards: 2, ModelType: "llama", Blockwise: true}); err != nil {
 		t.Fatal(err)
 	}
 	layout := filepath.Join(dir, "layout.json")
-	os.WriteFile(layout, model.LayoutJSON(o.Vocab), 0o644)
+	os.WriteFile(layout, build.LayoutJSON(o.Vocab), 0o644)
 	out := filepath.Join(dir, "conv.udvla")
 	stdout, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", "q8_0", "--layout", layout,
-		"--fast", "../../testdata/fast/"+model.TinyFastDir, "--horizon", "10", "--stats", "../../testdata/fast/"+model.TinyNormStats,
+		"--fast", "../../testdata/fast/"+build.TinyFastDir, "--horizon", "10", "--stats", "../../testdata/fast/"+build.TinyNormStats,
 		"--cameras", "main:5x5,wrist:3x3", "--steps", "8", "--action-len", "16")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
@@ -41,7 +42,7 @@ func TestConvertCommand(t *testing.T) {
 		t.Fatalf("stdout %q stderr %q (no progress off a terminal)", stdout, e)
 	}
 	direct := filepath.Join(dir, "direct.udvla")
-	if err := model.WriteRandom(direct, o); err != nil {
+	if err := build.WriteRandom(direct, o); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := os.ReadFile(out)
@@ -68,7 +69,7 @@ func TestConvertFFNNotWholeBlocks(t *testing.T) {
 	arch := model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 100, Vocab: 211, RopeTheta: 1e4, RMSEps: 1e-5}
 	hf := filepath.Join(dir, "hf")
 	os.Mkdir(hf, 0o755)
-	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: arch, Seed: 17, DType: "F32", Shards: 1, ModelType: "llama"}); err != nil {
+	if err := build.WriteRandomHF(hf, build.HFOptions{Arch: arch, Seed: 17, DType: "F32", Shards: 1, ModelType: "llama"}); err != nil {
 		t.Fatal(err)
 	}
 	ids := make([]string, 23)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 )
 
 func TestInspect(t *testing.T) {
@@ -41,17 +41,17 @@ func TestInspect(t *testing.T) {
 // settings and FAST files, and `udvla inspect` shows them.
 func TestConvertPresetAndInspect(t *testing.T) {
 	dir := t.TempDir()
-	o, err := model.TinyOptions("../../testdata/fast")
+	o, err := build.TinyOptions("../../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	hf := filepath.Join(dir, "hf")
 	os.Mkdir(hf, 0o755)
-	if err := model.WriteRandomHF(hf, model.HFOptions{Arch: o.Arch, Seed: 9, DType: "F32", ModelType: "llama", Blockwise: true}); err != nil {
+	if err := build.WriteRandomHF(hf, build.HFOptions{Arch: o.Arch, Seed: 9, DType: "F32", ModelType: "llama", Blockwise: true}); err != nil {
 		t.Fatal(err)
 	}
 	layout := filepath.Join(dir, "layout.json")
-	os.WriteFile(layout, model.LayoutJSON(o.Vocab), 0o644)
+	os.WriteFile(layout, build.LayoutJSON(o.Vocab), 0o644)
 	out := filepath.Join(dir, "bridge.udvla")
 	stdout, e, code := runModelCmd(t, "convert", "--hf", hf, "--out", out, "--quant", "f16", "--layout", layout,
 		"--preset", "bridge", "--fast-root", "../../testdata/fast")

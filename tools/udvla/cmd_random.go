@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -52,7 +53,7 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var o model.RandomOptions
+	var o build.RandomOptions
 	if *tiny {
 		var fixed []string
 		fs.Visit(func(f *flag.Flag) {
@@ -65,7 +66,7 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if len(fixed) > 0 {
 			return fmt.Errorf("--tiny fixes the model; drop %v or --tiny", fixed)
 		}
-		if o, err = model.TinyOptions(*fastRoot); err != nil {
+		if o, err = build.TinyOptions(*fastRoot); err != nil {
 			return err
 		}
 	} else {
@@ -73,12 +74,12 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			FFN: *ffn, Vocab: *vocab, RopeTheta: *ropeTheta, RMSEps: *rmsEps}
 		var fastVocab int32
 		if *fastDir != "" {
-			f, n, err := model.LoadFastTokenizer(*fastDir)
+			f, n, err := build.LoadFastTokenizer(*fastDir)
 			if err != nil {
 				return err
 			}
 			if *stats != "" {
-				if f.Q01, f.Q99, _, err = model.LoadNormStats(*stats, ""); err != nil {
+				if f.Q01, f.Q99, _, err = build.LoadNormStats(*stats, ""); err != nil {
 					return err
 				}
 			}
@@ -111,7 +112,7 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	o.Seed, o.DType = *seed, dt
-	if err := model.WriteRandom(*out, o); err != nil {
+	if err := build.WriteRandom(*out, o); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d layers, hidden %d, vocab %d, %v, seed %d\n", *out, o.Arch.Layers, o.Arch.Hidden, o.Arch.Vocab, dt, o.Seed)

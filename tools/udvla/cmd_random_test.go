@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -54,7 +55,7 @@ func TestRandomCustom(t *testing.T) {
 		c.Decoding.Mask != model.MaskRelease || c.Decoding.Cameras[0] != (model.Camera{Name: "a", H: 2, W: 3}) {
 		t.Fatalf("config %+v %+v %+v %+v", c.Arch, c.Vocab, c.Decoding, c.Fast)
 	}
-	x, _ := model.RandomTensor(c.Arch, 9, model.LMHead)
+	x, _ := build.RandomTensor(c.Arch, 9, model.LMHead)
 	want, _ := quant.Quantize(quant.Q4_0, c.Arch.Vocab, c.Arch.Hidden, x)
 	if _, got, _ := f.Tensor(model.LMHead); !bytes.Equal(got, want) {
 		t.Fatal("lm_head is not the seed's random tensor")

@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/udvla/udvla/engine"
-	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
 )
 
 // textModel writes the tiny model's shape with a text vocabulary of the 256 single bytes (rank =
 // byte value), so that instruction text tokenizes to its UTF-8 bytes.
 func textModel(t *testing.T) string {
 	t.Helper()
-	o, err := model.TinyOptions("../../testdata/fast")
+	o, err := build.TinyOptions("../../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func textModel(t *testing.T) string {
 	}
 	o.TextBPE = []byte(sb.String())
 	path := filepath.Join(t.TempDir(), "text.udvla")
-	if err := model.WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -1,14 +1,15 @@
-package model
+package build
 
 import (
 	"bufio"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -23,8 +24,8 @@ type Writer struct {
 	path, tmp string
 	f         *os.File
 	bw        *bufio.Writer
-	cfg       *Config
-	dir       []TensorInfo // Arch.TensorNames order
+	cfg       *model.Config
+	dir       []model.TensorInfo // Arch.TensorNames order
 	index     map[string]int
 	written   []bool
 	headerLen int
@@ -36,7 +37,7 @@ type Writer struct {
 // NewWriter starts a model file at path for a configuration that must pass Validate. Every
 // tensor of the architecture must then be written once, in any order, before Close; after a
 // failure, Close or Abort removes the temporary file.
-func NewWriter(path string, cfg *Config) (*Writer, error) {
+func NewWriter(path string, cfg *model.Config) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -44,11 +45,11 @@ func NewWriter(path string, cfg *Config) (*Writer, error) {
 	w := &Writer{path: path, cfg: cfg, index: map[string]int{}, written: make([]bool, len(names))}
 	for i, name := range names {
 		shape, _ := cfg.Arch.TensorShape(name)
-		w.dir = append(w.dir, TensorInfo{Name: name, Shape: shape})
+		w.dir = append(w.dir, model.TensorInfo{Name: name, Shape: shape})
 		w.index[name] = i
 	}
-	w.headerLen = len(buildHeader(cfg, w.dir, 0, 0))
-	w.dataOff = alignUp(int64(w.headerLen) + 4)
+	w.headerLen = len(EncodeHeader(cfg, w.dir, 0, 0))
+	w.dataOff = model.AlignUp(int64(w.headerLen) + 4)
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return nil, err
@@ -79,14 +80,14 @@ func (w *Writer) begin(name string, dt quant.DType, shape []int) (int, int64, er
 	if w.written[i] {
 		return 0, 0, fmt.Errorf("tensor %q written twice", name)
 	}
-	if !sameShape(shape, w.dir[i].Shape) {
+	if !slices.Equal(shape, w.dir[i].Shape) {
 		return 0, 0, fmt.Errorf("tensor %q has shape %v, the architecture implies %v", name, shape, w.dir[i].Shape)
 	}
-	n, err := TensorBytes(dt, shape)
+	n, err := model.TensorBytes(dt, shape)
 	if err != nil {
 		return 0, 0, fmt.Errorf("tensor %q: %w", name, err)
 	}
-	if err := w.zeros(alignUp(w.pos) - w.pos); err != nil {
+	if err := w.zeros(model.AlignUp(w.pos) - w.pos); err != nil {
 		return 0, 0, err
 	}
 	return i, n, nil
@@ -113,7 +114,7 @@ func (w *Writer) write(b []byte, crc hash.Hash32) error {
 	return nil
 }
 
-var zeroPage [Alignment]byte
+var zeroPage [model.Alignment]byte
 
 func (w *Writer) zeros(n int64) error {
 	for n > 0 {
@@ -142,7 +143,7 @@ func (w *Writer) WriteTensor(name string, dt quant.DType, shape []int, data []by
 	if int64(len(data)) != n {
 		return fmt.Errorf("tensor %q: %v %v takes %d bytes, got %d", name, dt, shape, n, len(data))
 	}
-	off, crc := w.pos, crc32.New(crcTable)
+	off, crc := w.pos, model.NewChecksum()
 	if err := w.write(data, crc); err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (w *Writer) WriteTensor(name string, dt quant.DType, shape []int, data []by
 
 // WriteFloat32 encodes a float32 tensor as dt and writes it.
 func (w *Writer) WriteFloat32(name string, dt quant.DType, shape []int, x []float32) error {
-	if n := (TensorInfo{Shape: shape}); len(shape) == 0 || int64(len(x)) != int64(n.Rows())*int64(n.Cols()) {
+	if n := (model.TensorInfo{Shape: shape}); len(shape) == 0 || int64(len(x)) != int64(n.Rows())*int64(n.Cols()) {
 		return fmt.Errorf("tensor %q: %d values for shape %v", name, len(x), shape)
 	}
 	return w.WriteRows(name, dt, shape, func(row0 int, dst []float32) error {
@@ -171,7 +172,7 @@ func (w *Writer) WriteRows(name string, dt quant.DType, shape []int, fill func(r
 	if err != nil {
 		return err
 	}
-	t := TensorInfo{Shape: shape}
+	t := model.TensorInfo{Shape: shape}
 	rows, cols := t.Rows(), t.Cols()
 	qr, sr := quant.RowBytes(dt, cols)
 	qb, so, _ := quant.Layout(dt, rows, cols)
@@ -179,7 +180,7 @@ func (w *Writer) WriteRows(name string, dt quant.DType, shape []int, fill func(r
 	x := make([]float32, chunk*cols)
 	q := make([]byte, chunk*qr)
 	scales := make([]byte, rows*sr)
-	off, crc := w.pos, crc32.New(crcTable)
+	off, crc := w.pos, model.NewChecksum()
 	for r0 := 0; r0 < rows; r0 += chunk {
 		r1 := min(rows, r0+chunk)
 		xs := x[:(r1-r0)*cols]
@@ -232,11 +233,11 @@ func (w *Writer) finish() error {
 	if err := w.bw.Flush(); err != nil {
 		return err
 	}
-	hdr := buildHeader(w.cfg, w.dir, uint64(w.dataOff), uint64(w.pos-w.dataOff))
+	hdr := EncodeHeader(w.cfg, w.dir, uint64(w.dataOff), uint64(w.pos-w.dataOff))
 	if len(hdr) != w.headerLen {
 		return fmt.Errorf("internal: header of %d bytes, %d reserved", len(hdr), w.headerLen)
 	}
-	prefix, err := filePrefix(hdr, w.dataOff)
+	prefix, err := FilePrefix(hdr, w.dataOff)
 	if err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ type TensorData struct {
 }
 
 // Write writes a whole model file from encoded tensors.
-func Write(path string, cfg *Config, tensors []TensorData) error {
+func Write(path string, cfg *model.Config, tensors []TensorData) error {
 	w, err := NewWriter(path, cfg)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package model
+package build_test
 
 import (
 	"bytes"
@@ -6,27 +6,29 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
+	"github.com/udvla/udvla/engine/model/internal/modeltest"
 	"github.com/udvla/udvla/engine/quant"
 )
 
 func TestWriteOpenRoundTrip(t *testing.T) {
-	_, seed := freshRand(t)
+	_, seed := modeltest.FreshRand(t)
 	dir := t.TempDir()
 	for _, dt := range quant.DTypes {
-		o := smallOptions(seed, dt)
-		path := filepath.Join(dir, dt.String()+FileExtension)
-		if err := WriteRandom(path, o); err != nil {
+		o := modeltest.SmallOptions(seed, dt)
+		path := filepath.Join(dir, dt.String()+model.FileExtension)
+		if err := build.WriteRandom(path, o); err != nil {
 			t.Fatal(err)
 		}
-		f, err := Open(path)
+		f, err := model.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := RandomConfig(o)
+		want, _ := build.RandomConfig(o)
 		if !reflect.DeepEqual(&f.Config, want) {
 			t.Fatalf("%v: config read back differs:\n got %+v\nwant %+v", dt, f.Config, want)
 		}
@@ -37,7 +39,7 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 			t.Fatalf("%d tensors, want %d", len(f.Tensors), len(o.Arch.TensorNames()))
 		}
 		for _, name := range o.Arch.TensorNames() {
-			x, _ := RandomTensor(o.Arch, seed, name)
+			x, _ := build.RandomTensor(o.Arch, seed, name)
 			info, got, err := f.Tensor(name)
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +55,7 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 			if info.DType != wantDT || !bytes.Equal(got, enc) {
 				t.Fatalf("%v: tensor %s (%v) differs from its direct encoding", dt, name, info.DType)
 			}
-			if info.Offset%Alignment != 0 {
+			if info.Offset%model.Alignment != 0 {
 				t.Fatalf("tensor %s at %d", name, info.Offset)
 			}
 			y, err := f.Float32(name)
@@ -67,7 +69,7 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.Tensor(LMHead); err == nil {
+		if _, _, err := f.Tensor(model.LMHead); err == nil {
 			t.Fatal("Tensor after Close succeeded")
 		}
 	}
@@ -76,12 +78,12 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 // Write from encoded tensors, in a shuffled order, of a plain Llama (no layout) with a text
 // vocabulary: Open returns the same bytes.
 func TestWriteEncodedTensors(t *testing.T) {
-	r, seed := freshRand(t)
-	o := tinyArchOptions(false)
+	r, seed := modeltest.FreshRand(t)
+	o := modeltest.TinyArchOptions(false)
 	o.Seed = seed
-	cfg, dir, data := randomModelParts(t, o)
+	cfg, dir, data := modeltest.RandomModelParts(t, o)
 	cfg.TextBPE = []byte("IQ== 0\nIg== 1\n")
-	var tensors []TensorData
+	var tensors []build.TensorData
 	for _, i := range r.Perm(len(dir)) {
 		d := dir[i]
 		dt := quant.DTypes[r.IntN(4)]
@@ -97,13 +99,13 @@ func TestWriteEncodedTensors(t *testing.T) {
 			t.Fatal(err)
 		}
 		data[d.Name] = b
-		tensors = append(tensors, TensorData{Name: d.Name, DType: dt, Shape: d.Shape, Data: b})
+		tensors = append(tensors, build.TensorData{Name: d.Name, DType: dt, Shape: d.Shape, Data: b})
 	}
 	path := filepath.Join(t.TempDir(), "m.udvla")
-	if err := Write(path, cfg, tensors); err != nil {
+	if err := build.Write(path, cfg, tensors); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(path)
+	f, err := model.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +125,11 @@ func TestWriteEncodedTensors(t *testing.T) {
 }
 
 func TestWriterRejects(t *testing.T) {
-	o := tinyArchOptions(true)
-	cfg, _ := RandomConfig(o)
+	o := modeltest.TinyArchOptions(true)
+	cfg, _ := build.RandomConfig(o)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.udvla")
-	w, err := NewWriter(path, cfg)
+	w, err := build.NewWriter(path, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestWriterRejects(t *testing.T) {
 	for i := range x {
 		x[i] = float32(i%7) - 3
 	}
-	wq := LayerTensor(0, "wq")
+	wq := model.LayerTensor(0, "wq")
 	for _, c := range []struct {
 		name  string
 		dt    quant.DType
@@ -145,7 +147,7 @@ func TestWriterRejects(t *testing.T) {
 	}{
 		{"layers.1.wq", quant.F32, []int{32, 32}, x, "not a tensor"},
 		{wq, quant.F32, []int{32, 16}, x[:512], "shape"},
-		{FinalNorm, quant.Q8_0, []int{32}, x[:32], "f32"},
+		{model.FinalNorm, quant.Q8_0, []int{32}, x[:32], "f32"},
 		{wq, quant.F32, []int{32, 32}, x[:100], "values"},
 	} {
 		if err := w.WriteFloat32(c.name, c.dt, c.shape, c.x); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -158,7 +160,7 @@ func TestWriterRejects(t *testing.T) {
 	if err := w.WriteFloat32(wq, quant.Q8_0, []int{32, 32}, x); err == nil {
 		t.Error("a tensor written twice was accepted")
 	}
-	if err := w.WriteTensor(LayerTensor(0, "wk"), quant.F16, []int{16, 32}, make([]byte, 10)); err == nil {
+	if err := w.WriteTensor(model.LayerTensor(0, "wk"), quant.F16, []int{16, 32}, make([]byte, 10)); err == nil {
 		t.Error("WriteTensor accepted 10 bytes for f16 [16, 32]")
 	}
 	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "was not written") {
@@ -169,7 +171,7 @@ func TestWriterRejects(t *testing.T) {
 	}
 	bad := *cfg
 	bad.Decoding = nil
-	if _, err := NewWriter(path, &bad); err == nil {
+	if _, err := build.NewWriter(path, &bad); err == nil {
 		t.Fatal("NewWriter accepted a layout without decoding defaults")
 	}
 }
@@ -177,16 +179,16 @@ func TestWriterRejects(t *testing.T) {
 // The random weights give logits with a spread: embedding -> final norm -> lm_head of random
 // tokens, computed here in float64.
 func TestRandomLogitsSpread(t *testing.T) {
-	r, seed := freshRand(t)
-	o, err := TinyOptions("../../testdata/fast")
+	r, seed := modeltest.FreshRand(t)
+	o, err := build.TinyOptions("../../../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := o.Arch
-	w := RandomTensors(a, seed)
+	w := build.RandomTensors(a, seed)
 	for k := 0; k < 5; k++ {
 		tok := r.IntN(a.Vocab)
-		h := w[TokEmbeddings][tok*a.Hidden : (tok+1)*a.Hidden]
+		h := w[model.TokEmbeddings][tok*a.Hidden : (tok+1)*a.Hidden]
 		var ss float64
 		for _, v := range h {
 			ss += float64(v) * float64(v)
@@ -196,7 +198,7 @@ func TestRandomLogitsSpread(t *testing.T) {
 		for row := 0; row < a.Vocab; row++ {
 			var z float64
 			for j, v := range h {
-				z += float64(v) * inv * float64(w[FinalNorm][j]) * float64(w[LMHead][row*a.Hidden+j])
+				z += float64(v) * inv * float64(w[model.FinalNorm][j]) * float64(w[model.LMHead][row*a.Hidden+j])
 			}
 			lo, hi, sum, sum2 = min(lo, z), max(hi, z), sum+z, sum2+z*z
 		}
@@ -207,109 +209,49 @@ func TestRandomLogitsSpread(t *testing.T) {
 		}
 	}
 	// norm weights are near 1 but not all equal; embeddings have unit scale
-	nw := w[LayerTensor(1, "ffn_norm")]
-	if nw[0] == nw[1] || abs(mean32(nw)-1) > 0.05 || abs(rms32(w[TokEmbeddings])-1) > 0.05 {
-		t.Fatalf("norm weights mean %g, embedding rms %g", mean32(nw), rms32(w[TokEmbeddings]))
+	nw := w[model.LayerTensor(1, "ffn_norm")]
+	if nw[0] == nw[1] || abs(mean32(nw)-1) > 0.05 || abs(rms32(w[model.TokEmbeddings])-1) > 0.05 {
+		t.Fatalf("norm weights mean %g, embedding rms %g", mean32(nw), rms32(w[model.TokEmbeddings]))
 	}
-	if a2 := RandomTensors(a, seed+1); reflect.DeepEqual(a2[LMHead], w[LMHead]) {
+	if a2 := build.RandomTensors(a, seed+1); reflect.DeepEqual(a2[model.LMHead], w[model.LMHead]) {
 		t.Fatal("two seeds gave the same lm_head")
 	}
 }
 
-// testdata/tiny.udvla is exactly what TinyOptions and WriteRandom make (see generate.go).
+// testdata/tiny.udvla is exactly what TinyOptions and WriteRandom make (tools/generate.sh makes it).
 func TestTinyModelRegenerates(t *testing.T) {
-	o, err := TinyOptions("../../testdata/fast")
+	o, err := build.TinyOptions("../../../testdata/fast")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "tiny.udvla")
-	if err := WriteRandom(path, o); err != nil {
+	if err := build.WriteRandom(path, o); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("../../testdata/tiny.udvla")
+	want, err := os.ReadFile("../../../testdata/tiny.udvla")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("regenerated tiny model (%d bytes) differs from testdata/tiny.udvla (%d bytes): run go generate ./engine/model", len(got), len(want))
+		t.Fatalf("regenerated tiny model (%d bytes) differs from testdata/tiny.udvla (%d bytes): run tools/generate.sh (or go generate ./...)", len(got), len(want))
 	}
-	f, err := Open("../../testdata/tiny.udvla")
+	f, err := model.Open("../../../testdata/tiny.udvla")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	c := &f.Config
 	if c.Arch.Vocab != 1367 || c.Fast.MinToken != -158 || c.Fast.Scale != 50 || c.Fast.Horizon != 10 || len(c.Fast.Q99) != 7 ||
-		!reflect.DeepEqual(c.Vocab.HeaderIDs, []int32{9, 16, 18, 20}) || c.Decoding.Cameras[1] != (Camera{"wrist", 3, 3}) {
+		!reflect.DeepEqual(c.Vocab.HeaderIDs, []int32{9, 16, 18, 20}) || c.Decoding.Cameras[1] != (model.Camera{Name: "wrist", H: 3, W: 3}) {
 		t.Fatalf("tiny model config %+v %+v %+v", c.Arch, c.Vocab, c.Decoding)
 	}
 	if f.Size > 4<<20 {
 		t.Fatalf("tiny model is %d bytes", f.Size)
 	}
-}
-
-// Opening a model maps it: an 8 GB file (sparse here) costs the Go heap only its header.
-func TestOpenDoesNotReadTensors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates an 8 GB sparse file")
-	}
-	a := Arch{Layers: 1, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336, Vocab: 1 << 18, RopeTheta: 1e6, RMSEps: 1e-5}
-	cfg := &Config{Arch: a}
-	var dir []TensorInfo
-	for _, name := range a.TensorNames() {
-		shape, _ := a.TensorShape(name)
-		ti := TensorInfo{Name: name, DType: quant.F32, Shape: shape}
-		ti.Length, _ = TensorBytes(ti.DType, shape)
-		dir = append(dir, ti)
-	}
-	dataOff := alignUp(int64(len(buildHeader(cfg, dir, 0, 0))) + 4)
-	pos := dataOff
-	for i := range dir {
-		dir[i].Offset, dir[i].CRC32C = pos, 1
-		pos = alignUp(pos + dir[i].Length)
-	}
-	size := dir[len(dir)-1].Offset + dir[len(dir)-1].Length
-	prefix, err := filePrefix(buildHeader(cfg, dir, uint64(dataOff), uint64(size-dataOff)), dataOff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "big.udvla")
-	fd, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fd.Write(prefix); err != nil {
-		t.Fatal(err)
-	}
-	if err := fd.Truncate(size); err != nil {
-		t.Skipf("cannot make a sparse file of %d bytes here: %v", size, err)
-	}
-	fd.Close()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, b, err := f.Tensor(LMHead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := b[0] + b[len(b)/2] + b[len(b)-1] // touch three pages
-	runtime.ReadMemStats(&after)
-	if f.Size < 8<<30 || int64(len(b)) != 4<<30 || sum != 0 {
-		t.Fatalf("file %d bytes, lm_head %d bytes", f.Size, len(b))
-	}
-	if grew := int64(after.TotalAlloc - before.TotalAlloc); grew > 1<<20 {
-		t.Fatalf("opening an %d-byte model allocated %d bytes on the Go heap", f.Size, grew)
-	}
-	t.Logf("opened %.1f GB, %d bytes allocated", float64(f.Size)/(1<<30), after.TotalAlloc-before.TotalAlloc)
 }
 
 func abs(x float64) float64 { return max(x, -x) }

@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"bytes"
@@ -7,13 +7,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/udvla/udvla/engine/model"
 )
 
 // LoadFastTokenizer reads a FAST tokenizer directory (tokenizer.json and processor_config.json, as
 // the HF "UniversalActionProcessor" saves them). The returned Fast has the tokenizer, scale and
 // min_token; the caller sets Horizon, Dims and the quantile statistics. vocabSize is the
 // processor's vocab_size, the number of FAST ids the model's vocabulary reserves.
-func LoadFastTokenizer(dir string) (f *Fast, vocabSize int32, err error) {
+func LoadFastTokenizer(dir string) (f *model.Fast, vocabSize int32, err error) {
 	tok, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return nil, 0, fmt.Errorf("fast tokenizer: %w", err)
@@ -39,7 +41,7 @@ func LoadFastTokenizer(dir string) (f *Fast, vocabSize int32, err error) {
 	if !(*pc.Scale > 0) || math.IsInf(*pc.Scale, 0) || *pc.VocabSize <= 0 {
 		return nil, 0, fmt.Errorf("fast tokenizer: scale %g and vocab_size %d must be positive", *pc.Scale, *pc.VocabSize)
 	}
-	f = &Fast{TokenizerJSON: tok, Scale: *pc.Scale, MinToken: *pc.MinToken}
+	f = &model.Fast{TokenizerJSON: tok, Scale: *pc.Scale, MinToken: *pc.MinToken}
 	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
 		var tc struct {
 			CleanUp *bool `json:"clean_up_tokenization_spaces"`

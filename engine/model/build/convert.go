@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -38,10 +39,10 @@ type ConvertOptions struct {
 	// main 25x25 and wrist 10x10, 72 steps, L_a = 70). Mask's zero value (MaskDefault) takes the
 	// rule config.json names (hfConfig.MaskRule): release for use_blockwise_attn_mask, causal
 	// when it sets neither flag.
-	Cameras   []Camera
+	Cameras   []model.Camera
 	Steps     int
 	ActionLen int
-	Mask      MaskRule
+	Mask      model.MaskRule
 
 	// Progress, when set, is called after each tensor with the source bytes converted so far.
 	Progress func(done, total int64, tensor string)
@@ -56,14 +57,14 @@ type ConvertOptions struct {
 
 // Default decoding of a converted UD-VLA checkpoint: CALVIN (spec §3, §5).
 var (
-	DefaultCameras   = []Camera{{Name: "main", H: 25, W: 25}, {Name: "wrist", H: 10, W: 10}}
+	DefaultCameras   = []model.Camera{{Name: "main", H: 25, W: 25}, {Name: "wrist", H: 10, W: 10}}
 	DefaultSteps     = 72
 	DefaultActionLen = 70
 )
 
 // ConvertResult reports what a conversion did.
 type ConvertResult struct {
-	Config  *Config
+	Config  *model.Config
 	Ignored []string // checkpoint tensors the architecture does not use (sorted)
 	Tied    bool     // lm_head was taken from the embedding (tie_word_embeddings)
 }
@@ -74,7 +75,7 @@ func Convert(o ConvertOptions) (*ConvertResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{Arch: arch}
+	cfg := &model.Config{Arch: arch}
 	if err := o.configure(cfg, hc); err != nil {
 		return nil, err
 	}
@@ -127,7 +128,7 @@ func Convert(o ConvertOptions) (*ConvertResult, error) {
 // checkQuantizable names the first matrix whose rows are not whole blocks of the requested
 // quantized dtype (with a block-aligned hidden size, the down projections when the FFN size is not
 // a multiple of 32), before anything is read or written.
-func checkQuantizable(a Arch, dt quant.DType) error {
+func checkQuantizable(a model.Arch, dt quant.DType) error {
 	if !dt.Quantized() {
 		return nil
 	}
@@ -144,7 +145,7 @@ func checkQuantizable(a Arch, dt quant.DType) error {
 }
 
 // configure fills the layout, decoding defaults, FAST tokenizer and text vocabulary.
-func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
+func (o *ConvertOptions) configure(cfg *model.Config, hc *hfConfig) error {
 	if !o.Quant.Valid() {
 		return fmt.Errorf("unknown dtype %d", o.Quant)
 	}
@@ -197,7 +198,7 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 		if fastVocab > 0 {
 			size = fastVocab
 		}
-		cfg.Vocab = Emu3Vocab(size)
+		cfg.Vocab = model.Emu3Vocab(size)
 		cfg.Vocab.HeaderIDs = nil // recomputed from the cameras below
 	}
 	if cfg.Vocab == nil {
@@ -209,8 +210,8 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 	if fastVocab > 0 && fastVocab != cfg.Vocab.FastSize {
 		return fmt.Errorf("the FAST tokenizer has %d ids, the vocabulary layout reserves %d", fastVocab, cfg.Vocab.FastSize)
 	}
-	d := &Decoding{Cameras: o.Cameras, Steps: o.Steps, ActionLen: o.ActionLen, Mask: o.Mask}
-	if d.Mask == MaskDefault {
+	d := &model.Decoding{Cameras: o.Cameras, Steps: o.Steps, ActionLen: o.ActionLen, Mask: o.Mask}
+	if d.Mask == model.MaskDefault {
 		var err error
 		if d.Mask, err = hc.MaskRule(); err != nil {
 			return err
@@ -243,16 +244,16 @@ func (o *ConvertOptions) configure(cfg *Config, hc *hfConfig) error {
 
 // applyPreset checks Preset against the options it fixes and fills the FAST files and the action
 // chunk it names; nil when no preset is given.
-func (o *ConvertOptions) applyPreset() (*Preset, error) {
+func (o *ConvertOptions) applyPreset() (*model.Preset, error) {
 	if o.Preset == "" {
 		if o.FastRoot != "" {
-			return nil, fmt.Errorf("a FAST data directory serves a preset: name one (%v)", PresetNames())
+			return nil, fmt.Errorf("a FAST data directory serves a preset: name one (%v)", model.PresetNames())
 		}
 		return nil, nil
 	}
-	p := PresetByName(o.Preset)
+	p := model.PresetByName(o.Preset)
 	if p == nil {
-		return nil, fmt.Errorf("unknown preset %q (want one of %v)", o.Preset, PresetNames())
+		return nil, fmt.Errorf("unknown preset %q (want one of %v)", o.Preset, model.PresetNames())
 	}
 	if o.Cameras != nil || o.Steps != 0 || o.ActionLen != 0 {
 		return nil, fmt.Errorf("the %s preset fixes the cameras, steps and action length: drop them", p.Name)
@@ -278,7 +279,7 @@ func (o *ConvertOptions) applyPreset() (*Preset, error) {
 }
 
 // sources maps every tensor of the architecture to its checkpoint tensor and checks it.
-func (o *ConvertOptions) sources(ck *checkpoint, a Arch, hc *hfConfig, res *ConvertResult) (map[string]*stTensor, error) {
+func (o *ConvertOptions) sources(ck *checkpoint, a model.Arch, hc *hfConfig, res *ConvertResult) (map[string]*stTensor, error) {
 	// HF's own Emu3 nests the language model one level deeper.
 	prefix := "model."
 	if ck.tensors["model.embed_tokens.weight"] == nil && ck.tensors["model.text_model.embed_tokens.weight"] != nil {
@@ -296,8 +297,8 @@ func (o *ConvertOptions) sources(ck *checkpoint, a Arch, hc *hfConfig, res *Conv
 	for _, name := range a.TensorNames() {
 		n := hfName(name)
 		t := ck.tensors[n]
-		if t == nil && name == LMHead && hc.TieWordEmbeddings {
-			n = hfName(TokEmbeddings)
+		if t == nil && name == model.LMHead && hc.TieWordEmbeddings {
+			n = hfName(model.TokEmbeddings)
 			t, res.Tied = ck.tensors[n], true
 		}
 		if t == nil {

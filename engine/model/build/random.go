@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"fmt"
@@ -7,24 +7,25 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
 // RandomOptions describe a random model: any architecture, with a vocabulary layout (usually
 // ScaledVocab) or none, decoding defaults and a FAST tokenizer.
 type RandomOptions struct {
-	Arch     Arch // Arch.Vocab must match the layout's vocabulary size
-	Vocab    *Vocab
-	Decoding *Decoding
-	Fast     *Fast
+	Arch     model.Arch // Arch.Vocab must match the layout's vocabulary size
+	Vocab    *model.Vocab
+	Decoding *model.Decoding
+	Fast     *model.Fast
 	DType    quant.DType // of the matrices; vectors (norm weights) stay f32
 	Seed     uint64
 	TextBPE  []byte // a tiktoken-style text vocabulary to pack, or nil
 }
 
 // RandomConfig returns the validated configuration of a random model.
-func RandomConfig(o RandomOptions) (*Config, error) {
-	cfg := &Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast, TextBPE: o.TextBPE}
+func RandomConfig(o RandomOptions) (*model.Config, error) {
+	cfg := &model.Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast, TextBPE: o.TextBPE}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -43,7 +44,7 @@ type randomStream struct {
 	std, mean float64
 }
 
-func newRandomStream(a Arch, seed uint64, name string) *randomStream {
+func newRandomStream(a model.Arch, seed uint64, name string) *randomStream {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	s := &randomStream{r: rand.NewPCG(seed, h.Sum64())}
@@ -51,7 +52,7 @@ func newRandomStream(a Arch, seed uint64, name string) *randomStream {
 	switch {
 	case len(shape) == 1: // norm weights: around 1, with some spread
 		s.mean, s.std = 1, 0.1
-	case name == TokEmbeddings:
+	case name == model.TokEmbeddings:
 		s.std = 1
 	default: // projections and lm_head: 1/sqrt(fan in) keeps activations and logits of order 1
 		s.std = 1 / math.Sqrt(float64(shape[1]))
@@ -73,7 +74,7 @@ func (s *randomStream) fill(dst []float32) {
 }
 
 // RandomTensor returns one tensor of a random model as float32 values (row-major).
-func RandomTensor(a Arch, seed uint64, name string) ([]float32, error) {
+func RandomTensor(a model.Arch, seed uint64, name string) ([]float32, error) {
 	shape, ok := a.TensorShape(name)
 	if !ok {
 		return nil, fmt.Errorf("%q is not a tensor of this architecture", name)
@@ -89,7 +90,7 @@ func RandomTensor(a Arch, seed uint64, name string) ([]float32, error) {
 
 // RandomTensors returns every tensor of a random model as float32 values: what WriteRandom writes
 // with DType f32, for building a reference without a file. The architecture must be valid.
-func RandomTensors(a Arch, seed uint64) map[string][]float32 {
+func RandomTensors(a model.Arch, seed uint64) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, name := range a.TensorNames() {
 		out[name], _ = RandomTensor(a, seed, name)
@@ -137,8 +138,8 @@ const (
 // released checkpoint), and the CALVIN FAST tokenizer and statistics read from fastRoot. Weights
 // are f32, seed 1.
 func TinyOptions(fastRoot string) (RandomOptions, error) {
-	v, n := ScaledVocab(1100, 256, 1024)
-	cams := []Camera{{Name: "main", H: 5, W: 5}, {Name: "wrist", H: 3, W: 3}}
+	v, n := model.ScaledVocab(1100, 256, 1024)
+	cams := []model.Camera{{Name: "main", H: 5, W: 5}, {Name: "wrist", H: 3, W: 3}}
 	v.HeaderIDs = v.HeaderIDSet(cams)
 	fast, fastSize, err := LoadFastTokenizer(filepath.Join(fastRoot, TinyFastDir))
 	if err != nil {
@@ -152,10 +153,10 @@ func TinyOptions(fastRoot string) (RandomOptions, error) {
 		return RandomOptions{}, err
 	}
 	return RandomOptions{
-		Arch: Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192, Vocab: n,
+		Arch: model.Arch{Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 192, Vocab: n,
 			RopeTheta: 1e6, RMSEps: 1e-5},
 		Vocab:    v,
-		Decoding: &Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: MaskRelease},
+		Decoding: &model.Decoding{Steps: 8, ActionLen: 16, Cameras: cams, Mask: model.MaskRelease},
 		Fast:     fast,
 		DType:    quant.F32,
 		Seed:     1,

@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/udvla/udvla/engine/model"
 )
 
 // hfConfig is what the converter reads from a checkpoint's config.json.
@@ -37,33 +39,33 @@ type hfConfig struct {
 // use_bidirectional_attn_mask is another rule (causal, each image/action block bidirectional, the
 // blocks from the third on mutually visible) that the engine does not implement, so it is refused;
 // neither is plain causal Emu3.
-func (c *hfConfig) MaskRule() (MaskRule, error) {
+func (c *hfConfig) MaskRule() (model.MaskRule, error) {
 	switch {
 	case c.UseBlockwiseAttnMask != nil && *c.UseBlockwiseAttnMask:
-		return MaskRelease, nil
+		return model.MaskRelease, nil
 	case c.UseBidirectionalAttnMask != nil && *c.UseBidirectionalAttnMask:
 		return 0, fmt.Errorf("config.json: use_bidirectional_attn_mask selects a mask the engine does not implement " +
 			"(image blocks bidirectional, blocks from the third on mutually visible); choose a rule explicitly to convert anyway")
 	}
-	return MaskCausal, nil
+	return model.MaskCausal, nil
 }
 
 // IsEmu3 reports whether a checkpoint is an Emu3/UD-VLA one, which gets the vocabulary layout of
 // spec §2 by default.
 func (c *hfConfig) IsEmu3() bool {
-	return strings.EqualFold(c.ModelType, "emu3") || c.VocabSize == Emu3VocabSize
+	return strings.EqualFold(c.ModelType, "emu3") || c.VocabSize == model.Emu3VocabSize
 }
 
 // readHFConfig reads config.json and derives the architecture. Features the engine does not
 // implement (RoPE scaling, biases, another activation) are refused, not silently dropped.
-func readHFConfig(dir string) (*hfConfig, Arch, error) {
+func readHFConfig(dir string) (*hfConfig, model.Arch, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
-		return nil, Arch{}, err
+		return nil, model.Arch{}, err
 	}
 	var c hfConfig
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, Arch{}, fmt.Errorf("config.json: %w", err)
+		return nil, model.Arch{}, fmt.Errorf("config.json: %w", err)
 	}
 	top := c
 	if c.HiddenSize == 0 && c.TextConfig != nil { // a multimodal config nests the language model's
@@ -94,16 +96,16 @@ func readHFConfig(dir string) (*hfConfig, Arch, error) {
 	}
 	switch {
 	case c.HiddenAct != "" && c.HiddenAct != "silu":
-		return nil, Arch{}, fmt.Errorf("config.json: hidden_act %q; the engine implements SwiGLU with silu", c.HiddenAct)
+		return nil, model.Arch{}, fmt.Errorf("config.json: hidden_act %q; the engine implements SwiGLU with silu", c.HiddenAct)
 	case c.AttentionBias || c.MLPBias:
-		return nil, Arch{}, fmt.Errorf("config.json: attention or MLP biases; the engine implements Llama without biases")
+		return nil, model.Arch{}, fmt.Errorf("config.json: attention or MLP biases; the engine implements Llama without biases")
 	case len(c.RopeScaling) > 0 && string(c.RopeScaling) != "null":
-		return nil, Arch{}, fmt.Errorf("config.json: rope_scaling %s; the engine implements plain RoPE", c.RopeScaling)
+		return nil, model.Arch{}, fmt.Errorf("config.json: rope_scaling %s; the engine implements plain RoPE", c.RopeScaling)
 	}
-	a := Arch{Layers: c.NumHiddenLayers, Hidden: c.HiddenSize, Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads,
+	a := model.Arch{Layers: c.NumHiddenLayers, Hidden: c.HiddenSize, Heads: c.NumAttentionHeads, KVHeads: c.NumKeyValueHeads,
 		HeadDim: c.HeadDim, FFN: c.IntermediateSize, Vocab: c.VocabSize, RopeTheta: c.RopeTheta, RMSEps: c.RMSNormEps}
 	if err := a.Validate(); err != nil {
-		return nil, Arch{}, fmt.Errorf("config.json: %w", err)
+		return nil, model.Arch{}, fmt.Errorf("config.json: %w", err)
 	}
 	return &c, a, nil
 }
@@ -112,11 +114,11 @@ func readHFConfig(dir string) (*hfConfig, Arch, error) {
 // model.layers.N.self_attn.q_proj.weight, ..., model.norm.weight, lm_head.weight.
 func HFTensorName(name string) string {
 	switch name {
-	case TokEmbeddings:
+	case model.TokEmbeddings:
 		return "model.embed_tokens.weight"
-	case FinalNorm:
+	case model.FinalNorm:
 		return "model.norm.weight"
-	case LMHead:
+	case model.LMHead:
 		return "lm_head.weight"
 	}
 	var i int

@@ -1,9 +1,11 @@
-package model
+package build
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/udvla/udvla/engine/model"
 )
 
 // layoutJSON is the vocabulary layout as a JSON file, for checkpoints whose layout differs from
@@ -35,14 +37,14 @@ type layoutJSON struct {
 // (text_size, pad, boa, eoa, eol, eof, mask, bos, eos, img, boi, eoi, visual_offset,
 // codebook_size, fast_base, fast_size, fast_reversed, digits (10 ids), star) and optionally
 // header_ids, which otherwise come from the cameras. Unknown and missing fields are errors.
-func ParseLayoutJSON(b []byte) (v *Vocab, headerIDsGiven bool, err error) {
+func ParseLayoutJSON(b []byte) (v *model.Vocab, headerIDsGiven bool, err error) {
 	var l layoutJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
 		return nil, false, fmt.Errorf("layout: %w", err)
 	}
-	v = &Vocab{}
+	v = &model.Vocab{}
 	ints := []struct {
 		name string
 		src  *int32
@@ -75,7 +77,7 @@ func ParseLayoutJSON(b []byte) (v *Vocab, headerIDsGiven bool, err error) {
 }
 
 // LayoutJSON writes a layout in the form ParseLayoutJSON reads.
-func LayoutJSON(v *Vocab) []byte {
+func LayoutJSON(v *model.Vocab) []byte {
 	p := func(x int32) *int32 { return &x }
 	l := layoutJSON{
 		TextSize: p(v.TextSize), Pad: p(v.Pad), BOA: p(v.BOA), EOA: p(v.EOA), EOL: p(v.EOL), EOF: p(v.EOF),

@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"encoding/binary"
@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 )
 
 // HFOptions describe a random checkpoint in the Hugging Face layout, for testing the converter:
 // the tensors of RandomTensors(Arch, Seed) under their HF names.
 type HFOptions struct {
-	Arch      Arch
+	Arch      model.Arch
 	Seed      uint64
 	DType     string // BF16, F16 or F32
 	Shards    int    // 0 or 1: model.safetensors; more: shards and model.safetensors.index.json
@@ -52,7 +53,7 @@ func WriteRandomHF(dir string, o HFOptions) error {
 	}
 	var names []string
 	for _, n := range a.TensorNames() {
-		if !(o.Tied && n == LMHead) {
+		if !(o.Tied && n == model.LMHead) {
 			names = append(names, n)
 		}
 	}
@@ -79,7 +80,7 @@ func WriteRandomHF(dir string, o HFOptions) error {
 	return nil
 }
 
-func writeSafetensors(path string, a Arch, seed uint64, dtype string, names []string) error {
+func writeSafetensors(path string, a model.Arch, seed uint64, dtype string, names []string) error {
 	es := stElemSize(dtype)
 	type entry struct {
 		DType       string  `json:"dtype"`

@@ -1,4 +1,4 @@
-package model
+package build_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udvla/udvla/engine/model"
+	"github.com/udvla/udvla/engine/model/build"
+	"github.com/udvla/udvla/engine/model/internal/modeltest"
 	"github.com/udvla/udvla/engine/quant"
 )
 
@@ -15,26 +18,26 @@ import (
 // refusal for use_bidirectional_attn_mask alone (a rule the engine does not implement); a rule
 // named explicitly wins.
 func TestConvertMaskRuleFromConfig(t *testing.T) {
-	_, seed := freshRand(t)
+	_, seed := modeltest.FreshRand(t)
 	for _, c := range []struct {
 		name    string
 		flags   map[string]any
-		given   MaskRule
-		want    MaskRule
+		given   model.MaskRule
+		want    model.MaskRule
 		wantErr string
 	}{
-		{"blockwise", map[string]any{"use_blockwise_attn_mask": true}, MaskDefault, MaskRelease, ""},
-		{"blockwise over bidirectional", map[string]any{"use_blockwise_attn_mask": true, "use_bidirectional_attn_mask": true}, MaskDefault, MaskRelease, ""},
-		{"neither", map[string]any{}, MaskDefault, MaskCausal, ""},
-		{"both false", map[string]any{"use_blockwise_attn_mask": false, "use_bidirectional_attn_mask": false}, MaskDefault, MaskCausal, ""},
-		{"bidirectional", map[string]any{"use_bidirectional_attn_mask": true}, MaskDefault, 0, "use_bidirectional_attn_mask"},
-		{"bidirectional, paper named", map[string]any{"use_bidirectional_attn_mask": true}, MaskPaper, MaskPaper, ""},
-		{"blockwise, paper named", map[string]any{"use_blockwise_attn_mask": true}, MaskPaper, MaskPaper, ""},
-		{"nested in text_config", map[string]any{"text_config": map[string]any{"use_blockwise_attn_mask": true}}, MaskDefault, MaskRelease, ""},
+		{"blockwise", map[string]any{"use_blockwise_attn_mask": true}, model.MaskDefault, model.MaskRelease, ""},
+		{"blockwise over bidirectional", map[string]any{"use_blockwise_attn_mask": true, "use_bidirectional_attn_mask": true}, model.MaskDefault, model.MaskRelease, ""},
+		{"neither", map[string]any{}, model.MaskDefault, model.MaskCausal, ""},
+		{"both false", map[string]any{"use_blockwise_attn_mask": false, "use_bidirectional_attn_mask": false}, model.MaskDefault, model.MaskCausal, ""},
+		{"bidirectional", map[string]any{"use_bidirectional_attn_mask": true}, model.MaskDefault, 0, "use_bidirectional_attn_mask"},
+		{"bidirectional, paper named", map[string]any{"use_bidirectional_attn_mask": true}, model.MaskPaper, model.MaskPaper, ""},
+		{"blockwise, paper named", map[string]any{"use_blockwise_attn_mask": true}, model.MaskPaper, model.MaskPaper, ""},
+		{"nested in text_config", map[string]any{"text_config": map[string]any{"use_blockwise_attn_mask": true}}, model.MaskDefault, model.MaskRelease, ""},
 	} {
 		ro, co := convertibleOptions(t, seed, quant.F16)
 		hf := t.TempDir()
-		if err := WriteRandomHF(hf, HFOptions{Arch: ro.Arch, Seed: seed, DType: "F32", ModelType: "llama"}); err != nil {
+		if err := build.WriteRandomHF(hf, build.HFOptions{Arch: ro.Arch, Seed: seed, DType: "F32", ModelType: "llama"}); err != nil {
 			t.Fatal(err)
 		}
 		raw, _ := os.ReadFile(filepath.Join(hf, "config.json"))
@@ -59,7 +62,7 @@ func TestConvertMaskRuleFromConfig(t *testing.T) {
 		raw, _ = json.Marshal(m)
 		os.WriteFile(filepath.Join(hf, "config.json"), raw, 0o644)
 		co.HFDir, co.Out, co.Mask = hf, filepath.Join(t.TempDir(), "m.udvla"), c.given
-		res, err := Convert(co)
+		res, err := build.Convert(co)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%s: error %v, want one naming %s", c.name, err, c.wantErr)
@@ -72,7 +75,7 @@ func TestConvertMaskRuleFromConfig(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		f, err := Open(co.Out)
+		f, err := model.Open(co.Out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,28 +86,36 @@ func TestConvertMaskRuleFromConfig(t *testing.T) {
 	}
 }
 
-// Rules round-trip through the file's enum (Paper = 0 is the schema default, so files written
-// before the release rule became the default still read as paper).
+// Rules round-trip through the file's enum: each one written reads back as itself.
 func TestMaskRuleFileMapping(t *testing.T) {
-	for _, r := range []MaskRule{MaskRelease, MaskPaper, MaskCausal} {
-		if got := maskFromFile(maskToFile(r)); got != r {
-			t.Errorf("%v -> %v -> %v", r, maskToFile(r), got)
+	dir := t.TempDir()
+	for _, r := range []model.MaskRule{model.MaskRelease, model.MaskPaper, model.MaskCausal} {
+		o := modeltest.TinyArchOptions(true)
+		o.Decoding.Mask = r
+		path := filepath.Join(dir, r.String()+".udvla")
+		if err := build.WriteRandom(path, o); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if maskFromFile(0) != MaskPaper {
-		t.Error("an absent mask field must read as paper")
+		f, err := model.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Config.Decoding.Mask; got != r {
+			t.Errorf("%v written, %v read", r, got)
+		}
+		f.Close()
 	}
 	for _, s := range []string{"model", "release", "paper", "causal"} {
-		r, err := ParseMaskRule(s)
+		r, err := model.ParseMaskRule(s)
 		if err != nil || r.String() != s {
 			t.Errorf("%q -> %v, %v", s, r, err)
 		}
 	}
-	if MaskDefault != 0 {
+	if model.MaskDefault != 0 {
 		t.Error("the zero value of a rule must mean the model's rule")
 	}
-	d := &Decoding{Mask: MaskRelease}
-	if MaskDefault.Resolve(d) != MaskRelease || MaskPaper.Resolve(d) != MaskPaper || MaskDefault.Resolve(nil) != MaskCausal {
+	d := &model.Decoding{Mask: model.MaskRelease}
+	if model.MaskDefault.Resolve(d) != model.MaskRelease || model.MaskPaper.Resolve(d) != model.MaskPaper || model.MaskDefault.Resolve(nil) != model.MaskCausal {
 		t.Error("Resolve")
 	}
 }

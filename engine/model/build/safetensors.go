@@ -1,4 +1,4 @@
-package model
+package build
 
 import (
 	"encoding/binary"

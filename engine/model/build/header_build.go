@@ -1,19 +1,18 @@
-package model
+package build
 
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 
 	flatbuffers "github.com/google/flatbuffers/go"
-
+	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/model/fb"
 )
 
-// buildHeader returns the size-prefixed FlatBuffer of a header. Its length depends only on cfg and
+// EncodeHeader returns the size-prefixed FlatBuffer of a header. Its length depends only on cfg and
 // on the names and shapes of dir, never on extents or dtypes (those are structs), which lets the
 // writer reserve the header before the tensors are written.
-func buildHeader(cfg *Config, dir []TensorInfo, dataOffset, dataSize uint64) []byte {
+func EncodeHeader(cfg *model.Config, dir []model.TensorInfo, dataOffset, dataSize uint64) []byte {
 	b := flatbuffers.NewBuilder(1 << 12)
 
 	// Children first: FlatBuffers are built back to front.
@@ -55,7 +54,7 @@ func buildHeader(cfg *Config, dir []TensorInfo, dataOffset, dataSize uint64) []b
 	arch := buildArch(b, cfg.Arch)
 
 	fb.HeaderStart(b)
-	fb.HeaderAddVersion(b, FormatVersion)
+	fb.HeaderAddVersion(b, model.FormatVersion)
 	fb.HeaderAddArch(b, arch)
 	if vocab != 0 {
 		fb.HeaderAddVocab(b, vocab)
@@ -71,11 +70,11 @@ func buildHeader(cfg *Config, dir []TensorInfo, dataOffset, dataSize uint64) []b
 	}
 	fb.HeaderAddTensors(b, tensorVec)
 	fb.HeaderAddData(b, fb.CreateDataSection(b, dataOffset, dataSize))
-	b.FinishSizePrefixedWithFileIdentifier(fb.HeaderEnd(b), []byte(FileIdentifier))
+	b.FinishSizePrefixedWithFileIdentifier(fb.HeaderEnd(b), []byte(model.FileIdentifier))
 	return b.FinishedBytes()
 }
 
-func buildArch(b *flatbuffers.Builder, a Arch) flatbuffers.UOffsetT {
+func buildArch(b *flatbuffers.Builder, a model.Arch) flatbuffers.UOffsetT {
 	fb.ArchStart(b)
 	fb.ArchAddLayers(b, int32(a.Layers))
 	fb.ArchAddHidden(b, int32(a.Hidden))
@@ -105,7 +104,7 @@ func float64Vector(b *flatbuffers.Builder, v []float64) flatbuffers.UOffsetT {
 	return b.EndVector(len(v))
 }
 
-func buildVocab(b *flatbuffers.Builder, v *Vocab) flatbuffers.UOffsetT {
+func buildVocab(b *flatbuffers.Builder, v *model.Vocab) flatbuffers.UOffsetT {
 	digits := int32Vector(b, v.Digits[:])
 	var headerIDs flatbuffers.UOffsetT
 	if len(v.HeaderIDs) > 0 {
@@ -137,7 +136,7 @@ func buildVocab(b *flatbuffers.Builder, v *Vocab) flatbuffers.UOffsetT {
 	return fb.VocabEnd(b)
 }
 
-func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
+func buildDecoding(b *flatbuffers.Builder, d *model.Decoding) flatbuffers.UOffsetT {
 	cams := make([]flatbuffers.UOffsetT, len(d.Cameras))
 	for i, c := range d.Cameras {
 		name := b.CreateString(c.Name)
@@ -167,7 +166,7 @@ func buildDecoding(b *flatbuffers.Builder, d *Decoding) flatbuffers.UOffsetT {
 	return fb.DecodingEnd(b)
 }
 
-func buildFast(b *flatbuffers.Builder, f *Fast) flatbuffers.UOffsetT {
+func buildFast(b *flatbuffers.Builder, f *model.Fast) flatbuffers.UOffsetT {
 	var tok, q01, q99 flatbuffers.UOffsetT
 	if len(f.TokenizerJSON) > 0 {
 		tok = b.CreateByteVector(f.TokenizerJSON)
@@ -199,31 +198,31 @@ func buildFast(b *flatbuffers.Builder, f *Fast) flatbuffers.UOffsetT {
 	return fb.FastEnd(b)
 }
 
-// filePrefix returns everything before the data section: the header, its CRC-32C and zeros up to
+// FilePrefix returns everything before the data section: the header, its CRC-32C and zeros up to
 // dataOffset, which must be the header's own declared data offset.
-func filePrefix(header []byte, dataOffset int64) ([]byte, error) {
-	if want := alignUp(int64(len(header)) + 4); dataOffset != want {
+func FilePrefix(header []byte, dataOffset int64) ([]byte, error) {
+	if want := model.AlignUp(int64(len(header)) + 4); dataOffset != want {
 		return nil, fmt.Errorf("internal: data offset %d for a header of %d bytes, want %d", dataOffset, len(header), want)
 	}
 	out := make([]byte, dataOffset)
 	copy(out, header)
-	binary.LittleEndian.PutUint32(out[len(header):], crc32.Checksum(header, crcTable))
+	binary.LittleEndian.PutUint32(out[len(header):], model.Checksum(header))
 	return out, nil
 }
 
 // maskToFile is the inverse of maskFromFile. Validation refuses the rules a file cannot record
 // (MaskDefault, unknown values) before a header is built; only crafted test files carry them.
-func maskToFile(m MaskRule) fb.MaskRule {
+func maskToFile(m model.MaskRule) fb.MaskRule {
 	switch m {
-	case MaskPaper:
+	case model.MaskPaper:
 		return fb.MaskRulePaper
-	case MaskRelease:
+	case model.MaskRelease:
 		return fb.MaskRuleRelease
-	case MaskCausal:
+	case model.MaskCausal:
 		return fb.MaskRuleCausal
 	}
-	if m > MaskCausal && m <= MaskCausal+256 {
-		return fb.MaskRule(m - MaskCausal - 1)
+	if m > model.MaskCausal && m <= model.MaskCausal+256 {
+		return fb.MaskRule(m - model.MaskCausal - 1)
 	}
 	return 255
 }

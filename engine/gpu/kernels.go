@@ -1,0 +1,142 @@
+package gpu
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/udvla/udvla/engine/vk"
+)
+
+// Kernels names the variant of each op family that a device runs. ChooseKernels is the one table
+// from device facts to variants; Options.Kernels (UDVLA_KERNELS) overrides it per family, for tests
+// and benchmarks.
+type Kernels struct {
+	Matmul    string
+	Attention string
+}
+
+// Matmul variants.
+const (
+	// MatmulRegTile is shaders/matmul.comp with invocations owning rows and keeping an R×C register
+	// tile, x shared by subgroup broadcasts and no shared memory: CPU devices, whose lanes are SIMD
+	// lanes (subgroups of 8 or more).
+	MatmulRegTile = "regtile"
+	// MatmulSubgroup is shaders/matmul.comp with K split across the subgroup for one and few tokens
+	// (coalesced weight reads, subgroupAdd) and a register tile for many.
+	MatmulSubgroup = "subgroup"
+)
+
+// Attention variants.
+const (
+	// AttentionSubgroup is shaders/attention.comp: a query per lane, K/V rows broadcast across the
+	// subgroup; head dims that are multiples of 4 (others fall back to the scalar kernel).
+	AttentionSubgroup = "subgroup"
+	// AttentionScalar is shaders/attention_scalar.comp: any head dim, no subgroup operations.
+	AttentionScalar = "scalar"
+)
+
+// kernelRow is one row of the table: a variant and the device facts it needs.
+type kernelRow struct {
+	variant string
+	runs    func(vk.DeviceInfo) bool // whether the device can run the variant at all
+	prefer  func(vk.DeviceInfo) bool // whether the table picks it (the first preferred row wins)
+}
+
+func always(vk.DeviceInfo) bool { return true }
+
+// kernelTable lists each family's variants, preferred first. A variant a device can run but the
+// table does not prefer is still reachable through the override.
+var kernelTable = map[string][]kernelRow{
+	"matmul": {
+		{MatmulRegTile, func(d vk.DeviceInfo) bool { return d.SubgroupSize%8 == 0 },
+			func(d vk.DeviceInfo) bool { return d.Type == vk.TypeCPU }},
+		{MatmulSubgroup, always, always},
+	},
+	"attention": {
+		{AttentionSubgroup, always, always},
+		{AttentionScalar, always, always},
+	},
+}
+
+// field returns the family's slot in k.
+func (k *Kernels) field(family string) *string {
+	switch family {
+	case "matmul":
+		return &k.Matmul
+	case "attention":
+		return &k.Attention
+	}
+	return nil
+}
+
+// ChooseKernels is the table's choice for a device.
+func ChooseKernels(info vk.DeviceInfo) Kernels {
+	var k Kernels
+	for family, rows := range kernelTable {
+		for _, r := range rows {
+			if r.runs(info) && r.prefer(info) {
+				*k.field(family) = r.variant
+				break
+			}
+		}
+	}
+	return k
+}
+
+// KernelsFor is the table's choice for dev with dev.Kernels applied over it.
+func KernelsFor(dev *vk.Device) (Kernels, error) {
+	return OverrideKernels(ChooseKernels(dev.Info), dev.Info, dev.Kernels)
+}
+
+// OverrideKernels applies an override "family=variant,..." (e.g. "matmul=subgroup") to k. An
+// unknown family or variant, or one the device cannot run, is an error naming the choices.
+func OverrideKernels(k Kernels, info vk.DeviceInfo, spec string) (Kernels, error) {
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		family, variant, ok := strings.Cut(item, "=")
+		rows, known := kernelTable[family]
+		if !ok || !known {
+			return k, fmt.Errorf("kernels %q: want family=variant with a family of %s", item, strings.Join(KernelFamilies(), ", "))
+		}
+		var names []string
+		found := false
+		for _, r := range rows {
+			names = append(names, r.variant)
+			if r.variant != variant {
+				continue
+			}
+			if !r.runs(info) {
+				return k, fmt.Errorf("kernels %q: %s cannot run on %s (subgroup %d)", item, variant, info.Name, info.SubgroupSize)
+			}
+			found = true
+		}
+		if !found {
+			return k, fmt.Errorf("kernels %q: %s has the variants %s", item, family, strings.Join(names, ", "))
+		}
+		*k.field(family) = variant
+	}
+	return k, nil
+}
+
+// KernelFamilies lists the op families of the table.
+func KernelFamilies() []string {
+	var f []string
+	for family := range kernelTable {
+		f = append(f, family)
+	}
+	sort.Strings(f)
+	return f
+}
+
+// String is the override syntax of k: "attention=subgroup,matmul=regtile".
+func (k Kernels) String() string {
+	var parts []string
+	for _, f := range KernelFamilies() {
+		parts = append(parts, f+"="+*k.field(f))
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,4 +1,0 @@
-package model
-
-// testdata/tiny.udvla is the random model of TinyOptions; TestTinyModelRegenerates checks it.
-//go:generate go run ../../tools/udvla random --tiny --fast-root ../../testdata/fast --out ../../testdata/tiny.udvla
