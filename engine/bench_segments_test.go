@@ -3,20 +3,26 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
 
-// BenchmarkLoopSegments runs JD3P control steps (CALVIN token counts, T = 72, a small backbone)
-// with the denoising loop submitted step by step (segments=72, one fence wait per step, the
-// baseline), in the default split, in 2, and as one submission; each in the same run. It reports
-// the loop's time per step and the host's share beside the device time.
+// BenchmarkLoopSegments runs JD3P control steps of the tiny model with T = 64 and the denoising
+// loop submitted step by step (segments=64, one fence wait per step, the baseline), in the
+// default split, in 2, and as one submission; each in the same run. It reports the loop's time
+// per step and the host's share beside the device time.
 func BenchmarkLoopSegments(b *testing.B) {
-	e, req := openCalvinShaped(b, 20)
+	e, err := Open(tinyModel, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer e.Close()
+	const T = 64
+	req := randomRequest(e.Config(), rand.New(rand.NewPCG(1, 1)))
+	req.Steps = T
 	vb := vkOf(e)
 	ctx := context.Background()
-	T := e.Config().Decoding.Steps
 	for _, k := range []int{T, 0, 2, 1} {
 		name := fmt.Sprintf("segments=%d", k)
 		if k == 0 {

@@ -92,9 +92,9 @@ type Options struct {
 }
 
 // Request is one control step. A JD3P request whose context has a deadline decodes anytime:
-// before each step after the first, the engine checks that the step, judged by the longest step so
-// far, would finish by the deadline; when not, it returns the last step's sampled tokens marked
-// Result.Early. The first step always runs, even past the deadline: without it there is no answer.
+// before the steps after the first, the engine runs only those that, judged by the longest step so
+// far, would finish by the deadline; when none would, it returns the last step's sampled tokens
+// marked Result.Early. The first step always runs, even past the deadline: without it there is no answer.
 // Other modes fail when the deadline passes.
 type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
@@ -254,7 +254,8 @@ func (e *Engine) Close() error {
 	return e.file.Close()
 }
 
-// Step runs one control step.
+// Step runs one control step. Cancelling ctx stops it between the segments its denoising loop is
+// submitted in (a quarter of the steps each on the Vulkan backend) with an error wrapping ctx's.
 func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if req == nil {
 		return nil, errors.New("udvla: nil request")
