@@ -37,6 +37,14 @@
  *   then returns UDVLA_ERR_DEVICE with the VkResult in the message; after out-of-memory the engine
  *   steps again, after device lost every further step returns UDVLA_ERR_DEVICE until it is closed
  *   (open a new one). Other engines are not affected. A malformed value fails udvla_open.
+ * - UDVLA_TEST_MEMORY is a test hook too, read at each udvla_open of a Vulkan engine: a comma list
+ *   of hide-hvdl (device-local memory is not host-visible: every transfer goes through the staging
+ *   ring, as on a discrete card), fail-hvdl (allocations there fail, as a driver may answer),
+ *   hvdl=BYTES (host-visible device-local memory is a window of that size, a BAR) and heap=BYTES (device-local buffers get at most BYTES of each heap); BYTES takes
+ *   K, M or G. An engine that does not fit fails udvla_open with UDVLA_ERR_DEVICE, naming the
+ *   buffer, the bytes of budget left and the bytes short. A malformed value fails udvla_open.
+ * - UDVLA_ROBUST=0 turns robust buffer access off even under UDVLA_VALIDATE=1 (production runs
+ *   without it; tests run the kernels once that way).
  *
  * Processes
  * - A process that forks after loading libudvla cannot use it in the child: the library's runtime

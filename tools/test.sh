@@ -14,6 +14,8 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
 echo "== go test"
 go test -count=1 -timeout 45m ./...
+echo "== kernel tests once more with robust buffer access off, as production runs (guard bands)"
+UDVLA_ROBUST=0 go test -count=1 -timeout 15m ./engine/gpu
 echo "== C ABI, C++ and Python bindings (libudvla.so, CMake, ctest, pip)"
 bash capi/test.sh
 echo "== go test -race (packages whose tests are quick enough under the race detector)"

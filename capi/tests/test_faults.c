@@ -2,7 +2,8 @@
  * a queue submission in the middle of that engine's step fail as a driver would report it. The
  * step returns UDVLA_ERR_DEVICE with a message, the process lives on, an engine opened before
  * keeps giving the golden results; after out-of-device-memory the failing engine steps again,
- * after device lost it refuses every step with UDVLA_ERR_DEVICE until closed.
+ * after device lost it refuses every step with UDVLA_ERR_DEVICE until closed. The memory hook
+ * UDVLA_TEST_MEMORY makes device-local memory unmappable, or its heap too small.
  * Usage: test_faults MODEL GOLDEN */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
     size_t n;
     if (golden_load(argv[2], &cs, &n) != 0) return 1;
     unsetenv("UDVLA_TEST_FAULT");
+    unsetenv("UDVLA_TEST_MEMORY");
 
     udvla_engine healthy = 0;
     CHECK_STATUS(udvla_open(model_path, NULL, &healthy), UDVLA_OK);
@@ -87,6 +89,25 @@ int main(int argc, char **argv) {
         CHECK_STATUS(udvla_close(e), UDVLA_OK);
         step(healthy, &cs[i % n], UDVLA_OK, "the healthy engine after a fault in another");
     }
+
+    /* UDVLA_TEST_MEMORY: with device-local memory the host cannot map (a discrete card), an engine
+     * gives the golden results through the staging ring; one whose heap is too small for the model
+     * fails to open with UDVLA_ERR_DEVICE, naming the buffer and the bytes short. */
+    udvla_engine staged = 0;
+    setenv("UDVLA_TEST_MEMORY", "hide-hvdl", 1);
+    CHECK_STATUS(udvla_open(model_path, NULL, &staged), UDVLA_OK);
+    unsetenv("UDVLA_TEST_MEMORY");
+    for (size_t i = 0; i < n && i < 3; i++) step(staged, &cs[i], UDVLA_OK, "an engine that stages every transfer");
+    CHECK_STATUS(udvla_close(staged), UDVLA_OK);
+    udvla_engine small = 0;
+    setenv("UDVLA_TEST_MEMORY", "hide-hvdl,heap=64K", 1);
+    int sm = udvla_open(model_path, NULL, &small);
+    unsetenv("UDVLA_TEST_MEMORY");
+    CHECK(sm == UDVLA_ERR_DEVICE && small == 0);
+    CHECK(strstr(udvla_last_error(), "upload embeddings") != NULL);
+    CHECK(strstr(udvla_last_error(), "65536 bytes of budget left") != NULL);
+    CHECK(strstr(udvla_last_error(), "bytes short") != NULL);
+    step(healthy, &cs[0], UDVLA_OK, "the healthy engine after an engine too large for its heap");
 
     udvla_engine bad = 0;
     setenv("UDVLA_TEST_FAULT", "lost@2", 1);

@@ -22,6 +22,9 @@ type Matrix struct {
 	stride         int // stored row length in elements: Cols rounded up to a multiple of 32
 	quants, scales *vk.Buffer
 	pieces         []matrixPiece
+	// the bytes of the quants and the scales, and the test guard bands after them (matrix_guard.go)
+	qBytes, sBytes int64
+	qGuard, sGuard int64
 }
 
 // matrixPiece is rows [lo, hi): row lo is row qrow of the quants binding and row srow of the
@@ -49,10 +52,8 @@ func UploadMatrix(dev *vk.Device, dt quant.DType, rows, cols int, raw []byte) (*
 	}
 	qRow := int64(len(quants)) / int64(rows)
 	var err error
-	if m.quants, err = dev.NewBuffer(int64(len(quants)), vk.DeviceLocal, qRow); err != nil {
-		return nil, fmt.Errorf("matrix: %w", err)
-	}
-	if err = m.quants.Write(0, quants); err != nil {
+	m.qBytes = int64(len(quants))
+	if m.quants, m.qGuard, err = newMatrixBuffer(dev, quants, qRow, quantsGuard(dt)); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("matrix: %w", err)
 	}
@@ -65,11 +66,8 @@ func UploadMatrix(dev *vk.Device, dt quant.DType, rows, cols int, raw []byte) (*
 		if unit%4 != 0 {
 			unit *= 2
 		}
-		if m.scales, err = dev.NewBuffer(total-so, vk.DeviceLocal, unit); err != nil {
-			m.Close()
-			return nil, fmt.Errorf("matrix: %w", err)
-		}
-		if err = m.scales.Write(0, raw[so:]); err != nil {
+		m.sBytes = total - so
+		if m.scales, m.sGuard, err = newMatrixBuffer(dev, raw[so:], unit, guardF16); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("matrix: %w", err)
 		}
@@ -110,11 +108,11 @@ func (m *Matrix) split(qRow, sRow int64) error {
 		hi := min((qc+1)*qRows, (sc+1)*sRows, int64(m.Rows))
 		p := matrixPiece{lo: int(lo), hi: int(hi), qrow: int(lo - qc*qRows), srow: int(lo - sc*sRows)}
 		var err error
-		if p.quants, err = bindChunk(m.quants, qc); err != nil {
+		if p.quants, err = bindChunk(m.quants, qc, m.qBytes, m.qGuard); err != nil {
 			return fmt.Errorf("matrix: %w", err)
 		}
 		if m.scales != nil {
-			if p.scales, err = bindChunk(m.scales, sc); err != nil {
+			if p.scales, err = bindChunk(m.scales, sc, m.sBytes, m.sGuard); err != nil {
 				return fmt.Errorf("matrix: %w", err)
 			}
 		}
@@ -124,10 +122,13 @@ func (m *Matrix) split(qRow, sRow int64) error {
 	return nil
 }
 
-// bindChunk binds chunk i of b whole.
-func bindChunk(b *vk.Buffer, i int64) (vk.Binding, error) {
+// bindChunk binds chunk i of b whole, up to the end of its n bytes of data; a guard band after
+// them (only ever in a buffer of one chunk) is the binding's Guard.
+func bindChunk(b *vk.Buffer, i, n, guard int64) (vk.Binding, error) {
 	off := i * b.ChunkSize()
-	return b.Bind(off, min(b.ChunkSize(), b.Size()-off))
+	bd, err := b.Bind(off, min(b.ChunkSize(), n-off))
+	bd.Guard = guard
+	return bd, err
 }
 
 // Pieces is the number of binding-sized pieces the rows are split into.

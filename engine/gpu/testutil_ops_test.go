@@ -14,18 +14,21 @@ import (
 	"github.com/udvla/udvla/engine/vk"
 )
 
-// uploadBytes makes a device buffer holding b.
+// uploadBytes makes a device buffer holding b, inside guard bands that fail t when a kernel
+// overruns it (see guarded).
 func uploadBytes(t testing.TB, dev *vk.Device, b []byte) *vk.Buffer {
 	t.Helper()
-	buf, err := dev.NewBuffer(int64(len(b)), vk.DeviceLocal, 0)
+	g, err := guarded(dev, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(buf.Close)
-	if err := buf.Write(0, b); err != nil {
-		t.Fatal(err)
-	}
-	return buf
+	t.Cleanup(func() {
+		if err := g.check(); err != nil {
+			t.Error(err)
+		}
+		g.close()
+	})
+	return g.view
 }
 
 // uploadI32 makes a device buffer holding x.

@@ -20,18 +20,10 @@ func smpI32Bytes(x []int32) []byte {
 	return b
 }
 
-// smpUploadBytes makes a device buffer holding b.
+// smpUploadBytes makes a device buffer holding b, inside guard bands.
 func smpUploadBytes(t testing.TB, dev *vk.Device, b []byte) *vk.Buffer {
 	t.Helper()
-	buf, err := dev.NewBuffer(int64(len(b)), vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(buf.Close)
-	if err := buf.Write(0, b); err != nil {
-		t.Fatal(err)
-	}
-	return buf
+	return uploadBytes(t, dev, b)
 }
 
 func smpUploadInts(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {

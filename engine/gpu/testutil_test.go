@@ -41,18 +41,10 @@ func bytesF32(b []byte) []float32 {
 	return out
 }
 
-// upload makes a device buffer holding x.
+// upload makes a device buffer holding x, inside guard bands (uploadBytes).
 func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
 	t.Helper()
-	b, err := dev.NewBuffer(int64(4*len(x)), vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	if err := b.Write(0, f32bytes(x)); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return uploadBytes(t, dev, f32bytes(x))
 }
 
 // poisoned makes a device buffer of n float32s filled with the poison pattern.
@@ -74,8 +66,16 @@ func download(t testing.TB, b *vk.Buffer, n int) []float32 {
 	return bytesF32(raw)
 }
 
+// bind binds the whole buffer; for a test buffer with guard bands, the band after it too.
 func bind(t testing.TB, b *vk.Buffer) vk.Binding {
 	t.Helper()
+	if g, ok := guardedViews.Load(b); ok {
+		bd, err := g.(*guardedBuffer).binding()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bd
+	}
 	bd, err := b.All()
 	if err != nil {
 		t.Fatal(err)

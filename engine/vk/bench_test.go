@@ -63,3 +63,49 @@ func benchRecord(b *testing.B, dev *vk.Device) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBatch), "ns/dispatch")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkTransfer measures host-to-device writes and device-to-host reads of a 64 MiB
+// device-local buffer, mapped (host-visible device-local memory) and through the staging ring
+// (the same memory with its host visibility hidden, as on a discrete card), in one process.
+func BenchmarkTransfer(b *testing.B) {
+	const size = 64 << 20
+	for _, c := range []struct {
+		name   string
+		limits vk.MemoryLimits
+	}{{"mapped", vk.MemoryLimits{}}, {"staged", vk.MemoryLimits{HideHostVisibleDeviceLocal: true}}} {
+		dev, err := vk.Open(vk.Options{}.WithEnv())
+		if err != nil {
+			b.Fatal(err)
+		}
+		dev.SetMemoryLimitsForTest(c.limits)
+		buf, err := dev.NewBuffer(size, vk.DeviceLocal, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if buf.Mappable() != (c.name == "mapped") {
+			b.Fatalf("%s: mappable %v", c.name, buf.Mappable())
+		}
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		b.Run(c.name+"/write", func(b *testing.B) {
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				if err := buf.Write(0, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/read", func(b *testing.B) {
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				if err := buf.Read(0, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		buf.Close()
+		dev.Close()
+	}
+}

@@ -27,18 +27,29 @@ type Buffer struct {
 	kind      MemKind
 	chunkSize int64
 	chunks    []chunk
+	// base is where a view (Slice) starts in the buffer it was cut from, which owns the chunks.
+	base int64
+	view bool
 }
 
 type chunk struct {
 	buf, mem uint64
 	mapped   unsafe.Pointer
 	size     int64
+	heap     int    // the memory heap it was allocated from
+	bytes    uint64 // the bytes it takes there (size rounded up to the allocation alignment)
+	hvdl     bool   // placed in host-visible device-local memory
+	device   bool   // made for a device-local buffer
 }
 
 // Binding is a range of one Vulkan buffer, as a shader sees it.
 type Binding struct {
 	Buf       uint64
 	Off, Size int64
+	// Guard is a number of bytes past Size that a dispatch's descriptor also covers, and that no
+	// size check counts: tests put a guard band there, so that a kernel that overruns its data
+	// reaches the band even on a device (lavapipe) that clamps every access to the bound range.
+	Guard int64
 }
 
 // NewBuffer allocates size bytes. unit (a multiple of 4, or 0 for 256) is the granularity at which
@@ -57,14 +68,6 @@ func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error
 		return nil, err
 	}
 	defer d.release()
-	var heap uint64
-	for _, h := range d.Info.Heaps {
-		heap = max(heap, h.Size)
-	}
-	if heap > 0 && uint64(size) > heap {
-		return nil, &Error{Op: fmt.Sprintf("allocate %d-byte buffer", size), Result: -2,
-			Detail: fmt.Sprintf("larger than the device's largest memory heap (%d bytes)", heap)}
-	}
 	limit := int64(d.Info.MaxStorageBufferRange)
 	if a := int64(d.Info.MaxAllocationSize); a > 0 && a < limit {
 		limit = a
@@ -74,17 +77,19 @@ func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error
 	if cs <= 0 {
 		return nil, fmt.Errorf("vulkan: split unit %d exceeds the device's binding limit %d", unit, limit)
 	}
+	if err := d.fits(size, kind); err != nil {
+		return nil, err
+	}
 	b := &Buffer{dev: d, size: size, kind: kind, chunkSize: cs}
 	for off := int64(0); off < size; off += cs {
-		n := min(cs, size-off)
-		var c chunk
-		var errbuf [256]C.char
-		r := C.uv_buffer_create(d.c, C.uint64_t(n), C.int(kind), (*C.uint64_t)(&c.buf), (*C.uint64_t)(&c.mem), &c.mapped, &errbuf[0], C.int(len(errbuf)))
-		if r != 0 {
+		c, err := d.allocate(min(cs, size-off), kind)
+		if err != nil {
 			b.free()
-			return nil, &Error{Op: fmt.Sprintf("allocate %d-byte buffer", size), Result: int32(r), Detail: C.GoString(&errbuf[0])}
+			if e, ok := err.(*Error); ok {
+				e.Op = fmt.Sprintf("allocate %d-byte %s buffer", size, kindName(kind))
+			}
+			return nil, err
 		}
-		c.size = n
 		b.chunks = append(b.chunks, c)
 	}
 	d.liveBuffers.Add(1)
@@ -95,13 +100,30 @@ func (d *Device) NewBuffer(size int64, kind MemKind, unit int64) (*Buffer, error
 func (b *Buffer) Size() int64 { return b.size }
 
 // ChunkSize is the largest range a single Binding of this buffer can cover.
-func (b *Buffer) ChunkSize() int64 { return b.chunkSize }
+func (b *Buffer) ChunkSize() int64 {
+	if b.view {
+		return b.size
+	}
+	return b.chunkSize
+}
+
+// Slice returns a view of [off, off+size) of b, which must lie inside one chunk and start at a
+// multiple of the device's storage alignment: its Bind, Write and Read count from off and stay
+// inside the view. The view shares b's memory; closing it does nothing, b must still be closed.
+// Tests use it to surround a binding with guard bands of the same allocation.
+func (b *Buffer) Slice(off, size int64) (*Buffer, error) {
+	if _, err := b.Bind(off, size); err != nil {
+		return nil, err
+	}
+	return &Buffer{dev: b.dev, size: size, kind: b.kind, chunkSize: b.chunkSize, chunks: b.chunks, base: b.base + off, view: true}, nil
+}
 
 // Bind returns the binding of [off, off+size), which must lie inside one chunk.
 func (b *Buffer) Bind(off, size int64) (Binding, error) {
 	if off < 0 || size <= 0 || off+size > b.size {
 		return Binding{}, fmt.Errorf("vulkan: binding [%d,+%d) outside buffer of %d bytes", off, size, b.size)
 	}
+	off += b.base
 	ci := off / b.chunkSize
 	in := off - ci*b.chunkSize
 	if in+size > b.chunks[ci].size {
@@ -116,14 +138,23 @@ func (b *Buffer) Bind(off, size int64) (Binding, error) {
 // All binds the whole buffer; it fails for a buffer of several chunks.
 func (b *Buffer) All() (Binding, error) { return b.Bind(0, b.size) }
 
-// Mappable reports whether the host reads and writes the buffer directly.
-func (b *Buffer) Mappable() bool { return b.chunks[0].mapped != nil }
+// Mappable reports whether the host reads and writes the buffer directly; when it does not,
+// Write and Read go through the device's staging ring.
+func (b *Buffer) Mappable() bool {
+	for _, c := range b.chunks {
+		if c.mapped == nil {
+			return false
+		}
+	}
+	return true
+}
 
 // Write copies data into the buffer at off.
 func (b *Buffer) Write(off int64, data []byte) error {
 	if off < 0 || off+int64(len(data)) > b.size {
 		return fmt.Errorf("vulkan: write [%d,+%d) outside buffer of %d bytes", off, len(data), b.size)
 	}
+	off += b.base
 	if !b.Mappable() {
 		return b.dev.staged(b, off, data, true)
 	}
@@ -137,6 +168,7 @@ func (b *Buffer) Read(off int64, dst []byte) error {
 	if off < 0 || off+int64(len(dst)) > b.size {
 		return fmt.Errorf("vulkan: read [%d,+%d) outside buffer of %d bytes", off, len(dst), b.size)
 	}
+	off += b.base
 	if !b.Mappable() {
 		return b.dev.staged(b, off, dst, false)
 	}
@@ -161,7 +193,7 @@ func (b *Buffer) eachChunk(off, n int64, f func(c *chunk, in, pos, n int64)) err
 
 // Close frees the buffer. The device must not be using it.
 func (b *Buffer) Close() {
-	if b == nil || b.chunks == nil {
+	if b == nil || b.chunks == nil || b.view {
 		return
 	}
 	b.free()
@@ -170,57 +202,7 @@ func (b *Buffer) Close() {
 
 func (b *Buffer) free() {
 	for _, c := range b.chunks {
-		C.uv_buffer_destroy(b.dev.c, C.uint64_t(c.buf), C.uint64_t(c.mem))
+		b.dev.freeChunk(c)
 	}
 	b.chunks = nil
-}
-
-// staged moves data between the host and an unmappable buffer through a mappable one.
-func (d *Device) staged(b *Buffer, off int64, data []byte, toDevice bool) error {
-	d.xferMu.Lock()
-	defer d.xferMu.Unlock()
-	d.xferOnce.Do(func() { d.xfer, d.xferErr = d.NewSequence() })
-	if d.xferErr != nil {
-		return d.xferErr
-	}
-	const step = 16 << 20
-	kind := Upload
-	if !toDevice {
-		kind = Readback
-	}
-	st, err := d.NewBuffer(min(int64(len(data)), step), kind, 0)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for pos := int64(0); pos < int64(len(data)); pos += step {
-		n := min(step, int64(len(data))-pos)
-		s := d.xfer
-		s.Reset()
-		err := b.eachChunk(off+pos, n, func(c *chunk, in, p, k int64) {
-			src := Binding{Buf: st.chunks[0].buf, Off: p, Size: k}
-			dst := Binding{Buf: c.buf, Off: in, Size: k}
-			if !toDevice {
-				src, dst = dst, src
-			}
-			s.Copy(src, dst)
-		})
-		if err != nil {
-			return err
-		}
-		if toDevice {
-			if err := st.Write(0, data[pos:pos+n]); err != nil {
-				return err
-			}
-		}
-		if err := s.Run(); err != nil {
-			return err
-		}
-		if !toDevice {
-			if err := st.Read(0, data[pos:pos+n]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -27,10 +27,9 @@ type Device struct {
 	pipeMu    sync.Mutex
 	pipelines map[pipelineKey]*Pipeline
 
-	xferOnce sync.Once
-	xfer     *Sequence // staging copies
-	xferErr  error
-	xferMu   sync.Mutex
+	mem    memoryPlanner
+	ring   *stagingRing // made at the first transfer to or from unmappable memory
+	xferMu sync.Mutex   // one staged transfer at a time: they share the ring
 
 	liveBuffers atomic.Int64
 	closeMu     sync.RWMutex
@@ -75,6 +74,10 @@ func (in *Instance) OpenDevice(sel string, robust bool) (*Device, error) {
 		return nil, &Error{Op: fmt.Sprintf("open device %q", info.Name), Result: int32(r), Detail: C.GoString(&errbuf[0])}
 	}
 	d := &Device{Info: info, inst: in, c: c, pipelines: map[pipelineKey]*Pipeline{}}
+	if err := d.initMemory(); err != nil {
+		C.uv_device_destroy(c)
+		return nil, err
+	}
 	fr, at, err := faultFromEnv()
 	if err != nil {
 		C.uv_device_destroy(c)
@@ -118,9 +121,7 @@ func (d *Device) Close() {
 	}
 	d.closed = true
 	d.closeMu.Unlock()
-	if d.xfer != nil {
-		d.xfer.destroy()
-	}
+	d.ring.destroy(d)
 	for _, p := range d.pipelines {
 		C.uv_pipeline_destroy(d.c, C.uint64_t(p.handle), C.uint64_t(p.layout), C.uint64_t(p.setLayout))
 	}

@@ -24,7 +24,8 @@ type Options struct {
 	SyncValidate bool
 	// Robust enables robustBufferAccess: out-of-bounds shader accesses are discarded instead of
 	// writing into host memory (on lavapipe device memory is host memory). On by default with
-	// validation.
+	// validation; UDVLA_ROBUST=0 turns it off even then, so that tests run as production does
+	// and their guard bands see an overrunning kernel.
 	Robust bool
 	// Device selects a device by index or by a case-insensitive name substring; empty chooses
 	// UDVLA_DEVICE from the environment, else the best (discrete > integrated > virtual > CPU).
@@ -39,8 +40,9 @@ type Options struct {
 // of the environment taken at load, and the host's setenv after that must still be seen.
 var Getenv = os.Getenv
 
-// WithEnv returns o with the UDVLA_VALIDATE, UDVLA_DEVICE and UDVLA_KERNELS settings applied, read through
-// Getenv at the time of the call. A device or kernel override named in o wins over the environment.
+// WithEnv returns o with the UDVLA_VALIDATE, UDVLA_ROBUST, UDVLA_DEVICE and UDVLA_KERNELS settings
+// applied, read through Getenv at the time of the call. A device or kernel override named in o wins
+// over the environment.
 func (o Options) WithEnv() Options {
 	if v := Getenv("UDVLA_VALIDATE"); v != "" && v != "0" {
 		o.Validate, o.SyncValidate, o.Robust = true, true, true
@@ -53,6 +55,9 @@ func (o Options) WithEnv() Options {
 	}
 	if o.Validate {
 		o.Robust = true
+	}
+	if Getenv("UDVLA_ROBUST") == "0" {
+		o.Robust = false
 	}
 	return o
 }

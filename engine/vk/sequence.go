@@ -135,7 +135,7 @@ func (s *Sequence) Dispatch(p *Pipeline, gx, gy, gz uint32, push []byte, binds .
 	for i := range binds {
 		c.buf[i] = C.uint64_t(binds[i].Buf)
 		c.off[i] = C.uint64_t(binds[i].Off)
-		c.rng[i] = C.uint64_t(binds[i].Size)
+		c.rng[i] = C.uint64_t(binds[i].Size + binds[i].Guard)
 	}
 	c.push_size = C.uint32_t(p.PushSize)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&c.push[0])), len(push)), push)
@@ -198,11 +198,18 @@ func (s *Sequence) Record() error {
 
 // Submit runs the recorded command buffer and blocks until it has finished.
 func (s *Sequence) Submit() error {
+	s.stamps = s.stamps[:0]
+	return s.submit(true)
+}
+
+// submitNoWait queues the recorded command buffer and returns; wait blocks until it has run.
+func (s *Sequence) submitNoWait() error { return s.submit(false) }
+
+func (s *Sequence) submit(wait bool) error {
 	if err := s.dev.use(); err != nil {
 		return err
 	}
 	defer s.dev.release()
-	s.stamps = s.stamps[:0]
 	if r := s.dev.injectedFault(); r != 0 {
 		if r == resultDeviceLost {
 			s.dev.lost.Store(true)
@@ -210,12 +217,25 @@ func (s *Sequence) Submit() error {
 		return &Error{Op: "submit", Result: r, Detail: "injected by the test hook " + FaultEnv}
 	}
 	s.dev.submitMu.Lock()
-	r := C.uv_submit_wait(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	var r C.int
+	if wait {
+		r = C.uv_submit_wait(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	} else {
+		r = C.uv_submit(s.dev.c, C.uint64_t(s.cb), C.uint64_t(s.fence))
+	}
 	s.dev.submitMu.Unlock()
 	if r == resultDeviceLost {
 		s.dev.lost.Store(true)
 	}
 	return check("submit", r, "")
+}
+
+func (s *Sequence) wait() error {
+	r := C.uv_wait(s.dev.c, C.uint64_t(s.fence))
+	if r == resultDeviceLost {
+		s.dev.lost.Store(true)
+	}
+	return check("wait for fence", r, "")
 }
 
 // Run records the sequence if it changed since the last recording, then submits it.

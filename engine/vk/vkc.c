@@ -26,7 +26,7 @@ void *uv_get_instance_proc_addr(void) { return (void *)gipa; }
 
 #define UV_INSTANCE_FUNCS(X) \
 	X(DestroyInstance) X(EnumeratePhysicalDevices) X(GetPhysicalDeviceProperties2) \
-	X(GetPhysicalDeviceFeatures2) X(GetPhysicalDeviceMemoryProperties) \
+	X(GetPhysicalDeviceFeatures2) X(GetPhysicalDeviceMemoryProperties) X(GetPhysicalDeviceMemoryProperties2) \
 	X(GetPhysicalDeviceQueueFamilyProperties) X(CreateDevice) X(GetDeviceProcAddr) \
 	X(EnumerateDeviceExtensionProperties)
 
@@ -275,6 +275,7 @@ struct uv_device {
 	uint32_t qfam;
 	VkPipelineCache cache;
 	VkPhysicalDeviceMemoryProperties memprops;
+	int has_budget; // VK_EXT_memory_budget is enabled
 #define X(n) PFN_vk##n n;
 	UV_DEVICE_FUNCS(X)
 #undef X
@@ -342,9 +343,11 @@ int uv_device_create(uv_instance *in, uint64_t phys, int robust, uv_device **out
 	f2.features.robustBufferAccess = robust ? VK_TRUE : VK_FALSE;
 	f2.features.shaderInt64 = VK_FALSE;
 
-	const char *exts[2];
+	const char *exts[3];
 	uint32_t next = 0;
 	exts[next++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
+	d->has_budget = has_device_ext(in, p, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+	if (d->has_budget) exts[next++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
 	if (info.subgroup_size_control) {
 		f12.pNext = &sscf;
 		if (info.api_version < VK_API_VERSION_1_3) exts[next++] = VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME;
@@ -378,58 +381,90 @@ void uv_device_destroy(uv_device *d) {
 
 // ---- buffers -------------------------------------------------------------------------------------
 
-static int find_memory(uv_device *d, uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid) {
-	for (uint32_t i = 0; i < d->memprops.memoryTypeCount; i++) {
-		VkMemoryPropertyFlags f = d->memprops.memoryTypes[i].propertyFlags;
-		if ((bits & (1u << i)) && (f & want) == want && (f & avoid) == 0) return (int)i;
+static const VkBufferUsageFlags buffer_usage =
+	VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+
+int uv_memory_info_get(uv_device *d, uv_memory_info *o) {
+	memset(o, 0, sizeof *o);
+	VkPhysicalDeviceMemoryBudgetPropertiesEXT mb = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+	VkPhysicalDeviceMemoryProperties2 mp = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+	if (d->has_budget) mp.pNext = &mb;
+	d->in->GetPhysicalDeviceMemoryProperties2(d->phys, &mp);
+	VkPhysicalDeviceMemoryProperties *m = &mp.memoryProperties;
+	o->ntypes = m->memoryTypeCount;
+	o->nheaps = m->memoryHeapCount;
+	for (uint32_t i = 0; i < m->memoryTypeCount && i < 32; i++) {
+		o->type_flags[i] = m->memoryTypes[i].propertyFlags;
+		o->type_heap[i] = m->memoryTypes[i].heapIndex;
 	}
-	return -1;
+	for (uint32_t i = 0; i < m->memoryHeapCount && i < 16; i++) {
+		o->heap_size[i] = m->memoryHeaps[i].size;
+		o->heap_flags[i] = m->memoryHeaps[i].flags;
+		o->budget[i] = mb.heapBudget[i];
+		o->usage[i] = mb.heapUsage[i];
+	}
+	o->has_budget = (uint32_t)d->has_budget;
+	// Buffers of the same usage share their memory type bits (the spec guarantees it), so one probe
+	// answers for every buffer the engine makes.
+	VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+	bci.size = 256;
+	bci.usage = buffer_usage;
+	bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+	VkBuffer b;
+	VkResult r = d->CreateBuffer(d->dev, &bci, NULL, &b);
+	if (r != VK_SUCCESS) return r;
+	VkMemoryRequirements req;
+	d->GetBufferMemoryRequirements(d->dev, b, &req);
+	d->DestroyBuffer(d->dev, b, NULL);
+	o->buffer_type_bits = req.memoryTypeBits;
+	o->buffer_align = req.alignment;
+	return VK_SUCCESS;
 }
 
-int uv_buffer_create(uv_device *d, uint64_t size, int kind, uint64_t *buf, uint64_t *mem, void **mapped, char *err, int errlen) {
+int uv_memory_budget(uv_device *d, uint64_t *budget, uint64_t *usage) {
+	if (!d->has_budget) return 0;
+	VkPhysicalDeviceMemoryBudgetPropertiesEXT mb = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+	VkPhysicalDeviceMemoryProperties2 mp = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+	mp.pNext = &mb;
+	d->in->GetPhysicalDeviceMemoryProperties2(d->phys, &mp);
+	uint32_t n = mp.memoryProperties.memoryHeapCount;
+	for (uint32_t i = 0; i < n && i < 16; i++) {
+		budget[i] = mb.heapBudget[i];
+		usage[i] = mb.heapUsage[i];
+	}
+	return (int)n;
+}
+
+int uv_buffer_create(uv_device *d, uint64_t size, uint32_t type, int map, uint64_t *buf, uint64_t *mem, void **mapped,
+	char *err, int errlen) {
 	VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
 	bci.size = size;
-	bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+	bci.usage = buffer_usage;
 	bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
 	VkBuffer b;
 	VkResult r = d->CreateBuffer(d->dev, &bci, NULL, &b);
 	if (r != VK_SUCCESS) { set_err(err, errlen, "vkCreateBuffer", r); return r; }
 	VkMemoryRequirements req;
 	d->GetBufferMemoryRequirements(d->dev, b, &req);
-	const VkMemoryPropertyFlags DL = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, HV = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
-		HC = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, CA = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-	int t = -1;
-	switch (kind) {
-	case 0: // device-local; host-visible device-local memory (UMA, ReBAR, lavapipe) is welcome
-		t = find_memory(d, req.memoryTypeBits, DL | HV | HC, 0);
-		if (t < 0) t = find_memory(d, req.memoryTypeBits, DL, 0);
-		break;
-	case 1: // upload: written once by the host, read by the device
-		t = find_memory(d, req.memoryTypeBits, HV | HC, DL);
-		if (t < 0) t = find_memory(d, req.memoryTypeBits, HV | HC, 0);
-		break;
-	default: // readback: cached for fast host reads
-		t = find_memory(d, req.memoryTypeBits, HV | CA, 0);
-		if (t < 0) t = find_memory(d, req.memoryTypeBits, HV | HC, 0);
-	}
-	if (t < 0) {
+	if (type >= d->memprops.memoryTypeCount || !(req.memoryTypeBits & (1u << type))) {
 		d->DestroyBuffer(d->dev, b, NULL);
-		snprintf(err, errlen, "no memory type for buffer kind %d", kind);
+		snprintf(err, errlen, "memory type %u cannot hold a storage buffer", type);
 		return VK_ERROR_FEATURE_NOT_PRESENT;
 	}
 	VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
 	ai.allocationSize = req.size;
-	ai.memoryTypeIndex = (uint32_t)t;
+	ai.memoryTypeIndex = type;
 	VkDeviceMemory m;
 	r = d->AllocateMemory(d->dev, &ai, NULL, &m);
 	if (r != VK_SUCCESS) {
 		d->DestroyBuffer(d->dev, b, NULL);
-		snprintf(err, errlen, "vkAllocateMemory(%llu bytes): VkResult %d", (unsigned long long)req.size, (int)r);
+		snprintf(err, errlen, "vkAllocateMemory(%llu bytes, memory type %u): VkResult %d", (unsigned long long)req.size,
+			type, (int)r);
 		return r;
 	}
 	r = d->BindBufferMemory(d->dev, b, m, 0);
 	void *p = NULL;
-	if (r == VK_SUCCESS && (d->memprops.memoryTypes[t].propertyFlags & HV)) r = d->MapMemory(d->dev, m, 0, VK_WHOLE_SIZE, 0, &p);
+	if (r == VK_SUCCESS && map) r = d->MapMemory(d->dev, m, 0, VK_WHOLE_SIZE, 0, &p);
 	if (r != VK_SUCCESS) {
 		d->DestroyBuffer(d->dev, b, NULL);
 		d->FreeMemory(d->dev, m, NULL);
@@ -655,6 +690,22 @@ int uv_record(uv_device *d, uint64_t cb, const uv_cmd *cmds, uint32_t n, uint64_
 	// Make every write visible to the host once the fence has signalled.
 	barrier(d, c, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
 	return d->EndCommandBuffer(c);
+}
+
+int uv_submit(uv_device *d, uint64_t cb, uint64_t fence) {
+	VkCommandBuffer c = (VkCommandBuffer)(uintptr_t)cb;
+	VkSubmitInfo si = {VK_STRUCTURE_TYPE_SUBMIT_INFO};
+	si.commandBufferCount = 1;
+	si.pCommandBuffers = &c;
+	return d->QueueSubmit(d->queue, 1, &si, (VkFence)fence);
+}
+
+int uv_wait(uv_device *d, uint64_t fence) {
+	VkFence f = (VkFence)fence;
+	// Block in the driver: spinning would steal the cores lavapipe computes on.
+	VkResult r = d->WaitForFences(d->dev, 1, &f, VK_TRUE, UINT64_MAX);
+	if (r != VK_SUCCESS) return r;
+	return d->ResetFences(d->dev, 1, &f);
 }
 
 int uv_submit_wait(uv_device *d, uint64_t cb, uint64_t fence) {

@@ -77,8 +77,28 @@ int uv_phys_info_get(uv_instance *in, uint64_t phys, uv_phys_info *out);
 int uv_device_create(uv_instance *in, uint64_t phys, int robust, uv_device **out, char *err, int errlen);
 void uv_device_destroy(uv_device *d);
 
-// Memory and buffers. kind: 0 device-local, 1 upload (host-visible coherent), 2 readback (host-cached).
-int uv_buffer_create(uv_device *d, uint64_t size, int kind, uint64_t *buf, uint64_t *mem, void **mapped, char *err, int errlen);
+// Memory: the device's memory types and heaps, the heap budgets of VK_EXT_memory_budget (has_budget
+// 0 when the device lacks it), and the memory types and alignment every storage buffer accepts.
+typedef struct {
+	uint32_t ntypes, nheaps;
+	uint32_t type_flags[32];
+	uint32_t type_heap[32];
+	uint64_t heap_size[16];
+	uint32_t heap_flags[16];
+	uint64_t budget[16];
+	uint64_t usage[16];
+	uint32_t has_budget;
+	uint32_t buffer_type_bits;
+	uint64_t buffer_align;
+} uv_memory_info;
+int uv_memory_info_get(uv_device *d, uv_memory_info *out);
+// uv_memory_budget fills budget[16] and usage[16] now and returns the number of heaps; 0 without
+// VK_EXT_memory_budget.
+int uv_memory_budget(uv_device *d, uint64_t *budget, uint64_t *usage);
+
+// Buffers: the caller (memory.go) picks the memory type; map asks for a persistent mapping.
+int uv_buffer_create(uv_device *d, uint64_t size, uint32_t type, int map, uint64_t *buf, uint64_t *mem, void **mapped,
+	char *err, int errlen);
 void uv_buffer_destroy(uv_device *d, uint64_t buf, uint64_t mem);
 int uv_invalidate(uv_device *d, uint64_t mem);
 
@@ -95,6 +115,8 @@ int uv_querypool_create(uv_device *d, uint32_t n, uint64_t *qp);
 void uv_querypool_destroy(uv_device *d, uint64_t qp);
 int uv_record(uv_device *d, uint64_t cb, const uv_cmd *cmds, uint32_t n, uint64_t qp, uint32_t nqueries);
 int uv_submit_wait(uv_device *d, uint64_t cb, uint64_t fence);
+int uv_submit(uv_device *d, uint64_t cb, uint64_t fence); // returns once queued
+int uv_wait(uv_device *d, uint64_t fence);                // blocks on the fence, then resets it
 int uv_timestamps(uv_device *d, uint64_t qp, uint32_t n, uint64_t *out);
 
 uint64_t uv_malloc_in_use(void);

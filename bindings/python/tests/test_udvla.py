@@ -41,6 +41,27 @@ class UdvlaTest(unittest.TestCase):
         if why:
             self.fail(why)
 
+    def test_memory_hook(self):
+        """UDVLA_TEST_MEMORY, set around one open: device-local memory the host cannot map (a
+        discrete card) gives the golden results through the staging ring; a heap too small for the
+        model raises DeviceError naming the buffer and the bytes short, and the engine open before
+        carries on."""
+        c = self.cases[0]
+        try:
+            os.environ["UDVLA_TEST_MEMORY"] = "hide-hvdl"
+            staged = udvla.Engine(MODEL)
+            os.environ["UDVLA_TEST_MEMORY"] = "hide-hvdl,heap=64K"
+            with self.assertRaises(udvla.DeviceError) as cm:
+                udvla.Engine(MODEL)
+        finally:
+            os.environ.pop("UDVLA_TEST_MEMORY", None)
+        with staged:
+            self.assertMatches(c, staged.step(c.codes, c.instruction, **golden.step_kwargs(c)))
+        self.assertIn("upload embeddings", str(cm.exception))
+        self.assertIn("65536 bytes of budget left", str(cm.exception))
+        self.assertIn("bytes short", str(cm.exception))
+        self.assertMatches(c, self.engine.step(c.codes, c.instruction, **golden.step_kwargs(c)))
+
     def test_versions(self):
         self.assertEqual(udvla.abi_version(), udvla.ABI_VERSION)
         self.assertTrue(udvla.version().startswith("1."))

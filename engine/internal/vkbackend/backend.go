@@ -111,13 +111,13 @@ func Open(f *model.File, opts Options) (_ *Backend, err error) {
 	if err = b.makeKernels(); err != nil {
 		return nil, err
 	}
-	if err = b.allocate(); err != nil {
-		return nil, err
-	}
 	for sp, n := range spaceLimits(b.cfg) {
 		if b.allowed[sp], err = dev.NewBuffer(4*int64(max(n, 1)), vk.DeviceLocal, 0); err != nil {
 			return nil, fmt.Errorf("udvla: allocate decoding spaces: %w", err)
 		}
+	}
+	if err = b.allocate(); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -183,39 +183,42 @@ func (b *Backend) allocate() error {
 	a, L, N := b.a, b.maxL, max(b.maxN, 1)
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	acts := &b.acts
-	f32 := func(dst **vk.Buffer, rows, width int) error {
+	f32 := func(name string, dst **vk.Buffer, rows, width int) error {
 		buf, err := b.dev.NewBuffer(int64(rows)*int64(width)*4, vk.DeviceLocal, int64(width)*4)
 		if err != nil {
-			return fmt.Errorf("udvla: allocate activations: %w", err)
+			return fmt.Errorf("udvla: allocate activations %s: %w", name, err)
 		}
 		*dst = buf
 		acts.all = append(acts.all, buf)
 		return nil
 	}
 	for _, s := range []struct {
+		name  string
 		dst   **vk.Buffer
 		rows  int
 		width int
 	}{
-		{&acts.x, L, a.Hidden}, {&acts.h, L, a.Hidden}, {&acts.q, L, qw}, {&acts.kt, L, kw}, {&acts.att, L, qw},
-		{&acts.gate, L, a.FFN}, {&acts.up, L, a.FFN}, {&acts.act, L, a.FFN}, {&acts.fin, L, a.Hidden},
-		{&acts.idsAll, L, 1}, {&acts.idsRegion, N, 1}, {&acts.posAll, L, 1}, {&acts.posRegion, N, 1},
-		{&acts.idsTail, L, 1}, {&acts.posTail, L, 1},
-		{&acts.mask, L, 1}, {&acts.reach, L, 1}, {&acts.state, N, 1}, {&acts.sampled, N, 1}, {&acts.conf, N, 1}, {&acts.c, N, 1},
-		{&acts.out, N, 1}, {&acts.arToken, 1, 1}, {&acts.arPos, 1, 1}, {&acts.vocabIDs, a.Vocab, 1},
-		{&acts.params, 2 * maxLoopSteps, b.paramsStride() / 4},
+		{"x", &acts.x, L, a.Hidden}, {"h", &acts.h, L, a.Hidden}, {"q", &acts.q, L, qw}, {"k", &acts.kt, L, kw},
+		{"attention", &acts.att, L, qw}, {"gate", &acts.gate, L, a.FFN}, {"up", &acts.up, L, a.FFN},
+		{"act", &acts.act, L, a.FFN}, {"final", &acts.fin, L, a.Hidden},
+		{"ids", &acts.idsAll, L, 1}, {"region ids", &acts.idsRegion, N, 1}, {"positions", &acts.posAll, L, 1},
+		{"region positions", &acts.posRegion, N, 1}, {"tail ids", &acts.idsTail, L, 1}, {"tail positions", &acts.posTail, L, 1},
+		{"mask", &acts.mask, L, 1}, {"reach", &acts.reach, L, 1}, {"state", &acts.state, N, 1}, {"sampled", &acts.sampled, N, 1},
+		{"confidence", &acts.conf, N, 1}, {"c", &acts.c, N, 1}, {"out", &acts.out, N, 1},
+		{"AR token", &acts.arToken, 1, 1}, {"AR position", &acts.arPos, 1, 1},
+		{"step parameters", &acts.params, 2 * maxLoopSteps, b.paramsStride() / 4}, {"vocabulary ids", &acts.vocabIDs, a.Vocab, 1},
 	} {
-		if err := f32(s.dst, s.rows, s.width); err != nil {
+		if err := f32(s.name, s.dst, s.rows, s.width); err != nil {
 			return err
 		}
 	}
 	acts.kc = make([]*vk.Buffer, a.Layers)
 	acts.vc = make([]*vk.Buffer, a.Layers)
 	for i := 0; i < a.Layers; i++ {
-		if err := f32(&acts.kc[i], L, kw); err != nil {
+		if err := f32(fmt.Sprintf("key cache %d", i), &acts.kc[i], L, kw); err != nil {
 			return err
 		}
-		if err := f32(&acts.vc[i], L, kw); err != nil {
+		if err := f32(fmt.Sprintf("value cache %d", i), &acts.vc[i], L, kw); err != nil {
 			return err
 		}
 	}
@@ -226,7 +229,7 @@ func (b *Backend) allocate() error {
 	// the action logits start at an offset aligned to 64 floats
 	b.logitsFloats = max(int64(N)*int64(maxAllowed)+64, int64(a.Vocab))
 	width := int64(max(maxAllowed, a.Vocab))
-	if err := f32(&acts.logits, int((b.logitsFloats+width-1)/width), int(width)); err != nil {
+	if err := f32("logits", &acts.logits, int((b.logitsFloats+width-1)/width), int(width)); err != nil {
 		return err
 	}
 	b.logitsFloats = acts.logits.Size() / 4

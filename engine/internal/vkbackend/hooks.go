@@ -58,3 +58,9 @@ func (b *Backend) SetLoopSegments(n int) {
 	}
 	b.segments = n
 }
+
+// MappedBuffers reports whether the host maps the activations, the step parameters and the
+// weights directly (else they travel through the staging ring).
+func (b *Backend) MappedBuffers() (activations, stepParams, weights bool) {
+	return b.acts.x.Mappable(), b.acts.params.Mappable(), b.w.embedBuf.Mappable()
+}

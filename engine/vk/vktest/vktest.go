@@ -18,7 +18,8 @@ var (
 )
 
 // Options are the options every test device uses: validation, synchronization validation and
-// robust buffer access on; UDVLA_DEVICE still selects the device.
+// robust buffer access on (UDVLA_ROBUST=0 turns robust access off as the device opens, so that the
+// kernel tests also run as production does); UDVLA_DEVICE still selects the device.
 func Options() vk.Options {
 	return vk.Options{Validate: true, SyncValidate: true, Robust: true, Device: os.Getenv("UDVLA_DEVICE")}
 }
@@ -44,4 +45,17 @@ func Gate(t testing.TB, in *vk.Instance) {
 			t.Errorf("%d validation message(s):\n%s", n-start, strings.Join(in.Messages(start), "\n---\n"))
 		}
 	})
+}
+
+// Open opens a validated device of t's own, with the settings t has put in the environment
+// (t.Setenv of UDVLA_ROBUST or a test hook), gated as Device is, and closed when t ends.
+func Open(t testing.TB) *vk.Device {
+	t.Helper()
+	dev, err := vk.Open(Options())
+	if err != nil {
+		t.Fatalf("open validated Vulkan device: %v", err)
+	}
+	t.Cleanup(dev.Close) // after the gate below, which reads the instance
+	Gate(t, dev.Instance())
+	return dev
 }
