@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -31,11 +30,7 @@ func TestLogitsGrowPastControlStepBuffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var scale, diff float64
-	for i := range want {
-		scale = math.Max(scale, math.Abs(float64(want[i])))
-		diff = math.Max(diff, math.Abs(float64(got[i])-float64(want[i])))
-	}
+	diff, scale := maxLogitDiff(got, want)
 	if diff > 1e-5*scale {
 		t.Errorf("%d tokens: max |vulkan - reference| = %g of max |logit| %g", n, diff, scale)
 	}

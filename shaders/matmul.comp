@@ -29,24 +29,9 @@ layout(constant_id = 3) const uint R = 4;       // rows per invocation (KSPLIT 1
 layout(constant_id = 4) const uint C = 8;       // columns per workgroup
 layout(constant_id = 5) const uint KSPLIT = 1;  // 1 or SG
 
-layout(binding = 0) readonly buffer Quants { uvec4 wq[]; };
-layout(binding = 1) readonly buffer Scales { float16_t ws[]; };
-layout(binding = 2) readonly buffer X { float x[]; };
-layout(binding = 3) buffer Y { float y[]; };
-layout(binding = 4) readonly buffer Rows { int rows[]; };
+#include "matmul_io.glsl"
 
-layout(push_constant) uniform Push {
-	uint first, count; // output rows [first, first+count) are this dispatch's
-	uint lo, hi;       // rows [lo, hi) of W are in this piece's bindings
-	uint qrow, srow;   // row lo is row qrow of the quant binding, row srow of the scale binding
-	uint K, nb;        // row length, and blocks of 32 per stored row (rows are zero-padded)
-	uint N, ldx;       // columns, and the x row stride in floats
-	uint ldy, yoff;    // y[n][o] is y[n*ldy + yoff + o]
-	uint flags;        // 1: row subset, 2: accumulate
-	uint total;        // rows of W: a subset id outside [0, total) gives NaN
-} p;
-
-const bool QUANT = DTYPE == DT_Q8_0 || DTYPE == DT_Q4_0;
+const bool QUANT = MM_QUANT;
 const uint NU = DT_UNITS(DTYPE);
 const uint GPU = 8u / NU; // groups of 4 elements per unit
 // With few columns, quantized rows sum 32-term partials and scale them once per block (a
@@ -59,60 +44,6 @@ const uint PC = PARTIALS ? C : 1u;
 // one byte, so its single unit has groups 0..3 low and 4..7 high: still elements 4j..4j+3).
 uint group_start(uint u, uint j) {
 	return 4u * (u * GPU + j);
-}
-
-// Four x values of column n from element k; zero at and past K (rows of W are padded to whole
-// blocks, and the padding must meet zeros, not the next token's values).
-vec4 load_x(uint n, uint k) {
-	uint base = n * p.ldx;
-	vec4 v;
-	[[unroll]] for (uint i = 0; i < 4; i++) {
-		// Load from a clamped index, then select: a conditional load would be control flow.
-		uint kk = k + i;
-		float xi = x[base + min(kk, p.K - 1u)];
-		v[i] = kk < p.K ? xi : 0.0;
-	}
-	return v;
-}
-
-float load_scale(uint sr, uint b) {
-	return QUANT ? float(ws[sr * p.nb + b]) : 1.0;
-}
-
-// The output row o maps to the weight row id; live says whether this piece holds it.
-struct Row {
-	uint o;
-	bool live, bad;
-	uint qr, sr;
-};
-
-Row map_row(uint o) {
-	Row r;
-	r.o = o;
-	bool in_range = o < p.first + p.count;
-	int id = int(o);
-	if ((p.flags & 1u) != 0u) {
-		id = rows[min(o, p.first + p.count - 1u)];
-	}
-	r.bad = in_range && (id < 0 || uint(id) >= p.total);
-	r.live = in_range && !r.bad && uint(id) >= p.lo && uint(id) < p.hi;
-	uint local = r.live ? uint(id) - p.lo : 0u;
-	r.qr = p.qrow + local;
-	r.sr = p.srow + local;
-	return r;
-}
-
-void store(Row r, uint n, float v) {
-	// An out-of-range subset id is reported once, by the dispatch of the first piece.
-	bool write = r.live || (r.bad && p.lo == 0u);
-	if (!write || n >= p.N) {
-		return;
-	}
-	if (r.bad) {
-		v = uintBitsToFloat(0x7fc00000u);
-	}
-	uint i = n * p.ldy + p.yoff + r.o;
-	y[i] = (p.flags & 2u) != 0u ? y[i] + v : v;
 }
 
 void main_rows_per_invocation() {

@@ -25,6 +25,20 @@ const (
 	// MatmulSubgroup is shaders/matmul.comp with K split across the subgroup for one and few tokens
 	// (coalesced weight reads, subgroupAdd) and a register tile for many.
 	MatmulSubgroup = "subgroup"
+	// MatmulTiled is MatmulSubgroup with the many-token path in shaders/matmul_tiled.comp:
+	// workgroup tiles of W and x staged through shared memory, fp32 FMAs from there (SIMT).
+	MatmulTiled = "tiled"
+	// MatmulTiledNV is MatmulTiled multiplying fp16 fragments with GL_NV_cooperative_matrix.
+	MatmulTiledNV = "tiled-nv"
+	// MatmulTiledEmu is MatmulTiledNV's tile logic with the fragment multiply in plain
+	// arithmetic: it runs anywhere, for tests and benchmarks.
+	MatmulTiledEmu = "tiled-emu"
+	// MatmulInt8NV multiplies q8_0 weights by x quantized per block as q8_1 with int8
+	// cooperative matrices and int32 sums (other dtypes as MatmulTiledNV). It changes the
+	// numerics, so the table never picks it.
+	MatmulInt8NV = "int8-nv"
+	// MatmulInt8Emu is MatmulInt8NV with the fragment multiply in plain arithmetic.
+	MatmulInt8Emu = "int8-emu"
 )
 
 // Attention variants.
@@ -44,6 +58,11 @@ type kernelRow struct {
 }
 
 func always(vk.DeviceInfo) bool { return true }
+func never(vk.DeviceInfo) bool  { return false }
+
+// gpu: shared-memory tiles pay where invocations are GPU threads; on a CPU device (lavapipe) each
+// barrier switches coroutines and the register tile without shared memory is faster.
+func gpu(d vk.DeviceInfo) bool { return d.Type != vk.TypeCPU }
 
 // kernelTable lists each family's variants, preferred first. A variant a device can run but the
 // table does not prefer is still reachable through the override.
@@ -51,7 +70,12 @@ var kernelTable = map[string][]kernelRow{
 	"matmul": {
 		{MatmulRegTile, func(d vk.DeviceInfo) bool { return d.SubgroupSize%8 == 0 },
 			func(d vk.DeviceInfo) bool { return d.Type == vk.TypeCPU }},
+		{MatmulTiledNV, runsTiledNV, gpu},
+		{MatmulTiled, runsTiled, gpu},
 		{MatmulSubgroup, always, always},
+		{MatmulTiledEmu, runsEmu, never},
+		{MatmulInt8NV, runsInt8NV, never},
+		{MatmulInt8Emu, runsInt8Emu, never},
 	},
 	"attention": {
 		{AttentionSubgroup, always, always},

@@ -11,12 +11,15 @@ import (
 
 // Matmul is y = W·x with fp32 accumulation for weights in f32, f16, q8_0 and q4_0
 // (shaders/matmul.comp): a single-token path, a few-token path that reads each weight once for up
-// to 8 tokens, and a many-token register-tiled path, with tiles chosen per device.
+// to 8 tokens, and a many-token register-tiled path, with tiles chosen per device. The tiled
+// variants take their many-token path from a build of shaders/matmul_tiled.comp instead
+// (matmul_tiled.go), and the int8 ones quantize x first (matmul_int8.go).
 type Matmul struct {
 	cfg   matmulConfig
 	pipes [numDTypes]*matmulPipes
 	dummy *vk.Buffer // bound where a dispatch has no scales or no row subset
 	blank vk.Binding
+	q81   *q81Scratch // x quantized as q8_1 for the int8 tile, when a dtype takes it
 }
 
 type matmulPipes struct {
@@ -85,13 +88,13 @@ func newMatmul(dev *vk.Device, cfg matmulConfig, dts []quant.DType) (*Matmul, er
 			p **vk.Pipeline
 			t matmulTile
 		}{{&mp.one, paths.One}, {&mp.few, paths.Few}, {&mp.many, paths.Many}} {
-			t := x.t
-			if t.Local%cfg.SG != 0 || (t.KSplit != 1 && t.KSplit != cfg.SG) || (t.KSplit == 1 && cfg.SG%8 != 0) {
+			if *x.p, err = m.pipeline(dev, spirv, dt, x.t); err != nil {
 				m.Close()
-				return nil, fmt.Errorf("matmul: tile %+v does not fit subgroup size %d", t, cfg.SG)
+				return nil, err
 			}
-			spec := []uint32{uint32(t.Local), uint32(cfg.SG), uint32(dt), uint32(t.R), uint32(t.C), uint32(t.KSplit)}
-			if *x.p, err = dev.Pipeline("matmul", spirv, spec, 5, matmulPushBytes, cfg.SG); err != nil {
+		}
+		if paths.Many.Tiled.int8() && m.q81 == nil {
+			if m.q81, err = newQ81Scratch(dev); err != nil {
 				m.Close()
 				return nil, err
 			}
@@ -101,11 +104,31 @@ func newMatmul(dev *vk.Device, cfg matmulConfig, dts []quant.DType) (*Matmul, er
 	return m, nil
 }
 
-// Close frees the kernel's own buffer (pipelines belong to the device).
+// pipeline creates the pipeline of one tile: a specialization of shaders/matmul.comp (spirv) or
+// of a build of shaders/matmul_tiled.comp.
+func (m *Matmul) pipeline(dev *vk.Device, spirv []byte, dt quant.DType, t matmulTile) (*vk.Pipeline, error) {
+	sg := m.cfg.SG
+	if t.Tiled != tiledNone {
+		if err := checkTiled(t, dt, sg, dev.Info.MaxSharedMemory); err != nil {
+			return nil, err
+		}
+		name := t.Tiled.shader()
+		return dev.Pipeline(name, shaders.MustSPIRV(name), tiledSpec(t, dt, sg), 5, matmulPushBytes, tiledSubgroup(t, sg))
+	}
+	if t.Local%sg != 0 || (t.KSplit != 1 && t.KSplit != sg) || (t.KSplit == 1 && sg%8 != 0) {
+		return nil, fmt.Errorf("matmul: tile %+v does not fit subgroup size %d", t, sg)
+	}
+	spec := []uint32{uint32(t.Local), uint32(sg), uint32(dt), uint32(t.R), uint32(t.C), uint32(t.KSplit)}
+	return dev.Pipeline("matmul", spirv, spec, 5, matmulPushBytes, sg)
+}
+
+// Close frees the kernel's own buffers (pipelines belong to the device).
 func (m *Matmul) Close() {
 	if m != nil {
 		m.dummy.Close()
 		m.dummy = nil
+		m.q81.Close()
+		m.q81 = nil
 	}
 }
 
@@ -173,6 +196,13 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 		flags |= 2
 	}
 	yAcc := vk.W(a.Y)
+	x, ldx := a.X, uint32(w.Cols)
+	if t.Tiled.int8() {
+		var err error
+		if x, ldx, err = m.q81.record(s, a.X, a.N, w.Cols, w.stride/32); err != nil {
+			return err
+		}
+	}
 	for _, pc := range w.pieces {
 		scales := pc.scales
 		if w.scales == nil {
@@ -189,11 +219,11 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 			push.U32(uint32(pc.lo)).U32(uint32(pc.hi))
 			push.U32(uint32(pc.qrow)).U32(uint32(pc.srow))
 			push.U32(uint32(w.Cols)).U32(uint32(w.stride / 32))
-			push.U32(uint32(a.N)).U32(uint32(w.Cols))
+			push.U32(uint32(a.N)).U32(ldx)
 			push.U32(uint32(ldy)).U32(uint32(a.Offset))
 			push.U32(flags).U32(uint32(w.Rows))
 			s.Dispatch(p, uint32((count+per-1)/per), uint32(gy), 1, push.Bytes(),
-				vk.R(pc.quants), vk.R(scales), vk.R(a.X), yAcc, vk.R(rowsB))
+				vk.R(pc.quants), vk.R(scales), vk.R(x), yAcc, vk.R(rowsB))
 			first += count
 		}
 	}

@@ -28,14 +28,17 @@ import (
 //	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=8b  # every shape (long on lavapipe)
 //	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=4096x14336:1/512 -matmul.dtypes=q4_0
 //	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=1536x4096:192 -matmul.tile=4,12
+//	go test -run '^$' -bench Matmul ./engine/gpu -args -matmul.shapes=4096x4096:512 -matmul.variants=tiled,tiled-emu,int8-emu
 //
 // UDVLA_MATMUL_SHAPES and UDVLA_MATMUL_DTYPES set the same. Every case also runs OpenBLAS sgemm
 // (fp32, all cores) on the same shape: the machine's fp32 ceiling, measured in the same run.
 var (
 	benchShapes = flag.String("matmul.shapes", envOr("UDVLA_MATMUL_SHAPES", "targets"),
 		`matmul benchmark cases: "targets", "8b", or MxK:N1/N2/... and lmhead-image:N1/..., lmhead-action:N1/..., comma-separated`)
-	benchDTypes = flag.String("matmul.dtypes", envOr("UDVLA_MATMUL_DTYPES", "f16,q8_0,q4_0"), "matmul benchmark weight dtypes")
-	benchTile   = flag.String("matmul.tile", "", `R,C[,KSPLIT]: run every case with this tile instead of the device's choice (KSPLIT 1: rows per invocation; the subgroup size: K split across the subgroup)`)
+	benchDTypes   = flag.String("matmul.dtypes", envOr("UDVLA_MATMUL_DTYPES", "f16,q8_0,q4_0"), "matmul benchmark weight dtypes")
+	benchVariants = flag.String("matmul.variants", envOr("UDVLA_MATMUL_VARIANTS", ""),
+		`matmul kernel variants to run next to the device's choice in the same run, comma-separated (e.g. "tiled,tiled-emu,int8-emu")`)
+	benchTile = flag.String("matmul.tile", "", `R,C[,KSPLIT]: run every case with this tile instead of the device's choice (KSPLIT 1: rows per invocation; the subgroup size: K split across the subgroup)`)
 )
 
 // benchConfig is the device's tile choice, or every path set to the -matmul.tile override.
@@ -221,19 +224,42 @@ func BenchmarkMatmul(b *testing.B) {
 	for _, c := range cases {
 		b.Run(fmt.Sprintf("%s,N=%d", c.name, c.n), func(b *testing.B) {
 			for _, dt := range dts {
-				b.Run(dt.String(), func(b *testing.B) { benchMatmul(b, r, c, dt) })
+				b.Run(dt.String(), func(b *testing.B) {
+					dev := mmBenchDevice(b)
+					cfg, err := benchConfig(dev)
+					if err != nil {
+						b.Fatal(err)
+					}
+					benchMatmul(b, r, c, dt, cfg)
+				})
+				for _, v := range benchVariantList() {
+					b.Run(dt.String()+"-"+v, func(b *testing.B) {
+						dev := mmBenchDevice(b)
+						if _, err := OverrideKernels(ChooseKernels(dev.Info), dev.Info, "matmul="+v); err != nil {
+							b.Skip(err)
+						}
+						benchMatmul(b, r, c, dt, matmulConfigOf(dev.Info, v))
+					})
+				}
 			}
 			b.Run("openblas-f32", func(b *testing.B) { benchBLAS(b, r, c) })
 		})
 	}
 }
 
-func benchMatmul(b *testing.B, r *rand.Rand, c benchCase, dt quant.DType) {
-	dev := mmBenchDevice(b)
-	cfg, err := benchConfig(dev)
-	if err != nil {
-		b.Fatal(err)
+// benchVariantList is -matmul.variants split.
+func benchVariantList() []string {
+	var vs []string
+	for _, v := range strings.Split(*benchVariants, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			vs = append(vs, v)
+		}
 	}
+	return vs
+}
+
+func benchMatmul(b *testing.B, r *rand.Rand, c benchCase, dt quant.DType, cfg matmulConfig) {
+	dev := mmBenchDevice(b)
 	mm, err := newMatmul(dev, cfg, []quant.DType{dt})
 	if err != nil {
 		b.Fatal(err)
@@ -298,6 +324,9 @@ func benchMatmul(b *testing.B, r *rand.Rand, c benchCase, dt quant.DType) {
 	b.StopTimer()
 	qr, sr := quant.RowBytes(dt, c.k)
 	bytes := float64(out)*float64(qr+sr) + 4*float64(c.n)*float64(c.k+out)
+	if many := cfg.Paths[dt].Many; many.Tiled != tiledNone && c.n > cfg.Paths[dt].Few.C {
+		_, bytes = tiledWork(many.Tiled, dt, out, c.n, c.k, false)
+	}
 	reportMatmul(b, out, c, bytes)
 	// On lavapipe the work runs on the process's own threads: the CPU time they got says what the
 	// kernel would reach with every core to itself, when other load shares the machine.

@@ -5,12 +5,17 @@ import (
 	"github.com/udvla/udvla/engine/vk"
 )
 
-// matmulTile is one specialization of shaders/matmul.comp.
+// matmulTile is one specialization of shaders/matmul.comp, or with Tiled set of a build of
+// shaders/matmul_tiled.comp.
 type matmulTile struct {
 	Local  int // workgroup size, a multiple of the subgroup size
-	R      int // rows per invocation (KSplit 1) or per subgroup (KSplit = subgroup size)
+	R      int // rows per invocation (KSplit 1) or per subgroup (KSplit = subgroup size); Tiled: rows per workgroup
 	C      int // columns (tokens) per workgroup
 	KSplit int // 1: invocations own rows; the subgroup size: a subgroup splits K and reduces
+	// Tiled names the shared-memory tile's build (tiledSIMT, tiledEmu, ...); TM×TN is the SIMT
+	// build's register tile per invocation.
+	Tiled  tiledBuild
+	TM, TN int
 }
 
 // matmulPaths are the tiles of one dtype: One for a single token, Few for 2..Few.C tokens (each
@@ -27,6 +32,9 @@ type matmulConfig struct {
 
 // rowsPerGroup is how many output rows one workgroup of t covers.
 func (t matmulTile) rowsPerGroup(sg int) int {
+	if t.Tiled != tiledNone {
+		return t.R
+	}
 	if t.KSplit == 1 {
 		return t.Local * t.R
 	}
@@ -48,9 +56,16 @@ func matmulConfigFor(info vk.DeviceInfo) matmulConfig {
 	return matmulConfigOf(info, ChooseKernels(info).Matmul)
 }
 
-// matmulConfigOf is the configuration of one matmul variant (MatmulRegTile or MatmulSubgroup) on
-// a device.
+// matmulConfigOf is the configuration of one matmul variant on a device. The shared-memory tiled
+// variants are MatmulSubgroup's one- and few-token paths with a tiled many-token path.
 func matmulConfigOf(info vk.DeviceInfo, variant string) matmulConfig {
+	if tiled, ok := tiledVariants[variant]; ok {
+		c := matmulConfigOf(info, MatmulSubgroup)
+		for dt := range c.Paths {
+			c.Paths[dt].Many = tiledTileFor(tiled, quant.DType(dt), c.SG)
+		}
+		return c
+	}
 	sg := max(info.SubgroupSize, 1)
 	var c matmulConfig
 	c.SG = sg

@@ -34,6 +34,10 @@ type mmRun struct {
 	subset     []int32
 	accumulate bool
 	ldy, off   int
+	manyTile   bool // every N on the many-token tile
+	// half: the kernel multiplies W and x rounded to fp16 (the fragment tiles), and so does the
+	// reference; what remains is fp32 accumulation, as for the other kernels.
+	half bool
 }
 
 // checkMatmul runs y (+)= W·x on fresh random x and compares with ref.MatMul. y starts as poison
@@ -49,7 +53,11 @@ func checkMatmul(t *testing.T, dev *vk.Device, mm *Matmul, w mmWeight, m *Matrix
 		ldy = out
 	}
 	x := randFloats(r, c.n*w.cols, 1)
-	want, err := ref.MatMul(w.values, w.rows, w.cols, x, c.n, c.subset)
+	wv, xv := w.values, x
+	if c.half {
+		wv, xv = roundHalf(wv), roundHalf(xv)
+	}
+	want, err := ref.MatMul(wv, w.rows, w.cols, xv, c.n, c.subset)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +69,7 @@ func checkMatmul(t *testing.T, dev *vk.Device, mm *Matmul, w mmWeight, m *Matrix
 		}
 	}
 	xb, yb := upload(t, dev, x), upload(t, dev, y0)
-	a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: c.n, LDY: c.ldy, Offset: c.off, Accumulate: c.accumulate}
+	a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: c.n, LDY: c.ldy, Offset: c.off, Accumulate: c.accumulate, ManyTile: c.manyTile}
 	if c.subset != nil {
 		a.Rows, a.NRows = bind(t, uploadI32(t, dev, c.subset)), len(c.subset)
 	}
@@ -186,34 +194,41 @@ func TestMatmulSplit(t *testing.T) {
 	}
 }
 
-// TestMatmulBadRowID: a subset id outside W gives NaN in its column and leaves the others right.
+// TestMatmulBadRowID: a subset id outside W gives NaN in its column and leaves the others right,
+// on the device's kernel and on the shared-memory tile.
 func TestMatmulBadRowID(t *testing.T) {
 	dev := vktest.Device(t)
-	mm := newTestMatmul(t, dev, matmulConfigFor(dev.Info))
 	r := seed(t)
 	w := randWeight(t, r, quant.Q8_0, 200, 64)
 	restore := dev.SetMaxBindingForTest(4096)
 	m := uploadWeight(t, dev, w)
 	restore()
 	ids := []int32{3, 150, 200, -1, 7}
-	x := randFloats(r, 2*w.cols, 1)
-	xb, yb := upload(t, dev, x), poisoned(t, dev, 2*len(ids))
-	a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: 2, Rows: bind(t, uploadI32(t, dev, ids)), NRows: len(ids)}
-	run(t, dev, func(s *vk.Sequence) { mustRecord(t, mm.Record(s, m, a)) })
-	y := download(t, yb, 2*len(ids))
-	want, err := ref.MatMul(w.values, w.rows, w.cols, x, 2, []int32{3, 150, 0, 0, 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := 0; n < 2; n++ {
-		for i, id := range ids {
-			v := y[n*len(ids)+i]
-			bad := id < 0 || int(id) >= w.rows
-			if bad != math.IsNaN(float64(v)) || math.Float32bits(v) == poison {
-				t.Fatalf("y[%d][%d] for id %d = %g (bits %#x)", n, i, id, v, math.Float32bits(v))
-			}
-			if !bad && math.Abs(float64(v-want[n*len(ids)+i])) > 1e-4*math.Abs(float64(want[n*len(ids)+i]))+1e-5 {
-				t.Fatalf("y[%d][%d] = %g, want %g", n, i, v, want[n*len(ids)+i])
+	for _, tiled := range []bool{false, true} {
+		cfg := matmulConfigFor(dev.Info)
+		if tiled {
+			cfg = tiledTestConfig(dev, tiledSIMT)
+		}
+		mm := newTestMatmul(t, dev, cfg)
+		x := randFloats(r, 2*w.cols, 1)
+		xb, yb := upload(t, dev, x), poisoned(t, dev, 2*len(ids))
+		a := MatmulArgs{X: bind(t, xb), Y: bind(t, yb), N: 2, Rows: bind(t, uploadI32(t, dev, ids)), NRows: len(ids), ManyTile: tiled}
+		run(t, dev, func(s *vk.Sequence) { mustRecord(t, mm.Record(s, m, a)) })
+		y := download(t, yb, 2*len(ids))
+		want, err := ref.MatMul(w.values, w.rows, w.cols, x, 2, []int32{3, 150, 0, 0, 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < 2; n++ {
+			for i, id := range ids {
+				v := y[n*len(ids)+i]
+				bad := id < 0 || int(id) >= w.rows
+				if bad != math.IsNaN(float64(v)) || math.Float32bits(v) == poison {
+					t.Fatalf("tiled %v: y[%d][%d] for id %d = %g (bits %#x)", tiled, n, i, id, v, math.Float32bits(v))
+				}
+				if !bad && math.Abs(float64(v-want[n*len(ids)+i])) > 1e-4*math.Abs(float64(want[n*len(ids)+i]))+1e-5 {
+					t.Fatalf("tiled %v: y[%d][%d] = %g, want %g", tiled, n, i, v, want[n*len(ids)+i])
+				}
 			}
 		}
 	}
@@ -310,7 +325,8 @@ func TestMatmulManyTileMatchesLongerProduct(t *testing.T) {
 	for _, cfg := range []struct {
 		name string
 		cfg  matmulConfig
-	}{{"device", matmulConfigFor(dev.Info)}, {"gpu-tiles", gpuMatmulConfig(dev)}} {
+	}{{"device", matmulConfigFor(dev.Info)}, {"gpu-tiles", gpuMatmulConfig(dev)},
+		{"tiled", tiledTestConfig(dev, tiledSIMT)}, {"tiled-emu", tiledTestConfig(dev, tiledEmu)}} {
 		mm := newTestMatmul(t, dev, cfg.cfg)
 		r := seed(t)
 		for _, dt := range quant.DTypes {

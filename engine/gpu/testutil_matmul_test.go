@@ -54,7 +54,7 @@ func newTestMatmul(t testing.TB, dev *vk.Device, cfg matmulConfig) *Matmul {
 	return mm
 }
 
-// gpuMatmulConfig is the layout a GPU gets (K split across the subgroup for one and few tokens,
+// gpuMatmulConfig is the K-split layout of the subgroup variant (K split across the subgroup for one and few tokens,
 // several subgroups per workgroup), specialized for the device at hand so that those paths are
 // tested here too. The tiles are smaller than a GPU's: on a CPU device every unrolled load of
 // the K-split loop expands into per-lane code and compiling a GPU-sized tile takes minutes, while
@@ -63,7 +63,7 @@ func newTestMatmul(t testing.TB, dev *vk.Device, cfg matmulConfig) *Matmul {
 func gpuMatmulConfig(dev *vk.Device) matmulConfig {
 	info := dev.Info
 	info.Type = vk.TypeDiscrete
-	cfg := matmulConfigFor(info)
+	cfg := matmulConfigOf(info, MatmulSubgroup)
 	sg := cfg.SG
 	for i := range cfg.Paths {
 		cfg.Paths[i] = matmulPaths{
@@ -84,4 +84,13 @@ func randRows(r *rand.Rand, rows, n int) []int32 {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// roundHalf is x rounded to fp16 (to nearest, ties to even).
+func roundHalf(x []float32) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = quant.F16ToF32(quant.F32ToF16(v))
+	}
+	return out
 }

@@ -71,7 +71,7 @@ func WorkOf(c vk.Command) Work {
 	}
 	w := Work{Kernel: c.Pipeline}
 	switch c.Pipeline {
-	case "matmul":
+	case "matmul", "matmul_tiled", "matmul_tiled_emu", "matmul_tiled_nv", "matmul_int8_emu", "matmul_int8_nv":
 		// push: first, count, lo, hi, qrow, srow, cols, stride/32, n, cols, ldy, offset, flags, rows
 		// spec: local, subgroup, dtype, R, C, KSplit
 		count, cols, n, flags := u(1), u(6), u(8), uint32(u(12))

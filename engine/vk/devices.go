@@ -163,6 +163,7 @@ func (in *Instance) enumerate() error {
 			d.Heaps = append(d.Heaps, Heap{Size: uint64(hp.Size), DeviceLocal: hp.Flags&vkgo.MemoryHeapFlags(vkgo.MemoryHeapDeviceLocalBit) != 0})
 		}
 		d.Missing = missingFeatures(&pi)
+		d.CoopMat = in.coopMatShapes(handle)
 		in.devices = append(in.devices, d)
 		in.phys = append(in.phys, handle)
 	}

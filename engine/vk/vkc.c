@@ -252,6 +252,54 @@ int uv_phys_info_get(uv_instance *in, uint64_t phys, uv_phys_info *o) {
 	return 0;
 }
 
+// ---- cooperative matrices (VK_NV_cooperative_matrix) --------------------------------------------
+
+// coopmat_supported: the extension is present and its feature on.
+static int coopmat_supported(uv_instance *in, VkPhysicalDevice p) {
+	if (!has_device_ext(in, p, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) return 0;
+	VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+	VkPhysicalDeviceFeatures2 f2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+	f2.pNext = &cm;
+	in->GetPhysicalDeviceFeatures2(p, &f2);
+	return cm.cooperativeMatrix == VK_TRUE;
+}
+
+int uv_coopmat_shapes(uv_instance *in, uint64_t phys, uv_coopmat_shape *out, int max) {
+	VkPhysicalDevice p = (VkPhysicalDevice)(uintptr_t)phys;
+	if (!coopmat_supported(in, p)) return 0;
+	PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get =
+		(PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)gipa(in->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+	uint32_t n = 0;
+	if (!get || get(p, &n, NULL) != VK_SUCCESS || n == 0) return 0;
+	VkCooperativeMatrixPropertiesNV *props = calloc(n, sizeof *props);
+	if (!props) return 0;
+	for (uint32_t i = 0; i < n; i++) props[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+	int count = 0;
+	VkResult r = get(p, &n, props);
+	if (r == VK_SUCCESS || r == VK_INCOMPLETE) {
+		for (uint32_t i = 0; i < n && count < max; i++) {
+			if (props[i].scope != VK_SCOPE_SUBGROUP_NV) continue; // the shaders use subgroup scope only
+			uv_coopmat_shape *s = &out[count++];
+			s->m = props[i].MSize, s->n = props[i].NSize, s->k = props[i].KSize;
+			s->a = props[i].AType, s->b = props[i].BType, s->c = props[i].CType, s->result = props[i].DType;
+		}
+	}
+	free(props);
+	return count;
+}
+
+// coopmat_enable adds the extension and its feature to a device's creation when the device has
+// them; cm must live until vkCreateDevice returns.
+static void coopmat_enable(uv_instance *in, VkPhysicalDevice p, VkPhysicalDeviceFeatures2 *f2,
+	VkPhysicalDeviceCooperativeMatrixFeaturesNV *cm, const char **exts, uint32_t *next) {
+	if (!coopmat_supported(in, p)) return;
+	cm->sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
+	cm->cooperativeMatrix = VK_TRUE;
+	cm->pNext = f2->pNext;
+	f2->pNext = cm;
+	exts[(*next)++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+}
+
 // ---- device --------------------------------------------------------------------------------------
 
 #define UV_DEVICE_FUNCS(X) \
@@ -343,7 +391,7 @@ int uv_device_create(uv_instance *in, uint64_t phys, int robust, uv_device **out
 	f2.features.robustBufferAccess = robust ? VK_TRUE : VK_FALSE;
 	f2.features.shaderInt64 = VK_FALSE;
 
-	const char *exts[3];
+	const char *exts[4]; // push descriptors, memory budget, subgroup size control, cooperative matrices
 	uint32_t next = 0;
 	exts[next++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
 	d->has_budget = has_device_ext(in, p, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
@@ -352,6 +400,9 @@ int uv_device_create(uv_instance *in, uint64_t phys, int robust, uv_device **out
 		f12.pNext = &sscf;
 		if (info.api_version < VK_API_VERSION_1_3) exts[next++] = VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME;
 	}
+
+	VkPhysicalDeviceCooperativeMatrixFeaturesNV cmf = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+	coopmat_enable(in, p, &f2, &cmf, exts, &next);
 
 	VkDeviceCreateInfo dci = {VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
 	dci.pNext = &f2;

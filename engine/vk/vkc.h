@@ -73,6 +73,13 @@ typedef struct {
 } uv_phys_info;
 int uv_phys_info_get(uv_instance *in, uint64_t phys, uv_phys_info *out);
 
+// One VK_NV_cooperative_matrix shape of subgroup scope; the types are VkComponentTypeNV values.
+typedef struct {
+	uint32_t m, n, k, a, b, c, result;
+} uv_coopmat_shape;
+// Fills out with up to max shapes and returns their number: 0 without the extension or its feature.
+int uv_coopmat_shapes(uv_instance *in, uint64_t phys, uv_coopmat_shape *out, int max);
+
 // Device.
 int uv_device_create(uv_instance *in, uint64_t phys, int robust, uv_device **out, char *err, int errlen);
 void uv_device_destroy(uv_device *d);
