@@ -11,8 +11,8 @@ import (
 )
 
 // KernelTime is one kernel's part of a phase of a control step: the device time of its commands
-// (from the timestamp written after each command) and their nominal work (gpu.Work), attention
-// counting only the (query, key) pairs the step's mask lets through.
+// (from the timestamp written after each command) and their nominal work (vk.Work, stated by each
+// kernel's Record), attention counting only the (query, key) pairs the step's mask lets through.
 type KernelTime struct {
 	Kernel     string // the shader, with the weight dtype for matmul and embed ("matmul q8_0"), or "copy"
 	Dispatches int

@@ -3,13 +3,13 @@
 #include "common.glsl"
 
 DECLARE_LOCAL_X
-layout(binding = 0) buffer X { sfp x[]; };
-layout(binding = 1) readonly buffer D { sfp d[]; };
+layout(binding = 0) buffer X { float x[]; };
+layout(binding = 1) readonly buffer D { float d[]; };
 layout(push_constant) uniform Push { uint n; } p;
 
 void main() {
 	uint i = FLAT_INDEX;
 	if (i < p.n) {
-		x[i] = sfp(afp(x[i]) + afp(d[i]));
+		x[i] = x[i] + d[i];
 	}
 }

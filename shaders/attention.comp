@@ -30,12 +30,12 @@ layout(constant_id = 1) const uint HD = 128;
 const uint CH = (HD + 4 * LOCAL_X - 1) / (4 * LOCAL_X);
 const uint HDP = CH * 4 * LOCAL_X;
 
-layout(binding = 0) readonly buffer Q { sfp q[]; };
+layout(binding = 0) readonly buffer Q { float q[]; };
 layout(binding = 1) readonly buffer K { vec4 kc[]; };
 layout(binding = 2) readonly buffer V { vec4 vc[]; };
 layout(binding = 3) readonly buffer M { int mask[]; };
 layout(binding = 4) readonly buffer R { int reach[]; };
-layout(binding = 5) writeonly buffer O { sfp o[]; };
+layout(binding = 5) writeonly buffer O { float o[]; };
 layout(push_constant) uniform Push {
 	uint nq;
 	uint nk;
@@ -67,15 +67,15 @@ void main() {
 		hi = min(subgroupMax(live ? uint(reach[qpos]) : 0u), p.nk);
 	}
 
-	afp qv[HDP];
-	afp acc[HDP];
+	float qv[HDP];
+	float acc[HDP];
 	uint qb = row * p.qStride + h * HD;
 	[[unroll]] for (uint d = 0; d < HDP; d++) {
-		qv[d] = d < HD ? afp(q[qb + min(d, HD - 1)]) * p.scale : 0.0;
+		qv[d] = d < HD ? float(q[qb + min(d, HD - 1)]) * p.scale : 0.0;
 		acc[d] = 0;
 	}
-	afp m = NEG;
-	afp l = 0;
+	float m = NEG;
+	float l = 0;
 	uint rowVecs = p.kvStride / 4;
 	uint headVec = (h / p.group) * (HD / 4) + lane;
 	uint lastVec = p.nk * rowVecs - 1;
@@ -87,7 +87,7 @@ void main() {
 		uint base = k * rowVecs + headVec;
 
 		// s = q . K[k]: lane t's vec4 c holds dims 4*(c*LOCAL_X + t) .. +3 of the key
-		afp part[LOCAL_X];
+		float part[LOCAL_X];
 		[[unroll]] for (uint t = 0; t < LOCAL_X; t++) {
 			part[t] = 0;
 		}
@@ -104,14 +104,14 @@ void main() {
 				part[t] = fma(qv[d + 3], subgroupBroadcast(kr.w, t), part[t]);
 			}
 		}
-		afp s = 0;
+		float s = 0;
 		[[unroll]] for (uint t = 0; t < LOCAL_X; t++) {
 			s += part[t];
 		}
 
-		afp mc = ok ? max(m, s) : m;
-		afp corr = exp2(m - mc);
-		afp w = ok ? exp2(s - mc) : 0.0;
+		float mc = ok ? max(m, s) : m;
+		float corr = exp2(m - mc);
+		float w = ok ? exp2(s - mc) : 0.0;
 		m = mc;
 		l = l * corr + w;
 
@@ -131,10 +131,10 @@ void main() {
 		}
 	}
 	if (live) {
-		afp inv = l > 0 ? 1.0 / l : 0.0;
+		float inv = l > 0 ? 1.0 / l : 0.0;
 		uint ob = row * p.oStride + h * HD;
 		[[unroll]] for (uint d = 0; d < HD; d++) {
-			o[ob + d] = sfp(acc[d] * inv);
+			o[ob + d] = acc[d] * inv;
 		}
 	}
 }

@@ -9,12 +9,12 @@
 DECLARE_LOCAL_X
 layout(constant_id = 1) const uint HD = 128; // head dim
 
-layout(binding = 0) readonly buffer Q { sfp q[]; };
-layout(binding = 1) readonly buffer K { sfp kc[]; };
-layout(binding = 2) readonly buffer V { sfp vc[]; };
+layout(binding = 0) readonly buffer Q { float q[]; };
+layout(binding = 1) readonly buffer K { float kc[]; };
+layout(binding = 2) readonly buffer V { float vc[]; };
 layout(binding = 3) readonly buffer M { int mask[]; };
 layout(binding = 4) readonly buffer R { int reach[]; };
-layout(binding = 5) writeonly buffer O { sfp o[]; };
+layout(binding = 5) writeonly buffer O { float o[]; };
 layout(push_constant) uniform Push {
 	uint nq;
 	uint nk;
@@ -41,15 +41,15 @@ void main() {
 	bool bidir = (mq & 1) != 0;
 	uint hi = p.useReach != 0 ? min(uint(reach[qpos]), p.nk) : p.nk;
 
-	afp qv[HD];
-	afp acc[HD];
+	float qv[HD];
+	float acc[HD];
 	uint qb = qi * p.qStride + h * HD;
 	for (uint d = 0; d < HD; d++) {
-		qv[d] = afp(q[qb + d]) * p.scale;
+		qv[d] = q[qb + d] * p.scale;
 		acc[d] = 0;
 	}
-	afp m = NEG;
-	afp l = 0;
+	float m = NEG;
+	float l = 0;
 	uint kvOff = (h / p.group) * HD;
 
 	for (uint k = 0; k < hi; k++) {
@@ -57,22 +57,22 @@ void main() {
 		int bk = mk >> 2;
 		bool ok = (mk & 2) == 0 && (bk < bq || (bk == bq && (bidir || k <= qpos)));
 		uint kb = k * p.kvStride + kvOff;
-		afp s = 0;
+		float s = 0;
 		for (uint d = 0; d < HD; d++) {
-			s = fma(qv[d], afp(kc[kb + d]), s);
+			s = fma(qv[d], kc[kb + d], s);
 		}
-		afp mc = ok ? max(m, s) : m;
-		afp corr = exp2(m - mc);
-		afp w = ok ? exp2(s - mc) : 0.0;
+		float mc = ok ? max(m, s) : m;
+		float corr = exp2(m - mc);
+		float w = ok ? exp2(s - mc) : 0.0;
 		m = mc;
 		l = l * corr + w;
 		for (uint d = 0; d < HD; d++) {
-			acc[d] = fma(w, afp(vc[kb + d]), acc[d] * corr);
+			acc[d] = fma(w, vc[kb + d], acc[d] * corr);
 		}
 	}
-	afp inv = l > 0 ? 1.0 / l : 0.0;
+	float inv = l > 0 ? 1.0 / l : 0.0;
 	uint ob = qi * p.oStride + h * HD;
 	for (uint d = 0; d < HD; d++) {
-		o[ob + d] = sfp(acc[d] * inv);
+		o[ob + d] = acc[d] * inv;
 	}
 }

@@ -22,7 +22,7 @@ layout(push_constant) uniform Push {
 	float eps;
 } p;
 
-shared afp partial[LOCAL_X];
+shared float partial[LOCAL_X];
 
 void main() {
 	uint row = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
@@ -37,7 +37,7 @@ void main() {
 		vec4 v = x[base + i];
 		ss4 = fma(v, v, ss4);
 	}
-	afp ss = (ss4.x + ss4.y) + (ss4.z + ss4.w);
+	float ss = (ss4.x + ss4.y) + (ss4.z + ss4.w);
 	ss = subgroupAdd(ss);
 	if (!ONE_SUBGROUP) {
 		if (subgroupElect()) {
@@ -49,7 +49,7 @@ void main() {
 			ss += partial[s];
 		}
 	}
-	afp scale = inversesqrt(ss / afp(p.dim) + p.eps);
+	float scale = inversesqrt(ss / float(p.dim) + p.eps);
 	for (uint i = lid; i < dim4; i += LOCAL_X) {
 		y[base + i] = x[base + i] * scale * w[i];
 	}

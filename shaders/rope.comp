@@ -19,9 +19,9 @@ layout(constant_id = 3) const uint KV_HEADS = 8;
 
 layout(binding = 0) readonly buffer T { vec2 cs[]; };
 layout(binding = 1) readonly buffer P { int pos[]; };
-layout(binding = 2) buffer Q { sfp q[]; };
-layout(binding = 3) readonly buffer K { sfp k[]; };
-layout(binding = 4) writeonly buffer KO { sfp ko[]; };
+layout(binding = 2) buffer Q { float q[]; };
+layout(binding = 3) readonly buffer K { float k[]; };
+layout(binding = 4) writeonly buffer KO { float ko[]; };
 layout(push_constant) uniform Push {
 	uint n;
 	uint qStride;
@@ -41,20 +41,20 @@ void main() {
 	int at = pos[t];
 	bool bad = at < 0 || uint(at) >= p.maxPos;
 	// NaN is written as bits: arithmetic on a NaN operand may be folded away by the driver.
-	const sfp qnan = uintBitsToFloat(0x7fc00000u);
+	const float qnan = uintBitsToFloat(0x7fc00000u);
 	vec2 r = cs[bad ? 0u : uint(at) * HALF + i];
 	uint hd = 2 * HALF;
 	for (uint h = 0; h < HEADS; h++) {
 		uint b = t * p.qStride + h * hd + i;
-		afp a = afp(q[b]), c = afp(q[b + HALF]);
-		q[b] = bad ? qnan : sfp(a * r.x - c * r.y);
-		q[b + HALF] = bad ? qnan : sfp(c * r.x + a * r.y);
+		float a = q[b], c = q[b + HALF];
+		q[b] = bad ? qnan : (a * r.x - c * r.y);
+		q[b + HALF] = bad ? qnan : (c * r.x + a * r.y);
 	}
 	for (uint h = 0; h < KV_HEADS; h++) {
 		uint b = t * p.kStride + h * hd + i;
 		uint bo = (p.kRow + t) * p.koStride + h * hd + i;
-		afp a = afp(k[b]), c = afp(k[b + HALF]);
-		ko[bo] = bad ? qnan : sfp(a * r.x - c * r.y);
-		ko[bo + HALF] = bad ? qnan : sfp(c * r.x + a * r.y);
+		float a = k[b], c = k[b + HALF];
+		ko[bo] = bad ? qnan : (a * r.x - c * r.y);
+		ko[bo + HALF] = bad ? qnan : (c * r.x + a * r.y);
 	}
 }

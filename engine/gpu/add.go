@@ -11,10 +11,15 @@ type Add struct {
 	local int
 }
 
+// addPush is add.comp's push_constant block.
+type addPush struct {
+	N uint32
+}
+
 // NewAdd creates the pipeline on dev.
 func NewAdd(dev *vk.Device) (*Add, error) {
 	const local = 64
-	p, err := dev.Pipeline("add", shaders.MustSPIRV("add"), []uint32{local}, 2, 4, 0)
+	p, err := dev.Pipeline("add", shaders.MustSPIRV("add"), []uint32{local}, 2, pushSize[addPush](), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -23,8 +28,7 @@ func NewAdd(dev *vk.Device) (*Add, error) {
 
 // Record adds x[i] += d[i], i < n, to s.
 func (a *Add) Record(s *vk.Sequence, x, d vk.Binding, n int) {
-	var p Push
-	p.U32(uint32(n))
+	p := addPush{N: uint32(n)}
 	gx, gy := grid(n, a.local)
-	s.Dispatch(a.p, gx, gy, 1, p.Bytes(), vk.W(x), vk.R(d))
+	s.Dispatch(a.p, vk.Work{Label: "add"}, gx, gy, 1, structBytes(&p), vk.W(x), vk.R(d))
 }

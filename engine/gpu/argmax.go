@@ -8,60 +8,6 @@ import (
 	"github.com/udvla/udvla/shaders"
 )
 
-// Argmax is greedy decoding over a decoding space (ref argmax): the id of the largest logit of
-// each row, ties to the smaller id. Comparisons only, so exact on every device.
-type Argmax struct {
-	p *vk.Pipeline
-}
-
-// NewArgmax creates the pipeline on dev.
-func NewArgmax(dev *vk.Device) (*Argmax, error) { return newArgmax(dev, reductionShape(dev)) }
-
-func newArgmax(dev *vk.Device, sh groupShape) (*Argmax, error) {
-	p, err := dev.Pipeline("argmax", shaders.MustSPIRV("argmax"), sh.spec(), 3, 16, sh.req)
-	if err != nil {
-		return nil, err
-	}
-	return &Argmax{p: p}, nil
-}
-
-// ArgmaxArgs are the operands of one argmax dispatch.
-type ArgmaxArgs struct {
-	Logits   vk.Binding // [NP][Stride] float32
-	Stride   int        // floats between rows; 0 means NAllowed
-	Allowed  vk.Binding // [NAllowed] int32, ascending
-	Out      vk.Binding // int32: row i's token at OutOff+i
-	OutOff   int
-	NP       int
-	NAllowed int
-}
-
-// Record appends the argmax of a.NP rows.
-func (k *Argmax) Record(s *vk.Sequence, a ArgmaxArgs) error {
-	const op = "argmax"
-	if a.Stride == 0 {
-		a.Stride = a.NAllowed
-	}
-	if a.NP <= 0 || a.NAllowed <= 0 || a.OutOff < 0 || int64(a.OutOff)+int64(a.NP) > math.MaxInt32 ||
-		int64(a.NP)*int64(a.Stride) > math.MaxUint32 {
-		return fmt.Errorf("%s: %d rows over %d ids (stride %d) into offset %d", op, a.NP, a.NAllowed, a.Stride, a.OutOff)
-	}
-	for _, e := range []error{
-		needRows(op, "logits", a.Logits, a.NP, a.NAllowed, a.Stride),
-		needBytes(op, "allowed", a.Allowed, 4*int64(a.NAllowed)),
-		needBytes(op, "out", a.Out, 4*(int64(a.OutOff)+int64(a.NP))),
-	} {
-		if e != nil {
-			return e
-		}
-	}
-	var p Push
-	p.U32(uint32(a.NP)).U32(uint32(a.NAllowed)).U32(uint32(a.Stride)).U32(uint32(a.OutOff))
-	gx, gy := grid(a.NP, 1)
-	s.Dispatch(k.p, gx, gy, 1, p.Bytes(), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.Out))
-	return nil
-}
-
 // ArgmaxAR is one token of the greedy autoregressive baseline (ref GreedyARRestricted) at the region
 // position StepParams.Position: a pre-filled position keeps its token, another takes the argmax
 // of its logits; the token goes into the region state and into the ids buffer as the next forward
@@ -72,13 +18,20 @@ type ArgmaxAR struct {
 	mask, eoa int32
 }
 
+// argmaxARPush is argmax_ar.comp's push_constant block.
+type argmaxARPush struct {
+	N, NAllowed   uint32
+	IDsOff        uint32 // ids index of region position 0
+	MaskID, EOAID int32
+}
+
 // NewArgmaxAR creates the pipeline on dev; t gives the MASK and EOA ids.
 func NewArgmaxAR(dev *vk.Device, t Tokens) (*ArgmaxAR, error) {
 	return newArgmaxAR(dev, t, reductionShape(dev))
 }
 
 func newArgmaxAR(dev *vk.Device, t Tokens, sh groupShape) (*ArgmaxAR, error) {
-	p, err := dev.Pipeline("argmax_ar", shaders.MustSPIRV("argmax_ar"), sh.spec(), 5, 20, sh.req)
+	p, err := dev.Pipeline("argmax_ar", shaders.MustSPIRV("argmax_ar"), sh.spec(), 5, pushSize[argmaxARPush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +68,8 @@ func (k *ArgmaxAR) Record(s *vk.Sequence, a ArgmaxARArgs) error {
 			return e
 		}
 	}
-	var p Push
-	p.U32(uint32(a.N)).U32(uint32(a.NAllowed)).U32(uint32(a.IDsOff)).I32(k.mask).I32(k.eoa)
-	s.Dispatch(k.p, 1, 1, 1, p.Bytes(), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.State), vk.W(a.IDs))
+	p := argmaxARPush{N: uint32(a.N), NAllowed: uint32(a.NAllowed), IDsOff: uint32(a.IDsOff), MaskID: k.mask, EOAID: k.eoa}
+	// One workgroup over one row of logits: no work worth a rate.
+	s.Dispatch(k.p, vk.Work{Label: "argmax_ar"}, 1, 1, 1, structBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.W(a.State), vk.W(a.IDs))
 	return nil
 }

@@ -28,6 +28,17 @@ type Attention struct {
 	scalarLocal  int
 }
 
+// attentionPush is the push_constant block of attention.comp and attention_scalar.comp.
+type attentionPush struct {
+	NQ, NK, Q0 uint32
+	Group      uint32 // heads / kv heads
+	QStride    uint32 // floats between query rows
+	KVStride   uint32 // floats between key (value) rows
+	OStride    uint32 // floats between output rows
+	Scale      float32
+	UseReach   uint32
+}
+
 // NewAttention creates the pipeline for a head layout on dev.
 func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	s := shape
@@ -46,14 +57,14 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 		// One subgroup per workgroup, at the device's subgroup size (pinned where the device
 		// lets it vary): the shader broadcasts across exactly LOCAL_X lanes.
 		p, err := dev.Pipeline("attention", shaders.MustSPIRV("attention"),
-			[]uint32{uint32(a.local), uint32(s.HeadDim)}, 6, 36, a.local)
+			[]uint32{uint32(a.local), uint32(s.HeadDim)}, 6, pushSize[attentionPush](), a.local)
 		if err != nil {
 			return nil, err
 		}
 		a.fast = p
 	}
 	p, err := dev.Pipeline("attention_scalar", shaders.MustSPIRV("attention_scalar"),
-		[]uint32{uint32(a.scalarLocal), uint32(s.HeadDim)}, 6, 36, 0)
+		[]uint32{uint32(a.scalarLocal), uint32(s.HeadDim)}, 6, pushSize[attentionPush](), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -123,15 +134,26 @@ func (at *Attention) Record(s *vk.Sequence, a AttentionArgs) error {
 	if a.MaskLen < max(a.NK, a.Q0+a.NQ) {
 		return fmt.Errorf("%s: a mask of %d positions for keys [0,%d) and queries [%d,%d)", op, a.MaskLen, a.NK, a.Q0, a.Q0+a.NQ)
 	}
-	var p Push
-	p.U32(uint32(a.NQ)).U32(uint32(a.NK)).U32(uint32(a.Q0)).U32(uint32(sh.Heads / sh.KVHeads)).
-		U32(uint32(a.QStride)).U32(uint32(a.KStride)).U32(uint32(a.OutStride)).
-		F32(float32(math.Log2E / math.Sqrt(float64(sh.HeadDim)))).U32(useReach)
+	p := attentionPush{NQ: uint32(a.NQ), NK: uint32(a.NK), Q0: uint32(a.Q0), Group: uint32(sh.Heads / sh.KVHeads),
+		QStride: uint32(a.QStride), KVStride: uint32(a.KStride), OStride: uint32(a.OutStride),
+		Scale: float32(math.Log2E / math.Sqrt(float64(sh.HeadDim))), UseReach: useReach}
 	binds := [6]vk.Access{vk.R(a.Q), vk.R(a.K), vk.R(a.V), vk.R(a.Mask), vk.R(a.Reach), vk.W(a.Out)}
 	if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
-		s.Dispatch(at.fast, groups(a.NQ, at.local), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)
+		s.Dispatch(at.fast, at.work("attention", a), groups(a.NQ, at.local), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)
 	} else {
-		s.Dispatch(at.scalar, groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, p.Bytes(), binds[:]...)
+		s.Dispatch(at.scalar, at.work("attention_scalar", a), groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)
 	}
 	return nil
+}
+
+// work is the work of a dispatch over all NQ·NK (query, key) pairs, masked or not: 4·heads·head_dim
+// FLOPs a pair (QKᵀ and PV, a multiply-add each; vk.Work.Pairs lets a profile that knows the
+// mask count the visible pairs only). Bytes: 4·head_dim·(2·heads·NQ + 2·kv_heads·NK + NK), q read
+// and out written, K and V read, and the keys' mask side.
+func (at *Attention) work(label string, a AttentionArgs) vk.Work {
+	sh := at.shape
+	heads, kvHeads, hd := float64(sh.Heads), float64(sh.KVHeads), float64(sh.HeadDim)
+	nq, nk := float64(a.NQ), float64(a.NK)
+	pairs := vk.PairWork{Q0: a.Q0, NQ: a.NQ, NK: a.NK, FLOPsPerPair: 4 * heads * hd}
+	return vk.Work{Label: label, FLOPs: pairs.FLOPsPerPair * nq * nk, Bytes: 4 * hd * (2*heads*nq + 2*kvHeads*nk + nk), Pairs: pairs}
 }

@@ -101,7 +101,6 @@ type decodeDevice struct {
 	sample                                 *Sample
 	sel                                    *Select
 	rmask                                  *ReleaseMask
-	input                                  *RegionInput
 }
 
 func newDecodeDevice(t *testing.T, dev *vk.Device, f *decodeFixture) *decodeDevice {
@@ -118,16 +117,13 @@ func newDecodeDevice(t *testing.T, dev *vk.Device, f *decodeFixture) *decodeDevi
 	if d.rmask, err = NewReleaseMask(dev, tokensOf(v)); err != nil {
 		t.Fatal(err)
 	}
-	if d.input, err = NewRegionInput(dev, tokensOf(v)); err != nil {
-		t.Fatal(err)
-	}
-	d.params = smpUploadBytes(t, dev, make([]byte, StepParamsSize))
+	d.params = uploadBytes(t, dev, make([]byte, StepParamsSize))
 	d.logitsImg = poisoned(t, dev, boa*len(l.Allowed[seq.SpaceImage]))
 	d.logitsAct = poisoned(t, dev, (n-boa)*len(l.Allowed[seq.SpaceAction]))
-	d.allowImg, d.allowAct = smpUploadInts(t, dev, l.Allowed[seq.SpaceImage]), smpUploadInts(t, dev, l.Allowed[seq.SpaceAction])
-	d.state = smpUploadInts(t, dev, l.Region)
+	d.allowImg, d.allowAct = uploadI32(t, dev, l.Allowed[seq.SpaceImage]), uploadI32(t, dev, l.Allowed[seq.SpaceAction])
+	d.state = uploadI32(t, dev, l.Region)
 	d.sampled, d.conf, d.c, d.out = smpPoisonedInts(t, dev, n), poisoned(t, dev, n), poisoned(t, dev, n), smpPoisonedInts(t, dev, n)
-	d.ids = smpUploadInts(t, dev, l.Sequence(l.Region))
+	d.ids = uploadI32(t, dev, l.Sequence(l.Region))
 	d.words = smpPoisonedInts(t, dev, P+n)
 	return d
 }
@@ -168,7 +164,7 @@ func (d *decodeDevice) runLoop(t *testing.T, f *decodeFixture, opt ref.Options, 
 	n, P := l.N(), l.P()
 	s := d.recordLoop(t, f, a0, a1)
 	for _, st := range steps {
-		ids := smpDownloadInts(t, d.ids, P+n)
+		ids := downloadI32(t, d.ids, P+n)
 		input := ids[P:]
 		if !slices.Equal(input, st.Input) {
 			t.Fatalf("step %d: the device's model input differs from the reference's", st.Step)
@@ -179,17 +175,17 @@ func (d *decodeDevice) runLoop(t *testing.T, f *decodeFixture, opt ref.Options, 
 		}
 		smpWriteParams(t, d.params, p)
 		img, act := f.stepLogits(t, input, opt.Mask)
-		if err := d.logitsImg.Write(0, f32bytes(img)); err != nil {
+		if err := vk.WriteFloat32s(d.logitsImg, 0, img); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.logitsAct.Write(0, f32bytes(act)); err != nil {
+		if err := vk.WriteFloat32s(d.logitsAct, 0, act); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Run(); err != nil {
 			t.Fatal(err)
 		}
-		tok, conf, c := smpDownloadInts(t, d.sampled, n), download(t, d.conf, n), download(t, d.c, n)
-		state := smpDownloadInts(t, d.state, n)
+		tok, conf, c := downloadI32(t, d.sampled, n), download(t, d.conf, n), download(t, d.c, n)
+		state := downloadI32(t, d.state, n)
 		sampleDiff := map[int]bool{}
 		for k, j := range st.Positions {
 			nt.decided++
@@ -221,18 +217,18 @@ func (d *decodeDevice) runLoop(t *testing.T, f *decodeFixture, opt ref.Options, 
 		if !resync && !slices.Equal(state, st.State) {
 			t.Fatalf("step %d: positions outside the loop changed", st.Step)
 		}
-		next := smpDownloadInts(t, d.ids, P+n)
+		next := downloadI32(t, d.ids, P+n)
 		if !slices.Equal(next[P:], ref.ModelInput(state, v)) || !slices.Equal(next[:P], l.Prefix) {
 			t.Fatalf("step %d: next model input is not the state's", st.Step)
 		}
-		if got, want := smpDownloadInts(t, d.words, P+n), words(t, seq.ReleaseMask(next, v)); !slices.Equal(got, want) {
+		if got, want := downloadI32(t, d.words, P+n), words(t, seq.ReleaseMask(next, v)); !slices.Equal(got, want) {
 			t.Fatalf("step %d: release mask of the next input differs at %d", st.Step, firstDiff(got, want))
 		}
 		if resync { // a near-tie went the other way: continue from the reference's state
-			if err := d.state.Write(0, smpI32Bytes(st.State)); err != nil {
+			if err := vk.WriteInt32s(d.state, 0, st.State); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.ids.Write(4*int64(P), smpI32Bytes(ref.ModelInput(st.State, v))); err != nil {
+			if err := vk.WriteInt32s(d.ids, 4*int64(P), ref.ModelInput(st.State, v)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -264,7 +260,7 @@ func TestDecodeLoopsMatchReference(t *testing.T) {
 			}
 			d := newDecodeDevice(t, dev, f)
 			d.runLoop(t, f, opt, r.Trace.Steps, 0, l.N(), ref.PurposeSample, ref.PurposeConfidence, nt)
-			if got := smpDownloadInts(t, d.out, l.N()); nt.sample+nt.mask == 0 && !slices.Equal(got, r.Region) {
+			if got := downloadI32(t, d.out, l.N()); nt.sample+nt.mask == 0 && !slices.Equal(got, r.Region) {
 				t.Fatalf("region %v, want %v", got, r.Region)
 			}
 		})
@@ -300,9 +296,9 @@ func TestGreedyARMatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	maxA := max(len(l.Allowed[0]), len(l.Allowed[1]))
-	params, logits := smpUploadBytes(t, dev, make([]byte, StepParamsSize)), poisoned(t, dev, maxA)
-	state, ids := smpUploadInts(t, dev, l.Region), smpUploadInts(t, dev, l.Sequence(l.Region))
-	allowed := [2]*vk.Buffer{smpUploadInts(t, dev, l.Allowed[0]), smpUploadInts(t, dev, l.Allowed[1])}
+	params, logits := uploadBytes(t, dev, make([]byte, StepParamsSize)), poisoned(t, dev, maxA)
+	state, ids := uploadI32(t, dev, l.Region), uploadI32(t, dev, l.Sequence(l.Region))
+	allowed := [2]*vk.Buffer{uploadI32(t, dev, l.Allowed[0]), uploadI32(t, dev, l.Allowed[1])}
 	var seqs [2]*vk.Sequence
 	for sp := range seqs {
 		s, err := dev.NewSequence()
@@ -331,7 +327,7 @@ func TestGreedyARMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := logits.Write(0, f32bytes(row)); err != nil {
+		if err := vk.WriteFloat32s(logits, 0, row); err != nil {
 			t.Fatal(err)
 		}
 		p := ARParams(j)
@@ -340,7 +336,7 @@ func TestGreedyARMatchesReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		if j+1 < n {
-			tok := smpDownloadInts(t, ids, P+n)[P+j]
+			tok := downloadI32(t, ids, P+n)[P+j]
 			if j >= r.Generated {
 				tok = v.Mask // past the EOA the forward pass input is irrelevant
 			}
@@ -351,10 +347,10 @@ func TestGreedyARMatchesReference(t *testing.T) {
 			last = h
 		}
 	}
-	if got := smpDownloadInts(t, state, n); !slices.Equal(got, r.Region) {
+	if got := downloadI32(t, state, n); !slices.Equal(got, r.Region) {
 		t.Fatalf("region %v, want %v", got, r.Region)
 	}
-	gotIDs := smpDownloadInts(t, ids, P+n)
+	gotIDs := downloadI32(t, ids, P+n)
 	for j := range n {
 		want := l.Sequence(r.Region)[P+j]
 		if j >= r.Generated {

@@ -116,8 +116,17 @@ func EmbedTableIn(buf *vk.Buffer, off int64, dt quant.DType, vocab, hidden int) 
 // Embed gathers embedding rows by token id into f32 activations (ref.Embed), from a table in f32,
 // f16, q8_0 or q4_0.
 type Embed struct {
-	p     [4]*vk.Pipeline // by quant.DType
-	local int
+	p      [4]*vk.Pipeline // by quant.DType
+	labels [4]string       // "embed q8_0": the profile's name of the kernel
+	local  int
+}
+
+// embedPush is embed.comp's push_constant block.
+type embedPush struct {
+	N, Hidden, Vocab uint32
+	First, Rows      uint32 // the part's rows of the table
+	QOff, SOff       uint32 // bytes into the part's quant and scale bindings
+	OwnsInvalid      uint32 // this dispatch writes the zero rows of ids outside the table
 }
 
 // NewEmbed creates the pipelines of every storage type on dev.
@@ -125,11 +134,12 @@ func NewEmbed(dev *vk.Device) (*Embed, error) {
 	const local = 64
 	e := &Embed{local: local}
 	for _, dt := range quant.DTypes {
-		p, err := dev.Pipeline("embed", shaders.MustSPIRV("embed"), []uint32{local, uint32(dt)}, 4, 32, 0)
+		p, err := dev.Pipeline("embed", shaders.MustSPIRV("embed"), []uint32{local, uint32(dt)}, 4, pushSize[embedPush](), 0)
 		if err != nil {
 			return nil, err
 		}
 		e.p[dt] = p
+		e.labels[dt] = "embed " + dt.String()
 	}
 	return e, nil
 }
@@ -153,14 +163,16 @@ func (e *Embed) Record(s *vk.Sequence, t *EmbedTable, ids, out vk.Binding, n int
 	}
 	gx := groups(t.Hidden/4, e.local)
 	for i, part := range t.Parts {
-		var p Push
-		owns := uint32(0)
+		p := embedPush{N: uint32(n), Hidden: uint32(t.Hidden), Vocab: uint32(t.Vocab), First: uint32(part.First),
+			Rows: uint32(part.Rows), QOff: uint32(part.QuantOff), SOff: uint32(part.ScaleOff)}
+		// No arithmetic; the n gathered rows written once. Each part's dispatch gathers the ids in
+		// its rows: the traffic is counted once, in the first part's dispatch.
+		work := vk.Work{Label: e.labels[t.DType]}
 		if i == 0 {
-			owns = 1
+			p.OwnsInvalid = 1
+			work.Bytes = 4 * float64(n) * float64(t.Hidden)
 		}
-		p.U32(uint32(n)).U32(uint32(t.Hidden)).U32(uint32(t.Vocab)).U32(uint32(part.First)).U32(uint32(part.Rows)).
-			U32(uint32(part.QuantOff)).U32(uint32(part.ScaleOff)).U32(owns)
-		s.Dispatch(e.p[t.DType], gx, uint32(n), 1, p.Bytes(), vk.R(part.Quants), vk.R(part.Scales), vk.R(ids), vk.W(out))
+		s.Dispatch(e.p[t.DType], work, gx, uint32(n), 1, structBytes(&p), vk.R(part.Quants), vk.R(part.Scales), vk.R(ids), vk.W(out))
 	}
 	return nil
 }

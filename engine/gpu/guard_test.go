@@ -21,11 +21,14 @@ func openUnrobust(t *testing.T) *vk.Device {
 
 func mustGuarded(t *testing.T, dev *vk.Device, x []float32) *guardedBuffer {
 	t.Helper()
-	g, err := guarded(dev, f32bytes(x))
+	g, err := guarded(dev, make([]byte, 4*len(x)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(g.close)
+	if err := vk.WriteFloat32s(g.view, 0, x); err != nil {
+		t.Fatal(err)
+	}
 	return g
 }
 

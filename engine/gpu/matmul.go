@@ -25,7 +25,26 @@ type Matmul struct {
 type matmulPipes struct {
 	one, few, many *vk.Pipeline
 	paths          matmulPaths
+	label          string // "matmul q8_0": the profile's name of the kernel
+	manyLabel      string // the many-token path's: "matmul_tiled q8_0" for a tiled build
 }
+
+// matmulPush is matmul.comp's push_constant block.
+type matmulPush struct {
+	First, Count uint32 // output rows [First, First+Count) are this dispatch's
+	Lo, Hi       uint32 // rows [Lo, Hi) of W are in this piece's bindings
+	QRow, SRow   uint32 // row Lo is row QRow of the quant binding, row SRow of the scale binding
+	K, NB        uint32 // row length, and blocks of 32 per stored row
+	N, LDX       uint32 // columns, and the x row stride in floats
+	LDY, YOff    uint32 // y[n][o] is y[n*LDY + YOff + o]
+	Flags        uint32 // matmulSubset | matmulAccumulate
+	Total        uint32 // rows of W
+}
+
+const (
+	matmulSubset     = 1
+	matmulAccumulate = 2
+)
 
 // MatmulArgs are the operands of one product: x is [N][K] float32 (K = W.Cols, rows K floats
 // apart), and y[n][i] = Σ_k W[row(i)][k]·x[n][k] lands at float index n*LDY + Offset + i, for i
@@ -50,8 +69,6 @@ type MatmulArgs struct {
 	// same rows computed among many. The one- and few-token paths may split K differently.
 	ManyTile bool
 }
-
-const matmulPushBytes = 14 * 4
 
 // NewMatmul creates the pipelines for the given weight dtypes (all of them when none is given)
 // with the tile shapes chosen for dev.
@@ -83,7 +100,11 @@ func newMatmul(dev *vk.Device, cfg matmulConfig, dts []quant.DType) (*Matmul, er
 			return nil, fmt.Errorf("matmul: unknown dtype %v", dt)
 		}
 		paths := cfg.Paths[dt]
-		mp := &matmulPipes{paths: paths}
+		mp := &matmulPipes{paths: paths, label: "matmul " + dt.String()}
+		mp.manyLabel = mp.label
+		if paths.Many.Tiled != tiledNone {
+			mp.manyLabel = paths.Many.Tiled.shader() + " " + dt.String()
+		}
 		for _, x := range []struct {
 			p **vk.Pipeline
 			t matmulTile
@@ -113,13 +134,13 @@ func (m *Matmul) pipeline(dev *vk.Device, spirv []byte, dt quant.DType, t matmul
 			return nil, err
 		}
 		name := t.Tiled.shader()
-		return dev.Pipeline(name, shaders.MustSPIRV(name), tiledSpec(t, dt, sg), 5, matmulPushBytes, tiledSubgroup(t, sg))
+		return dev.Pipeline(name, shaders.MustSPIRV(name), tiledSpec(t, dt, sg), 5, pushSize[matmulPush](), tiledSubgroup(t, sg))
 	}
 	if t.Local%sg != 0 || (t.KSplit != 1 && t.KSplit != sg) || (t.KSplit == 1 && sg%8 != 0) {
 		return nil, fmt.Errorf("matmul: tile %+v does not fit subgroup size %d", t, sg)
 	}
 	spec := []uint32{uint32(t.Local), uint32(sg), uint32(dt), uint32(t.R), uint32(t.C), uint32(t.KSplit)}
-	return dev.Pipeline("matmul", spirv, spec, 5, matmulPushBytes, sg)
+	return dev.Pipeline("matmul", spirv, spec, 5, pushSize[matmulPush](), sg)
 }
 
 // Close frees the kernel's own buffers (pipelines belong to the device).
@@ -174,13 +195,13 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 		rowsB = a.Rows
 	}
 	mp := m.pipes[w.DType]
-	p, t := mp.many, mp.paths.Many
+	p, t, label := mp.many, mp.paths.Many, mp.manyLabel
 	switch {
 	case a.ManyTile:
 	case a.N == 1:
-		p, t = mp.one, mp.paths.One
+		p, t, label = mp.one, mp.paths.One, mp.label
 	case a.N <= mp.paths.Few.C:
-		p, t = mp.few, mp.paths.Few
+		p, t, label = mp.few, mp.paths.Few, mp.label
 	}
 	gy := (a.N + t.C - 1) / t.C
 	if gy > maxGroupsY {
@@ -190,10 +211,10 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 	const maxGroupsX = 65535
 	flags := uint32(0)
 	if subset {
-		flags |= 1
+		flags |= matmulSubset
 	}
 	if a.Accumulate {
-		flags |= 2
+		flags |= matmulAccumulate
 	}
 	yAcc := vk.W(a.Y)
 	x, ldx := a.X, uint32(w.Cols)
@@ -214,18 +235,35 @@ func (m *Matmul) Record(s *vk.Sequence, w *Matrix, a MatmulArgs) error {
 		}
 		for first < end {
 			count := min(end-first, maxGroupsX*per)
-			var push Push
-			push.U32(uint32(first)).U32(uint32(count))
-			push.U32(uint32(pc.lo)).U32(uint32(pc.hi))
-			push.U32(uint32(pc.qrow)).U32(uint32(pc.srow))
-			push.U32(uint32(w.Cols)).U32(uint32(w.stride / 32))
-			push.U32(uint32(a.N)).U32(ldx)
-			push.U32(uint32(ldy)).U32(uint32(a.Offset))
-			push.U32(flags).U32(uint32(w.Rows))
-			s.Dispatch(p, uint32((count+per-1)/per), uint32(gy), 1, push.Bytes(),
+			push := matmulPush{First: uint32(first), Count: uint32(count), Lo: uint32(pc.lo), Hi: uint32(pc.hi),
+				QRow: uint32(pc.qrow), SRow: uint32(pc.srow), K: uint32(w.Cols), NB: uint32(w.stride / 32),
+				N: uint32(a.N), LDX: ldx, LDY: uint32(ldy), YOff: uint32(a.Offset), Flags: flags, Total: uint32(w.Rows)}
+			work := matmulWork(label, w, count, a, subset && pc.lo != 0)
+			if t.Tiled != tiledNone && work.FLOPs > 0 {
+				work.FLOPs, work.Bytes = tiledWork(t.Tiled, w.DType, count, a.N, w.Cols, a.Accumulate)
+			}
+			s.Dispatch(p, work, uint32((count+per-1)/per), uint32(gy), 1, structBytes(&push),
 				vk.R(pc.quants), vk.R(scales), vk.R(x), yAcc, vk.R(rowsB))
 			first += count
 		}
 	}
 	return nil
+}
+
+// matmulWork is the work of a dispatch computing count output rows: 2·K FLOPs per row and column;
+// x read once, y written (and read when accumulating), and the count rows of W read. A row subset
+// over a weight of several pieces is one dispatch per piece, each computing the subset's rows that
+// lie in it: the subset's work is counted once, in the first piece's dispatch (later is set for
+// the others).
+func matmulWork(label string, w *Matrix, count int, a MatmulArgs, later bool) vk.Work {
+	if later {
+		return vk.Work{Label: label}
+	}
+	rows, n, k := float64(count), float64(a.N), float64(w.Cols)
+	y := 4 * rows * n
+	if a.Accumulate {
+		y *= 2
+	}
+	q, sc := quant.RowBytes(w.DType, w.Cols)
+	return vk.Work{Label: label, FLOPs: 2 * rows * n * k, Bytes: 4*n*k + y + rows*float64(q+sc)}
 }

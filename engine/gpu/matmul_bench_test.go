@@ -295,13 +295,9 @@ func benchMatmul(b *testing.B, r *rand.Rand, c benchCase, dt quant.DType, cfg ma
 		}
 		return bd
 	}
-	a := MatmulArgs{X: buffer(f32bytes(benchFloats(r, c.n*c.k))), Y: buffer(make([]byte, 4*c.n*out)), N: c.n}
+	a := MatmulArgs{X: bind(b, upload(b, dev, benchFloats(r, c.n*c.k))), Y: buffer(make([]byte, 4*c.n*out)), N: c.n}
 	if c.subset != nil {
-		ids := make([]byte, 4*len(c.subset))
-		for i, v := range c.subset {
-			binary.LittleEndian.PutUint32(ids[4*i:], uint32(v))
-		}
-		a.Rows, a.NRows = buffer(ids), len(c.subset)
+		a.Rows, a.NRows = bind(b, uploadI32(b, dev, c.subset)), len(c.subset)
 	}
 	s, err := dev.NewSequence()
 	if err != nil {

@@ -26,11 +26,23 @@ type q81Scratch struct {
 const q81Local = 64
 
 func newQ81Scratch(dev *vk.Device) (*q81Scratch, error) {
-	p, err := dev.Pipeline("quantize_q8_1", shaders.MustSPIRV("quantize_q8_1"), []uint32{q81Local}, 2, 5*4, 0)
+	p, err := dev.Pipeline("quantize_q8_1", shaders.MustSPIRV("quantize_q8_1"), []uint32{q81Local}, 2, pushSize[q81Push](), 0)
 	if err != nil {
 		return nil, err
 	}
 	return &q81Scratch{dev: dev, pipe: p}, nil
+}
+
+// q81Push is quantize_q8_1.comp's push_constant block.
+type q81Push struct {
+	N, K, LDX uint32 // columns, their length, and the x row stride in floats
+	NB, DSOff uint32 // blocks per column, and the word where the (d, s) pairs start
+}
+
+// q81Work is the napkin math of quantizing n columns of k floats: per element a scale, a round
+// and the block's max and sum (about 4 FLOPs); x read, and 36 bytes a block written.
+func q81Work(n, k, nb int) vk.Work {
+	return vk.Work{Label: "quantize_q8_1", FLOPs: 4 * float64(n) * float64(k), Bytes: 4*float64(n)*float64(k) + float64(q81Bytes(n, nb))}
 }
 
 // q81Bytes is the size of n columns of nb blocks quantized as q8_1.
@@ -60,10 +72,9 @@ func (q *q81Scratch) record(s *vk.Sequence, x vk.Binding, n, k, nb int) (vk.Bind
 		return vk.Binding{}, 0, err
 	}
 	dsoff := uint32(8 * n * nb)
-	var push Push
-	push.U32(uint32(n)).U32(uint32(k)).U32(uint32(k)).U32(uint32(nb)).U32(dsoff)
+	push := q81Push{N: uint32(n), K: uint32(k), LDX: uint32(k), NB: uint32(nb), DSOff: dsoff}
 	gx, gy := grid(n*nb, q81Local)
-	s.Dispatch(q.pipe, gx, gy, 1, push.Bytes(), vk.R(x), vk.W(out))
+	s.Dispatch(q.pipe, q81Work(n, k, nb), gx, gy, 1, structBytes(&push), vk.R(x), vk.W(out))
 	return out, dsoff, nil
 }
 

@@ -1,33 +1,28 @@
 // Package gpu holds the Go side of every compute shader: pipeline creation with the device's
-// specialization constants, and the recording of its dispatches into a vk.Sequence.
+// specialization constants, and the recording of its dispatches into a vk.Sequence, each with the
+// work it does (vk.Work: the napkin math beside the kernel, read by profiles).
 package gpu
 
-import (
-	"encoding/binary"
-	"math"
-)
+import "unsafe"
 
-// Push builds push-constant bytes on the stack: no allocation per dispatch.
-type Push struct {
-	b [128]byte
-	n int
+// Push constants: every shader's push_constant block has one Go struct beside its kernel (matmulPush,
+// attentionPush, ...), of 4-byte scalars (uint32, int32, float32, and arrays of them) named and
+// ordered as the block's members; so has the step parameters' buffer (stepParamsRecord). Such a
+// struct's memory is the block's std430 bytes on a little-endian host (the only hosts udvla
+// builds for), so structBytes, the one encoder, is a view of it: no copy, nothing allocated per
+// dispatch. TestPushStructsMatchGLSL and TestStepParamsRecordMatchesGLSL check each struct against
+// its GLSL block.
+
+// structBytes views the push-constant (or step-parameter) struct *p as the bytes the device reads.
+func structBytes[T any](p *T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), unsafe.Sizeof(*p))
 }
 
-// U32 appends a uint32.
-func (p *Push) U32(v uint32) *Push {
-	binary.LittleEndian.PutUint32(p.b[p.n:], v)
-	p.n += 4
-	return p
+// pushSize is the byte size of a push-constant struct, as its pipeline is created with.
+func pushSize[T any]() int {
+	var p T
+	return int(unsafe.Sizeof(p))
 }
-
-// I32 appends an int32.
-func (p *Push) I32(v int32) *Push { return p.U32(uint32(v)) }
-
-// F32 appends a float32.
-func (p *Push) F32(v float32) *Push { return p.U32(math.Float32bits(v)) }
-
-// Bytes returns the bytes appended so far.
-func (p *Push) Bytes() []byte { return p.b[:p.n] }
 
 // grid splits n invocations of local-sized workgroups into a 2-D grid that respects the device's
 // per-dimension workgroup count limit (shaders index with flat_index()).

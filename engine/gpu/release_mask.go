@@ -17,13 +17,19 @@ type ReleaseMask struct {
 	boi, eoi, boa, eoa, pad int32
 }
 
+// releaseMaskPush is release_mask.comp's push_constant block.
+type releaseMaskPush struct {
+	N                       uint32
+	BOI, EOI, BOA, EOA, Pad int32
+}
+
 // NewReleaseMask creates the pipeline on dev; t gives the BOI, EOI, BOA, EOA and PAD ids.
 func NewReleaseMask(dev *vk.Device, t Tokens) (*ReleaseMask, error) {
 	return newReleaseMask(dev, t, reductionShape(dev))
 }
 
 func newReleaseMask(dev *vk.Device, t Tokens, sh groupShape) (*ReleaseMask, error) {
-	p, err := dev.Pipeline("release_mask", shaders.MustSPIRV("release_mask"), sh.spec(), 2, 24, sh.req)
+	p, err := dev.Pipeline("release_mask", shaders.MustSPIRV("release_mask"), sh.spec(), 2, pushSize[releaseMaskPush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +48,8 @@ func (k *ReleaseMask) Record(s *vk.Sequence, ids, words vk.Binding, n int) error
 			return e
 		}
 	}
-	var p Push
-	p.U32(uint32(n)).I32(k.boi).I32(k.eoi).I32(k.boa).I32(k.eoa).I32(k.pad)
-	s.Dispatch(k.p, 1, 1, 1, p.Bytes(), vk.R(ids), vk.W(words))
+	p := releaseMaskPush{N: uint32(n), BOI: k.boi, EOI: k.eoi, BOA: k.boa, EOA: k.eoa, Pad: k.pad}
+	// One workgroup over the sequence: no work worth a rate.
+	s.Dispatch(k.p, vk.Work{Label: "release_mask"}, 1, 1, 1, structBytes(&p), vk.R(ids), vk.W(words))
 	return nil
 }

@@ -15,6 +15,12 @@ type RMSNorm struct {
 	eps float32
 }
 
+// rmsnormPush is rmsnorm.comp's push_constant block.
+type rmsnormPush struct {
+	N, Dim uint32
+	Eps    float32
+}
+
 // NewRMSNorm creates the pipeline on dev for the model's eps. On a CPU device (lavapipe) a row is
 // reduced by one subgroup alone, with no barrier or shared memory; elsewhere by 256 invocations.
 func NewRMSNorm(dev *vk.Device, eps float64) (*RMSNorm, error) {
@@ -25,7 +31,7 @@ func NewRMSNorm(dev *vk.Device, eps float64) (*RMSNorm, error) {
 	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
 		local, one, req = dev.Info.SubgroupSize, 1, dev.Info.SubgroupSize
 	}
-	p, err := dev.Pipeline("rmsnorm", shaders.MustSPIRV("rmsnorm"), []uint32{uint32(local), one}, 3, 12, req)
+	p, err := dev.Pipeline("rmsnorm", shaders.MustSPIRV("rmsnorm"), []uint32{uint32(local), one}, 3, pushSize[rmsnormPush](), req)
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +56,11 @@ func (r *RMSNorm) Record(s *vk.Sequence, x, w, y vk.Binding, n, dim int) error {
 			return e
 		}
 	}
-	var p Push
-	p.U32(uint32(n)).U32(uint32(dim)).F32(r.eps)
+	p := rmsnormPush{N: uint32(n), Dim: uint32(dim), Eps: r.eps}
+	// 4 FLOPs an element (square, sum, scale, weight); x read and y written, the weight read once.
+	rows, d := float64(n), float64(dim)
+	work := vk.Work{Label: "rmsnorm", FLOPs: 4 * rows * d, Bytes: 4 * (2*rows*d + d)}
 	gx, gy := grid(n, 1)
-	s.Dispatch(r.p, gx, gy, 1, p.Bytes(), vk.R(x), vk.R(w), vk.W(y))
+	s.Dispatch(r.p, work, gx, gy, 1, structBytes(&p), vk.R(x), vk.R(w), vk.W(y))
 	return nil
 }

@@ -1,9 +1,7 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/vk"
@@ -24,6 +22,11 @@ type RoPE struct {
 	maxPos, local      int
 }
 
+// ropePush is rope.comp's push_constant block.
+type ropePush struct {
+	N, QStride, KStride, KOStride, KRow, MaxPos uint32
+}
+
 // NewRoPE creates the pipeline and the table for positions [0, maxPos) of a model with the given
 // head layout and theta. Close frees the table.
 func NewRoPE(dev *vk.Device, heads, kvHeads, headDim int, theta float64, maxPos int) (*RoPE, error) {
@@ -38,18 +41,18 @@ func NewRoPE(dev *vk.Device, heads, kvHeads, headDim int, theta float64, maxPos 
 	const local = 64
 	half := headDim / 2
 	p, err := dev.Pipeline("rope", shaders.MustSPIRV("rope"),
-		[]uint32{local, uint32(half), uint32(heads), uint32(kvHeads)}, 5, 24, 0)
+		[]uint32{local, uint32(half), uint32(heads), uint32(kvHeads)}, 5, pushSize[ropePush](), 0)
 	if err != nil {
 		return nil, err
 	}
 	tb := ropeTable(maxPos, headDim, theta)
-	table, err := dev.NewBuffer(int64(len(tb)), vk.DeviceLocal, 0)
+	table, err := dev.NewBuffer(4*int64(len(tb)), vk.DeviceLocal, 0)
 	if err != nil {
 		return nil, fmt.Errorf("rope: table: %w", err)
 	}
 	bind, err := table.All()
 	if err == nil {
-		err = table.Write(0, tb)
+		err = vk.WriteFloat32s(table, 0, tb)
 	}
 	if err != nil {
 		table.Close()
@@ -60,18 +63,17 @@ func NewRoPE(dev *vk.Device, heads, kvHeads, headDim int, theta float64, maxPos 
 
 // ropeTable is [maxPos][headDim/2] of (cos, sin) float32 pairs: ref.RopeTable's numbers, so
 // that the device and the reference rotate by the same cos and sin.
-func ropeTable(maxPos, headDim int, theta float64) []byte {
+func ropeTable(maxPos, headDim int, theta float64) []float32 {
 	pos := make([]int32, maxPos)
 	for i := range pos {
 		pos[i] = int32(i)
 	}
 	cos, sin := ref.RopeTable(pos, headDim, theta)
-	b := make([]byte, 8*len(cos))
+	t := make([]float32, 2*len(cos))
 	for i := range cos {
-		binary.LittleEndian.PutUint32(b[8*i:], math.Float32bits(cos[i]))
-		binary.LittleEndian.PutUint32(b[8*i+4:], math.Float32bits(sin[i]))
+		t[2*i], t[2*i+1] = cos[i], sin[i]
 	}
-	return b
+	return t
 }
 
 // MaxPos is the number of positions the table covers.
@@ -133,10 +135,13 @@ func (r *RoPE) Record(s *vk.Sequence, a RoPEArgs) error {
 			return e
 		}
 	}
-	var p Push
-	p.U32(uint32(a.N)).U32(uint32(a.QStride)).U32(uint32(a.KStride)).U32(uint32(a.KOutStride)).
-		U32(uint32(a.KOutRow)).U32(uint32(r.maxPos))
+	p := ropePush{N: uint32(a.N), QStride: uint32(a.QStride), KStride: uint32(a.KStride), KOStride: uint32(a.KOutStride),
+		KRow: uint32(a.KOutRow), MaxPos: uint32(r.maxPos)}
+	// 3 FLOPs an element of q and k (two products and a sum); each element read and written, and
+	// a position read per token.
+	elems := float64(a.N) * float64(r.hd) * float64(r.heads+r.kvHeads)
+	work := vk.Work{Label: "rope", FLOPs: 3 * elems, Bytes: 4*2*elems + 4*float64(a.N)}
 	gx, gy := grid(a.N*r.hd/2, r.local)
-	s.Dispatch(r.p, gx, gy, 1, p.Bytes(), vk.R(r.tableB), vk.R(a.Pos), vk.W(a.Q), vk.R(a.K), vk.W(a.KOut))
+	s.Dispatch(r.p, work, gx, gy, 1, structBytes(&p), vk.R(r.tableB), vk.R(a.Pos), vk.W(a.Q), vk.R(a.K), vk.W(a.KOut))
 	return nil
 }

@@ -16,13 +16,21 @@ type Sample struct {
 	mask int32
 }
 
+// samplePush is sample.comp's push_constant block.
+type samplePush struct {
+	P0, NP   uint32 // the run of region positions
+	NAllowed uint32 // ids of the decoding space
+	Stride   uint32 // floats between logit rows
+	MaskID   int32
+}
+
 // NewSample creates the pipeline on dev; t gives the MASK id.
 func NewSample(dev *vk.Device, t Tokens) (*Sample, error) {
 	return newSample(dev, t, reductionShape(dev))
 }
 
 func newSample(dev *vk.Device, t Tokens, sh groupShape) (*Sample, error) {
-	p, err := dev.Pipeline("sample", shaders.MustSPIRV("sample"), sh.spec(), 6, 20, sh.req)
+	p, err := dev.Pipeline("sample", shaders.MustSPIRV("sample"), sh.spec(), 6, pushSize[samplePush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +76,11 @@ func (k *Sample) Record(s *vk.Sequence, a SampleArgs) error {
 			return e
 		}
 	}
-	var p Push
-	p.U32(uint32(a.P0)).U32(uint32(a.NP)).U32(uint32(a.NAllowed)).U32(uint32(a.Stride)).I32(k.mask)
+	p := samplePush{P0: uint32(a.P0), NP: uint32(a.NP), NAllowed: uint32(a.NAllowed), Stride: uint32(a.Stride), MaskID: k.mask}
+	// The NP rows of restricted logits read; FLOPs not counted (sampling is exp, log and Philox).
+	work := vk.Work{Label: "sample", Bytes: 4 * float64(a.NP) * float64(a.NAllowed)}
 	gx, gy := grid(a.NP, 1)
-	s.Dispatch(k.p, gx, gy, 1, p.Bytes(), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.R(a.State),
+	s.Dispatch(k.p, work, gx, gy, 1, structBytes(&p), vk.R(a.Params), vk.R(a.Logits), vk.R(a.Allowed), vk.R(a.State),
 		vk.W(a.Sampled), vk.W(a.Conf))
 	return nil
 }

@@ -111,8 +111,8 @@ func runSampleCase(t *testing.T, dev *vk.Device, k *Sample, v *model.Vocab, r *r
 			state[j] = ids[r.IntN(len(ids))]
 		}
 	}
-	params := smpUploadBytes(t, dev, (&StepParams{Seed: c.seed, Step: c.step, SamplePurpose: c.purpose, ConfPurpose: 1, A1: c.n}).Bytes())
-	lb, ab, gb := upload(t, dev, logits), smpUploadInts(t, dev, ids), smpUploadInts(t, dev, state)
+	params := uploadBytes(t, dev, smpParamBytes(StepParams{Seed: c.seed, Step: c.step, SamplePurpose: c.purpose, ConfPurpose: 1, A1: c.n}))
+	lb, ab, gb := upload(t, dev, logits), uploadI32(t, dev, ids), uploadI32(t, dev, state)
 	sb, cb := smpPoisonedInts(t, dev, c.n), poisoned(t, dev, c.n)
 	run(t, dev, func(s *vk.Sequence) {
 		err := k.Record(s, SampleArgs{Params: bind(t, params), Logits: bind(t, lb), Stride: c.stride, Allowed: bind(t, ab),
@@ -121,7 +121,7 @@ func runSampleCase(t *testing.T, dev *vk.Device, k *Sample, v *model.Vocab, r *r
 			t.Fatal(err)
 		}
 	})
-	tok, conf := smpDownloadInts(t, sb, c.n), download(t, cb, c.n)
+	tok, conf := downloadI32(t, sb, c.n), download(t, cb, c.n)
 	worst := 0.0
 	for j := range c.n {
 		if j < c.p0 || j >= c.p0+c.np {
@@ -225,8 +225,8 @@ func TestSampleTiesAndInfinities(t *testing.T) {
 	for j := range state {
 		state[j] = v.Mask
 	}
-	params := smpUploadBytes(t, dev, (&StepParams{Seed: 5, Step: 2, A1: n}).Bytes())
-	lb, ab, gb := upload(t, dev, logits), smpUploadInts(t, dev, ids), smpUploadInts(t, dev, state)
+	params := uploadBytes(t, dev, smpParamBytes(StepParams{Seed: 5, Step: 2, A1: n}))
+	lb, ab, gb := upload(t, dev, logits), uploadI32(t, dev, ids), uploadI32(t, dev, state)
 	for _, sh := range testShapes(dev, reductionShape(dev)) {
 		k, err := newSample(dev, tokensOf(v), sh)
 		if err != nil {
@@ -240,7 +240,7 @@ func TestSampleTiesAndInfinities(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		checkTies(t, logits, ids, smpDownloadInts(t, sb, n), download(t, cb, n))
+		checkTies(t, logits, ids, downloadI32(t, sb, n), download(t, cb, n))
 	}
 }
 
@@ -294,5 +294,46 @@ func TestSampleRejectsBadArgs(t *testing.T) {
 	}
 	if err := k.Record(s, ok); err != nil {
 		t.Fatalf("valid arguments rejected: %v", err)
+	}
+}
+
+// gumbelTol bounds |G_device - G| / max(1, |G|) against the float64 reference. The recipe of
+// docs/RNG.md is within 4e-7 of float64 in exact float32 arithmetic (ref.GumbelF32's test); GLSL's
+// log and division may be a few ulps off, which this allows (8 ulps at |G| = 1).
+const gumbelTol = 1e-6
+
+// gumbelBound is GUMBEL_BOUND of shaders/include/philox.glsl.
+const gumbelBound = 16.75
+
+// cheapGumbelBound is sample.comp's bound of G from the exponent of t = 1 - u, in float32.
+func cheapGumbelBound(u float32) float32 {
+	t := 1 - u
+	return float32(0.6931472)*float32(127-int(math.Float32bits(t)>>23)) + 1e-3
+}
+
+// The sampler skips a candidate on two upper bounds of its Gumbel number (GUMBEL_BOUND and the
+// exponent bound): both must hold over the whole range of u, extremes included (u = 2^-24, 1/2
+// and 1 - 2^-24), for the device's G, which is the float32 recipe within gumbelTol.
+func TestSamplerGumbelBounds(t *testing.T) {
+	words := []uint32{0, 1 << 9, 0x7fffffff, 0x80000000, 0x80000200, 0xfffffdff, 0xffffffff}
+	r := rand.New(rand.NewPCG(5, 6))
+	for len(words) < 1<<16 {
+		// Dense near u = 1 and u = 0, where the recipe's branches and the logs are most delicate.
+		switch len(words) % 3 {
+		case 0:
+			words = append(words, 0xffffffff-r.Uint32N(1<<20))
+		case 1:
+			words = append(words, r.Uint32N(1<<20))
+		default:
+			words = append(words, r.Uint32())
+		}
+	}
+	for _, w := range words {
+		u := ref.UniformFromWord(w)
+		g := float64(ref.GumbelF32(u))
+		g += gumbelTol * math.Max(1, math.Abs(g)) // the device's G at worst
+		if g > gumbelBound || g > float64(cheapGumbelBound(u)) {
+			t.Fatalf("word %08x: G up to %v exceeds the sampler's bounds %v and %v", w, g, gumbelBound, cheapGumbelBound(u))
+		}
 	}
 }

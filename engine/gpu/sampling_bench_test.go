@@ -37,8 +37,8 @@ func BenchmarkSample(b *testing.B) {
 		b.Run(fmt.Sprintf("N%d_A%d_std%g", benchN, benchAllowed, scale), func(b *testing.B) {
 			logits := randFloats(r, benchN*benchAllowed, scale)
 			p := StepParams{Seed: 9, Step: 3, A1: benchN}
-			params, lb := smpUploadBytes(b, dev, p.Bytes()), upload(b, dev, logits)
-			ab, gb := smpUploadInts(b, dev, ids), smpUploadInts(b, dev, state)
+			params, lb := uploadBytes(b, dev, smpParamBytes(p)), upload(b, dev, logits)
+			ab, gb := uploadI32(b, dev, ids), uploadI32(b, dev, state)
 			sb, cb := smpPoisonedInts(b, dev, benchN), poisoned(b, dev, benchN)
 			benchRun(b, dev, 4*float64(benchN*benchAllowed), 0, func(s *vk.Sequence) {
 				err := k.Record(s, SampleArgs{Params: bind(b, params), Logits: bind(b, lb), Allowed: bind(b, ab), State: bind(b, gb),
@@ -66,10 +66,10 @@ func BenchmarkSelect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	params := smpUploadBytes(b, dev, p.Bytes())
-	gb, sb, cb := smpUploadInts(b, dev, state), smpUploadInts(b, dev, sampled), upload(b, dev, conf)
+	params := uploadBytes(b, dev, smpParamBytes(p))
+	gb, sb, cb := uploadI32(b, dev, state), uploadI32(b, dev, sampled), upload(b, dev, conf)
 	cv, ob, ib := poisoned(b, dev, benchN), smpPoisonedInts(b, dev, benchN), smpPoisonedInts(b, dev, benchPrefix+benchN)
-	pristine := smpUploadInts(b, dev, state)
+	pristine := uploadI32(b, dev, state)
 	benchRun(b, dev, 0, 0, func(s *vk.Sequence) {
 		// The state is restored before each selection, so every submission does the same work.
 		s.Copy(bind(b, pristine), bind(b, gb))
@@ -98,7 +98,7 @@ func BenchmarkReleaseMask(b *testing.B) {
 			ids[i] = markers[r.IntN(len(markers))]
 		}
 	}
-	ib, wb := smpUploadInts(b, dev, ids), smpPoisonedInts(b, dev, len(ids))
+	ib, wb := uploadI32(b, dev, ids), smpPoisonedInts(b, dev, len(ids))
 	benchRun(b, dev, 8*float64(len(ids)), 0, func(s *vk.Sequence) {
 		if err := k.Record(s, bind(b, ib), bind(b, wb), len(ids)); err != nil {
 			b.Fatal(err)
@@ -121,8 +121,8 @@ func BenchmarkArgmaxAR(b *testing.B) {
 		region[j] = v.Mask
 	}
 	p := ARParams(benchN - 1) // the last position: the EOA scan covers the whole region
-	params, lb, ab := smpUploadBytes(b, dev, p.Bytes()), upload(b, dev, randFloats(r, benchAllowed, 3)), smpUploadInts(b, dev, ids)
-	pristine, gb, ib := smpUploadInts(b, dev, region), smpUploadInts(b, dev, region), smpPoisonedInts(b, dev, benchPrefix+benchN)
+	params, lb, ab := uploadBytes(b, dev, smpParamBytes(p)), upload(b, dev, randFloats(r, benchAllowed, 3)), uploadI32(b, dev, ids)
+	pristine, gb, ib := uploadI32(b, dev, region), uploadI32(b, dev, region), smpPoisonedInts(b, dev, benchPrefix+benchN)
 	benchRun(b, dev, 4*benchAllowed, 0, func(s *vk.Sequence) {
 		s.Copy(bind(b, pristine), bind(b, gb)) // the position is MASK again at every submission
 		err := k.Record(s, ArgmaxARArgs{Params: bind(b, params), Logits: bind(b, lb), Allowed: bind(b, ab), State: bind(b, gb),

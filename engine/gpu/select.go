@@ -24,6 +24,12 @@ type Select struct {
 // the supported robots (CALVIN 817, Bridge about 1100).
 const maxSelectPositions = 8192
 
+// selectPush is select.comp's push_constant block.
+type selectPush struct {
+	N, IDsOff     uint32
+	MaskID, EOAID int32
+}
+
 // NewSelect creates the pipelines on dev; t gives the MASK and EOA ids.
 func NewSelect(dev *vk.Device, t Tokens) (*Select, error) {
 	// On a CPU device one subgroup does everything (its barriers are free); elsewhere up to 1024
@@ -43,7 +49,7 @@ func newSelect(dev *vk.Device, t Tokens, sh groupShape) (*Select, error) {
 	}
 	k := &Select{shape: sh, nmax: nmax, mask: t.Mask, eoa: t.EOA}
 	for _, given := range []uint32{0, 1} {
-		p, err := dev.Pipeline("select", shaders.MustSPIRV("select"), []uint32{uint32(local), uint32(nmax), given}, 7, 16, req)
+		p, err := dev.Pipeline("select", shaders.MustSPIRV("select"), []uint32{uint32(local), uint32(nmax), given}, 7, pushSize[selectPush](), req)
 		if err != nil {
 			return nil, err
 		}
@@ -100,9 +106,9 @@ func (k *Select) Record(s *vk.Sequence, a SelectArgs) error {
 	if a.GivenC {
 		p = k.given
 	}
-	var pc Push
-	pc.U32(uint32(a.N)).U32(uint32(a.IDsOff)).I32(k.mask).I32(k.eoa)
-	s.Dispatch(p, 1, 1, 1, pc.Bytes(), vk.R(a.Params), vk.W(a.State), vk.R(a.Sampled), vk.R(a.Conf),
+	pc := selectPush{N: uint32(a.N), IDsOff: uint32(a.IDsOff), MaskID: k.mask, EOAID: k.eoa}
+	// One workgroup over the loop's positions: no work worth a rate.
+	s.Dispatch(p, vk.Work{Label: "select"}, 1, 1, 1, structBytes(&pc), vk.R(a.Params), vk.W(a.State), vk.R(a.Sampled), vk.R(a.Conf),
 		vk.W(a.C), vk.W(a.Out), vk.W(a.IDs))
 	return nil
 }

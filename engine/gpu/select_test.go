@@ -74,8 +74,8 @@ func runSelect(t *testing.T, dev *vk.Device, k *Select, p StepParams, state, sam
 	if err := p.Check(n); err != nil {
 		t.Fatal(err)
 	}
-	params := smpUploadBytes(t, dev, p.Bytes())
-	gb, sb, cb := smpUploadInts(t, dev, state), smpUploadInts(t, dev, sampled), upload(t, dev, conf)
+	params := uploadBytes(t, dev, smpParamBytes(p))
+	gb, sb, cb := uploadI32(t, dev, state), uploadI32(t, dev, sampled), upload(t, dev, conf)
 	var cv *vk.Buffer
 	if given != nil {
 		cv = upload(t, dev, given)
@@ -90,13 +90,13 @@ func runSelect(t *testing.T, dev *vk.Device, k *Select, p StepParams, state, sam
 			t.Fatal(err)
 		}
 	})
-	ids := smpDownloadInts(t, ib, idsPrefix+n)
+	ids := downloadI32(t, ib, idsPrefix+n)
 	for i := range idsPrefix {
 		if ids[i] != int32(poison) {
 			t.Fatalf("ids[%d] before the region was written", i)
 		}
 	}
-	return selectRun{state: smpDownloadInts(t, gb, n), out: smpDownloadInts(t, ob, n), ids: ids[idsPrefix:], c: download(t, cv, n)}
+	return selectRun{state: downloadI32(t, gb, n), out: downloadI32(t, ob, n), ids: ids[idsPrefix:], c: download(t, cv, n)}
 }
 
 func loopPositions(a0, a1 int) []int {

@@ -16,6 +16,11 @@ type SiLUMul struct {
 	local, r int
 }
 
+// siluMulPush is silu_mul.comp's push_constant block.
+type siluMulPush struct {
+	N, FFN, Stride, GOff, UOff uint32
+}
+
 // NewSiLUMul creates the pipeline on dev: 256 invocations of 4 vec4s each on a CPU device, where
 // every workgroup has a fixed cost, one vec4 per invocation elsewhere.
 func NewSiLUMul(dev *vk.Device) (*SiLUMul, error) {
@@ -23,7 +28,7 @@ func NewSiLUMul(dev *vk.Device) (*SiLUMul, error) {
 	if dev.Info.Type == vk.TypeCPU {
 		local, r = 256, 4
 	}
-	p, err := dev.Pipeline("silu_mul", shaders.MustSPIRV("silu_mul"), []uint32{uint32(local), uint32(r)}, 3, 20, 0)
+	p, err := dev.Pipeline("silu_mul", shaders.MustSPIRV("silu_mul"), []uint32{uint32(local), uint32(r)}, 3, pushSize[siluMulPush](), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +66,10 @@ func (k *SiLUMul) record(s *vk.Sequence, gate, up, out vk.Binding, n, ffn, strid
 	if err := needRows(op, "out", out, n, ffn, ffn); err != nil {
 		return err
 	}
-	var p Push
-	p.U32(uint32(n)).U32(uint32(ffn)).U32(uint32(stride)).U32(0).U32(uint32(uOff))
-	s.Dispatch(k.p, groups(ffn/4, k.local*k.r), uint32(n), 1, p.Bytes(), vk.R(gate), vk.R(up), vk.W(out))
+	p := siluMulPush{N: uint32(n), FFN: uint32(ffn), Stride: uint32(stride), UOff: uint32(uOff)}
+	// 5 FLOPs an element (negate, exp, add, divide, multiply); gate and up read, out written.
+	elems := float64(n) * float64(ffn)
+	work := vk.Work{Label: "silu_mul", FLOPs: 5 * elems, Bytes: 4 * 3 * elems}
+	s.Dispatch(k.p, work, groups(ffn/4, k.local*k.r), uint32(n), 1, structBytes(&p), vk.R(gate), vk.R(up), vk.W(out))
 	return nil
 }

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -11,11 +10,11 @@ import (
 // StepParamsSize is the byte size of one encoded StepParams (shaders/include/step_params.glsl).
 // An array of them, one per step, can be bound entry by entry at offsets that are multiples of
 // max(StepParamsSize, the device's MinStorageAlign).
-const StepParamsSize = 64
+const StepParamsSize = 64 // the size of stepParamsRecord
 
 // StepParams are the parameters of one decoding step that change from step to step and from
 // request to request. The host writes them into a small device buffer before each submission
-// (Bytes), so that one recorded command buffer is replayed for every step and every seed. The
+// (Put), so that one recorded command buffer is replayed for every step and every seed. The
 // sampling, selection and greedy-AR shaders read them at binding 0.
 type StepParams struct {
 	Seed          uint64  // Philox key (docs/RNG.md)
@@ -84,26 +83,29 @@ func (p *StepParams) Check(n int) error {
 	return nil
 }
 
-// Put encodes the parameters into b[:StepParamsSize] (little endian, the layout of
-// step_params.glsl; the reserved words are zero).
+// stepParamsRecord is the StepParamsBuffer block of shaders/include/step_params.glsl.
+type stepParamsRecord struct {
+	SeedLo, SeedHi uint32 // the Philox key
+	Step           uint32
+	SamplePurpose  uint32
+	ConfPurpose    uint32
+	Tau            float32
+	MaskBase       int32
+	A0, A1         uint32
+	Position       uint32
+	FreezeAfterEOA uint32
+	Reserved       [5]uint32
+}
+
+// Put encodes the parameters into b[:StepParamsSize] (the layout of step_params.glsl; the
+// reserved words are zero).
 func (p *StepParams) Put(b []byte) error {
 	if len(b) < StepParamsSize {
 		return fmt.Errorf("step params: %d-byte destination, need %d", len(b), StepParamsSize)
 	}
-	w := [16]uint32{
-		uint32(p.Seed), uint32(p.Seed >> 32), uint32(p.Step), p.SamplePurpose, p.ConfPurpose,
-		math.Float32bits(p.Tau), uint32(int32(p.MaskBase)), uint32(p.A0), uint32(p.A1), uint32(p.Position),
-		b2u(p.FreezeAfterEOA),
-	}
-	for i, x := range w {
-		binary.LittleEndian.PutUint32(b[4*i:], x)
-	}
+	r := stepParamsRecord{SeedLo: uint32(p.Seed), SeedHi: uint32(p.Seed >> 32), Step: uint32(p.Step),
+		SamplePurpose: p.SamplePurpose, ConfPurpose: p.ConfPurpose, Tau: p.Tau, MaskBase: int32(p.MaskBase),
+		A0: uint32(p.A0), A1: uint32(p.A1), Position: uint32(p.Position), FreezeAfterEOA: b2u(p.FreezeAfterEOA)}
+	copy(b, structBytes(&r))
 	return nil
-}
-
-// Bytes is the encoding of Put in a fresh slice.
-func (p *StepParams) Bytes() []byte {
-	b := make([]byte, StepParamsSize)
-	_ = p.Put(b) // cannot fail: b is large enough
-	return b
 }

@@ -38,7 +38,7 @@ func TestStepParamsEncoding(t *testing.T) {
 	if p.Tau != float32(ref.TauAfter(5, 72)) || p.MaskBase != ref.MaskLenBase(70, 5, 72) {
 		t.Fatalf("tau %v base %d", p.Tau, p.MaskBase)
 	}
-	b := p.Bytes()
+	b := smpParamBytes(p)
 	if len(b) != StepParamsSize {
 		t.Fatalf("%d bytes", len(b))
 	}
@@ -49,7 +49,7 @@ func TestStepParamsEncoding(t *testing.T) {
 		}
 	}
 	neg := StepParams{MaskBase: -3}
-	if got := int32(binary.LittleEndian.Uint32(neg.Bytes()[24:])); got != -3 {
+	if got := int32(binary.LittleEndian.Uint32(smpParamBytes(neg)[24:])); got != -3 {
 		t.Fatalf("negative base encoded as %d", got)
 	}
 	if err := p.Put(make([]byte, StepParamsSize-1)); err == nil {

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -29,15 +28,6 @@ func uploadBytes(t testing.TB, dev *vk.Device, b []byte) *vk.Buffer {
 		g.close()
 	})
 	return g.view
-}
-
-// uploadI32 makes a device buffer holding x.
-func uploadI32(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
-	}
-	return uploadBytes(t, dev, b)
 }
 
 // seed gives every test its own random stream.

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"testing"
@@ -10,26 +9,7 @@ import (
 )
 
 // Helpers of the sampling, selection and mask tests (prefixed smp to stay apart from other
-// helpers of the package): int32 buffers and raw-byte buffers.
-
-func smpI32Bytes(x []int32) []byte {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
-	}
-	return b
-}
-
-// smpUploadBytes makes a device buffer holding b, inside guard bands.
-func smpUploadBytes(t testing.TB, dev *vk.Device, b []byte) *vk.Buffer {
-	t.Helper()
-	return uploadBytes(t, dev, b)
-}
-
-func smpUploadInts(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
-	t.Helper()
-	return smpUploadBytes(t, dev, smpI32Bytes(x))
-}
+// helpers of the package).
 
 // smpPoisonedInts makes a device buffer of n int32s holding the poison pattern, which no token id,
 // mask word or flag equals.
@@ -39,25 +19,21 @@ func smpPoisonedInts(t testing.TB, dev *vk.Device, n int) *vk.Buffer {
 	for i := range p {
 		p[i] = int32(poison)
 	}
-	return smpUploadInts(t, dev, p)
+	return uploadI32(t, dev, p)
 }
 
-func smpDownloadInts(t testing.TB, b *vk.Buffer, n int) []int32 {
-	t.Helper()
-	raw := make([]byte, 4*n)
-	if err := b.Read(0, raw); err != nil {
-		t.Fatal(err)
+// smpParamBytes is the encoding of p.
+func smpParamBytes(p StepParams) []byte {
+	b := make([]byte, StepParamsSize)
+	if err := p.Put(b); err != nil {
+		panic(err) // b is large enough
 	}
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
+	return b
 }
 
 func smpWriteParams(t testing.TB, b *vk.Buffer, p StepParams) {
 	t.Helper()
-	if err := b.Write(0, p.Bytes()); err != nil {
+	if err := b.Write(0, smpParamBytes(p)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -25,26 +24,21 @@ func randFloats(r *rand.Rand, n int, scale float64) []float32 {
 	return out
 }
 
-func f32bytes(x []float32) []byte {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return b
-}
-
-func bytesF32(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
 // upload makes a device buffer holding x, inside guard bands (uploadBytes).
 func upload(t testing.TB, dev *vk.Device, x []float32) *vk.Buffer {
 	t.Helper()
-	return uploadBytes(t, dev, f32bytes(x))
+	return uploadWords(t, dev, x, vk.WriteFloat32s)
+}
+
+// uploadWords makes a device buffer holding the 4-byte words x, inside guard bands (uploadBytes),
+// written by write.
+func uploadWords[T int32 | float32](t testing.TB, dev *vk.Device, x []T, write func(*vk.Buffer, int64, []T) error) *vk.Buffer {
+	t.Helper()
+	b := uploadBytes(t, dev, make([]byte, 4*len(x)))
+	if err := write(b, 0, x); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // poisoned makes a device buffer of n float32s filled with the poison pattern.
@@ -59,11 +53,28 @@ func poisoned(t testing.TB, dev *vk.Device, n int) *vk.Buffer {
 
 func download(t testing.TB, b *vk.Buffer, n int) []float32 {
 	t.Helper()
-	raw := make([]byte, 4*n)
-	if err := b.Read(0, raw); err != nil {
+	return downloadWords(t, b, n, vk.ReadFloat32s)
+}
+
+// downloadWords reads the first n 4-byte words of b with read.
+func downloadWords[T int32 | float32](t testing.TB, b *vk.Buffer, n int, read func(*vk.Buffer, int64, []T) error) []T {
+	t.Helper()
+	out := make([]T, n)
+	if err := read(b, 0, out); err != nil {
 		t.Fatal(err)
 	}
-	return bytesF32(raw)
+	return out
+}
+
+// uploadI32 makes a device buffer holding x.
+func uploadI32(t testing.TB, dev *vk.Device, x []int32) *vk.Buffer {
+	t.Helper()
+	return uploadWords(t, dev, x, vk.WriteInt32s)
+}
+
+func downloadI32(t testing.TB, b *vk.Buffer, n int) []int32 {
+	t.Helper()
+	return downloadWords(t, b, n, vk.ReadInt32s)
 }
 
 // bind binds the whole buffer; for a test buffer with guard bands, the band after it too.

@@ -44,10 +44,11 @@ func benchRecord(b *testing.B, dev *vk.Device) {
 	}
 	defer s.Close()
 	push := []byte{0, 4, 0, 0}
+	work := vk.Work{Label: "add", FLOPs: 1024, Bytes: 12 * 1024}
 	batch := func() {
 		s.Reset()
 		for i := 0; i < perBatch; i++ {
-			s.Dispatch(p, 16, 1, 1, push, vk.W(bufs[i%8]), vk.R(bufs[(i+3)%8]))
+			s.Dispatch(p, work, 16, 1, 1, push, vk.W(bufs[i%8]), vk.R(bufs[(i+3)%8]))
 		}
 		if err := s.Record(); err != nil {
 			b.Fatal(err)

@@ -1,103 +1,41 @@
 package vk
 
-/*
-#include "vkc.h"
-*/
-import "C"
-
-import (
-	"strconv"
-	"strings"
-	"unsafe"
-)
-
-// CommandKind is what a recorded command does.
-type CommandKind int
-
-const (
-	CommandDispatch CommandKind = iota
-	CommandCopy
-	CommandFill
-	CommandBarrier
-)
-
-func (k CommandKind) String() string {
-	switch k {
-	case CommandDispatch:
-		return "dispatch"
-	case CommandCopy:
-		return "copy"
-	case CommandFill:
-		return "fill"
-	case CommandBarrier:
-		return "barrier"
-	}
-	return "command(" + strconv.Itoa(int(k)) + ")"
+// Work is the nominal work of one recorded command, stated by the code that records it (for a
+// dispatch, the kernel's Record, beside the push constants it writes), so that a profile divides
+// the command's time by it to get achieved GFLOP/s and GB/s. It stays on the Go side: the command
+// buffer never sees it.
+//
+// FLOPs count a multiply-add as two; Bytes are the minimal traffic: every operand read once and
+// every result written once.
+type Work struct {
+	Label string // the kernel, with the weight dtype where it has one ("matmul q8_0"), or "copy"
+	FLOPs float64
+	Bytes float64
+	// Pairs is set (NQ > 0) for a dispatch whose FLOPs grow with (query, key) pairs, so that a
+	// profile that knows the mask can count only the visible pairs.
+	Pairs PairWork
 }
 
-// Command describes one recorded command of a sequence, so that profiles can say which kernel
-// each timestamp interval belongs to and how much work it did.
-type Command struct {
-	Kind CommandKind
-	// Pipeline is the dispatched shader's name; Spec its specialization constants. Both are empty
-	// for copies and fills, and for a pipeline the device no longer knows.
-	Pipeline string
-	Spec     []uint32
-	Groups   [3]uint32
-	Push     []byte // the push constants as recorded
-	Bytes    int64  // bytes copied or filled
+// PairWork is the extent of an attention dispatch: queries at positions [Q0, Q0+NQ) over keys
+// [0, NK), at FLOPsPerPair each.
+type PairWork struct {
+	Q0, NQ, NK   int
+	FLOPsPerPair float64
 }
 
-// Commands describes the sequence's commands in recording order: Durations()[i] is the time of
-// Commands()[i].
-func (s *Sequence) Commands() []Command {
-	type pipeInfo struct {
-		name string
-		spec []uint32
-	}
-	byHandle := map[uint64]pipeInfo{}
-	s.dev.pipeMu.Lock()
-	for k, p := range s.dev.pipelines {
-		byHandle[p.handle] = pipeInfo{k.name, parseSpec(k.spec)}
-	}
-	s.dev.pipeMu.Unlock()
-	out := make([]Command, len(s.cmds))
-	for i := range s.cmds {
-		c := &s.cmds[i]
-		o := &out[i]
-		switch c.kind {
-		case C.UV_CMD_DISPATCH:
-			o.Kind = CommandDispatch
-			if p, ok := byHandle[uint64(c.pipeline)]; ok {
-				o.Pipeline, o.Spec = p.name, p.spec
+// VisiblePairs counts the (query, key) pairs of the extent that allowed permits.
+func (a PairWork) VisiblePairs(allowed func(q, k int) bool) float64 {
+	n := 0
+	for q := a.Q0; q < a.Q0+a.NQ; q++ {
+		for k := 0; k < a.NK; k++ {
+			if allowed(q, k) {
+				n++
 			}
-			o.Groups = [3]uint32{uint32(c.groups[0]), uint32(c.groups[1]), uint32(c.groups[2])}
-			o.Push = C.GoBytes(unsafe.Pointer(&c.push[0]), C.int(c.push_size))
-		case C.UV_CMD_COPY:
-			o.Kind, o.Bytes = CommandCopy, int64(c.rng[0])
-		case C.UV_CMD_FILL:
-			o.Kind, o.Bytes = CommandFill, int64(c.rng[0])
-		default:
-			o.Kind = CommandBarrier
 		}
 	}
-	return out
+	return float64(n)
 }
 
-// parseSpec recovers the specialization constants from a pipeline key, which Device.Pipeline
-// writes as fmt.Sprint(spec, ...): "[a b c] ...".
-func parseSpec(key string) []uint32 {
-	end := strings.IndexByte(key, ']')
-	if !strings.HasPrefix(key, "[") || end < 0 {
-		return nil
-	}
-	var out []uint32
-	for _, f := range strings.Fields(key[1:end]) {
-		v, err := strconv.ParseUint(f, 10, 32)
-		if err != nil {
-			return nil
-		}
-		out = append(out, uint32(v))
-	}
-	return out
-}
+// Work describes the sequence's commands in recording order: Durations()[i] is the time of
+// Work()[i]. The slice is the sequence's own until the next Reset.
+func (s *Sequence) Work() []Work { return s.work }

@@ -52,11 +52,11 @@ func TestFaultFromEnvironment(t *testing.T) {
 			return err
 		}
 		defer s.Close()
-		bd, err := b.Bind(0, 64)
+		lo, err := b.Bind(0, 32)
 		if err != nil {
 			return err
 		}
-		s.Fill(bd, 7)
+		s.Copy(lo, vk.Binding{Buf: lo.Buf, Off: 32, Size: 32})
 		return s.Run()
 	}
 	if err := run(d); err != nil {

@@ -31,6 +31,7 @@ type Sequence struct {
 	pool, cb, fence, qp uint64
 	qpSize              int
 	cmds                []C.uv_cmd
+	work                []Work // work[i] is what cmds[i] does, for profiles
 	written, read       []uint64
 	dirty               bool
 	// Timing, when set before recording, writes a timestamp after every command.
@@ -58,6 +59,7 @@ func (s *Sequence) Len() int { return len(s.cmds) }
 // Reset empties the sequence, keeping its memory.
 func (s *Sequence) Reset() {
 	s.cmds = s.cmds[:0]
+	s.work = s.work[:0]
 	s.written = s.written[:0]
 	s.read = s.read[:0]
 	s.dirty = true
@@ -108,8 +110,9 @@ func (s *Sequence) push(c *C.uv_cmd, acc []Access) {
 	s.dirty = true
 }
 
-// next returns a zeroed command at the end of the list, reusing capacity.
-func (s *Sequence) next() *C.uv_cmd {
+// next returns a zeroed command at the end of the list, doing w, reusing capacity.
+func (s *Sequence) next(w Work) *C.uv_cmd {
+	s.work = append(s.work, w)
 	if len(s.cmds) < cap(s.cmds) {
 		s.cmds = s.cmds[:len(s.cmds)+1]
 		c := &s.cmds[len(s.cmds)-1]
@@ -120,13 +123,14 @@ func (s *Sequence) next() *C.uv_cmd {
 	return &s.cmds[len(s.cmds)-1]
 }
 
-// Dispatch adds a dispatch of p over groups, with push constants and the buffers in binding order.
-func (s *Sequence) Dispatch(p *Pipeline, gx, gy, gz uint32, push []byte, binds ...Access) {
+// Dispatch adds a dispatch of p over groups doing w, with push constants and the buffers in
+// binding order.
+func (s *Sequence) Dispatch(p *Pipeline, w Work, gx, gy, gz uint32, push []byte, binds ...Access) {
 	if len(binds) != p.NBind || len(push) > p.PushSize {
 		panic(fmt.Sprintf("vk: dispatch of %s with %d bindings and %d push bytes (pipeline has %d and %d)",
 			p.Name, len(binds), len(push), p.NBind, p.PushSize))
 	}
-	c := s.next()
+	c := s.next(w)
 	c.kind = C.UV_CMD_DISPATCH
 	c.pipeline = C.uint64_t(p.handle)
 	c.layout = C.uint64_t(p.layout)
@@ -142,22 +146,13 @@ func (s *Sequence) Dispatch(p *Pipeline, gx, gy, gz uint32, push []byte, binds .
 	s.push(c, binds)
 }
 
-// Copy adds a buffer-to-buffer copy of src.Size bytes.
+// Copy adds a buffer-to-buffer copy of src.Size bytes: each byte read once and written once.
 func (s *Sequence) Copy(src, dst Binding) {
-	c := s.next()
+	c := s.next(Work{Label: "copy", Bytes: 2 * float64(src.Size)})
 	c.kind = C.UV_CMD_COPY
 	c.buf[0], c.off[0], c.rng[0] = C.uint64_t(src.Buf), C.uint64_t(src.Off), C.uint64_t(src.Size)
 	c.buf[1], c.off[1] = C.uint64_t(dst.Buf), C.uint64_t(dst.Off)
 	s.push(c, []Access{R(src), W(dst)})
-}
-
-// Fill sets every 32-bit word of dst (Size a multiple of 4) to word.
-func (s *Sequence) Fill(dst Binding, word uint32) {
-	c := s.next()
-	c.kind = C.UV_CMD_FILL
-	c.buf[0], c.off[0], c.rng[0] = C.uint64_t(dst.Buf), C.uint64_t(dst.Off), C.uint64_t(dst.Size)
-	*(*uint32)(unsafe.Pointer(&c.push[0])) = word
-	s.push(c, []Access{W(dst)})
 }
 
 // Record records the commands into the command buffer: one cgo call for the whole list.

@@ -60,23 +60,12 @@ func TestValidationGateCatchesErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	buf, err := dev.NewBuffer(256, vk.DeviceLocal, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf, p, s := addFixture(t, dev, 256)
 	defer buf.Close()
-	p, err := dev.Pipeline("add", shaders.MustSPIRV("add"), []uint32{64}, 2, 4, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := dev.NewSequence()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	good, _ := buf.All()
 	bad := vk.Binding{Buf: good.Buf, Off: 128, Size: 4096} // runs past the 256-byte buffer
-	s.Dispatch(p, 1, 1, 1, []byte{1, 0, 0, 0}, vk.W(good), vk.R(bad))
+	s.Dispatch(p, vk.Work{Label: "add"}, 1, 1, 1, []byte{1, 0, 0, 0}, vk.W(good), vk.R(bad))
 	before := dev.Instance().MessageCount()
 	if err := s.Record(); err != nil {
 		t.Fatal(err)
@@ -223,7 +212,7 @@ func TestOpenCloseLeaks(t *testing.T) {
 		}
 		s, _ := dev.NewSequence()
 		bd, _ := b.All()
-		s.Dispatch(p, 1, 1, 1, []byte{16, 0, 0, 0}, vk.W(bd), vk.R(bd))
+		s.Dispatch(p, vk.Work{Label: "add"}, 1, 1, 1, []byte{16, 0, 0, 0}, vk.W(bd), vk.R(bd))
 		if err := s.Run(); err != nil {
 			t.Fatal(err)
 		}

@@ -311,7 +311,7 @@ static void coopmat_enable(uv_instance *in, VkPhysicalDevice p, VkPhysicalDevice
 	X(DestroyPipelineCache) X(CreateCommandPool) X(DestroyCommandPool) X(AllocateCommandBuffers) \
 	X(FreeCommandBuffers) X(BeginCommandBuffer) X(EndCommandBuffer) X(ResetCommandBuffer) \
 	X(CmdBindPipeline) X(CmdPushConstants) X(CmdPushDescriptorSetKHR) X(CmdDispatch) \
-	X(CmdPipelineBarrier) X(CmdCopyBuffer) X(CmdFillBuffer) X(CmdWriteTimestamp) X(CmdResetQueryPool) \
+	X(CmdPipelineBarrier) X(CmdCopyBuffer) X(CmdWriteTimestamp) X(CmdResetQueryPool) \
 	X(CreateQueryPool) X(DestroyQueryPool) X(GetQueryPoolResults) X(CreateFence) X(DestroyFence) \
 	X(WaitForFences) X(ResetFences) X(QueueSubmit) X(DeviceWaitIdle)
 
@@ -724,12 +724,6 @@ int uv_record(uv_device *d, uint64_t cb, const uv_cmd *cmds, uint32_t n, uint64_
 		case UV_CMD_COPY: {
 			VkBufferCopy bc = {k->off[0], k->off[1], k->rng[0]};
 			d->CmdCopyBuffer(c, (VkBuffer)k->buf[0], (VkBuffer)k->buf[1], 1, &bc);
-			break;
-		}
-		case UV_CMD_FILL: {
-			uint32_t word;
-			memcpy(&word, k->push, 4);
-			d->CmdFillBuffer(c, (VkBuffer)k->buf[0], k->off[0], k->rng[0], word);
 			break;
 		}
 		default:

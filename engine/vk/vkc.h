@@ -12,11 +12,11 @@
 #define UV_MAX_BINDINGS 12
 #define UV_MAX_PUSH 128
 
-enum { UV_CMD_DISPATCH = 0, UV_CMD_COPY = 1, UV_CMD_FILL = 2, UV_CMD_BARRIER = 3 };
+enum { UV_CMD_DISPATCH = 0, UV_CMD_COPY = 1 };
 enum { UV_FLAG_BARRIER_BEFORE = 1, UV_FLAG_TIMESTAMP_AFTER = 2 };
 
 // One recorded command. For UV_CMD_COPY buf[0]/off[0] is the source, buf[1]/off[1] the destination
-// and rng[0] the size; for UV_CMD_FILL buf[0]/off[0]/rng[0] is the region and push[0..3] the word.
+// and rng[0] the size.
 typedef struct {
 	uint32_t kind;
 	uint32_t flags;

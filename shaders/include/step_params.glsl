@@ -1,6 +1,6 @@
 // The per-step parameters of the decoding loop, written by the host into a small storage buffer
 // before each submission so that one recorded command buffer serves every step and every seed.
-// Layout: 16 words (64 bytes), engine/gpu.StepParams and its Bytes() write exactly this.
+// Layout: 16 words (64 bytes), engine/gpu.StepParams.Put writes exactly this (stepParamsRecord).
 #ifndef UDVLA_STEP_PARAMS_GLSL
 #define UDVLA_STEP_PARAMS_GLSL
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -283,35 +282,36 @@ func (sh *opShape) f32(bufs *buffers, n, width int) (vk.Binding, error) {
 	for i := range v {
 		v[i] = float32(sh.rng.NormFloat64())
 	}
-	return sh.upload(bufs, f32bytes(v), int64(width)*4)
-}
-
-func (sh *opShape) upload(bufs *buffers, raw []byte, unit int64) (vk.Binding, error) {
-	b, err := sh.dev.NewBuffer(int64(len(raw)), vk.DeviceLocal, unit)
+	b, err := sh.newBuffer(bufs, 4*int64(n), int64(width)*4)
 	if err != nil {
 		return vk.Binding{}, err
 	}
-	*bufs = append(*bufs, b)
-	if err := b.Write(0, raw); err != nil {
+	if err := vk.WriteFloat32s(b, 0, v); err != nil {
 		return vk.Binding{}, err
 	}
-	return b.Bind(0, int64(len(raw)))
+	return b.Bind(0, 4*int64(n))
 }
 
-func f32bytes(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+// i32 makes a buffer holding v, bound whole.
+func (sh *opShape) i32(bufs *buffers, v []int32) (vk.Binding, error) {
+	b, err := sh.newBuffer(bufs, 4*int64(len(v)), 0)
+	if err != nil {
+		return vk.Binding{}, err
 	}
-	return b
+	if err := vk.WriteInt32s(b, 0, v); err != nil {
+		return vk.Binding{}, err
+	}
+	return b.Bind(0, 4*int64(len(v)))
 }
 
-func i32bytes(v []int32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(x))
+// newBuffer makes a device buffer of size bytes that bufs closes.
+func (sh *opShape) newBuffer(bufs *buffers, size, unit int64) (*vk.Buffer, error) {
+	b, err := sh.dev.NewBuffer(size, vk.DeviceLocal, unit)
+	if err != nil {
+		return nil, err
 	}
-	return b
+	*bufs = append(*bufs, b)
+	return b, nil
 }
 
 // measure records one case, runs it until minTime has passed (at least 3 and at most maxReps
@@ -355,13 +355,12 @@ func (sh *opShape) measure(kernel, shape string, params map[string]int, allowed 
 		times = append(times, float64(sum)/1e3)
 	}
 	o := opReport{Kernel: kernel, Shape: shape, Params: params, Reps: len(times), TimeUS: summarise(times)}
-	for _, c := range s.Commands() {
-		w := gpu.WorkOf(c)
-		if w.Attention != nil && allowed != nil {
-			w.FLOPs = w.Attention.FLOPsPerPair * w.Attention.VisiblePairs(allowed)
+	for _, w := range s.Work() {
+		if w.Pairs.NQ > 0 && allowed != nil {
+			w.FLOPs = w.Pairs.FLOPsPerPair * w.Pairs.VisiblePairs(allowed)
 		}
-		if strings.HasPrefix(w.Kernel, "matmul") || strings.HasPrefix(w.Kernel, "attention") || w.Kernel == "rmsnorm" || w.Kernel == "rope" || w.Kernel == "silu_mul" {
-			o.Kernel = w.Kernel
+		if strings.HasPrefix(w.Label, "matmul") || strings.HasPrefix(w.Label, "attention") || w.Label == "rmsnorm" || w.Label == "rope" || w.Label == "silu_mul" {
+			o.Kernel = w.Label
 		}
 		o.FLOPs += w.FLOPs
 		o.Bytes += w.Bytes
@@ -411,7 +410,7 @@ func (sh *opShape) matmul(dt quant.DType, name string, rows, cols, subset int) e
 		for i := range ids {
 			ids[i] = int32(int64(i) * int64(rows) / int64(subset))
 		}
-		if rowsB, err = sh.upload(&bufs, i32bytes(ids), 0); err != nil {
+		if rowsB, err = sh.i32(&bufs, ids); err != nil {
 			return err
 		}
 	}
@@ -479,7 +478,7 @@ func (sh *opShape) attention(n int) error {
 	if err != nil {
 		return err
 	}
-	mb, err := sh.upload(&bufs, i32bytes(words), 0)
+	mb, err := sh.i32(&bufs, words)
 	if err != nil {
 		return err
 	}
@@ -525,7 +524,7 @@ func (sh *opShape) rope(n int) error {
 	for i := range pos {
 		pos[i] = int32(sh.prefix + i)
 	}
-	pb, err := sh.upload(&bufs, i32bytes(pos), 0)
+	pb, err := sh.i32(&bufs, pos)
 	if err != nil {
 		return err
 	}

@@ -92,10 +92,9 @@ func writeF32(path string, v []float32) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	var b [4]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		w.Write(b[:])
+	if err := binary.Write(w, binary.LittleEndian, v); err != nil {
+		f.Close()
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -51,13 +49,6 @@ func runSmoke(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	enc := func(v []float32) []byte {
-		b := make([]byte, 4*len(v))
-		for i, f := range v {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-		}
-		return b
-	}
 	xb, err := dev.NewBuffer(int64(4**n), vk.DeviceLocal, 0)
 	if err != nil {
 		return err
@@ -68,10 +59,10 @@ func runSmoke(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	if err := xb.Write(0, enc(x)); err != nil {
+	if err := vk.WriteFloat32s(xb, 0, x); err != nil {
 		return err
 	}
-	if err := db.Write(0, enc(d)); err != nil {
+	if err := vk.WriteFloat32s(db, 0, d); err != nil {
 		return err
 	}
 	s, err := dev.NewSequence()
@@ -92,12 +83,12 @@ func runSmoke(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := s.Run(); err != nil {
 		return err
 	}
-	raw := make([]byte, 4**n)
-	if err := xb.Read(0, raw); err != nil {
+	got := make([]float32, *n)
+	if err := vk.ReadFloat32s(xb, 0, got); err != nil {
 		return err
 	}
 	for i := range want {
-		if got := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])); got != want[i] {
+		if got := got[i]; got != want[i] {
 			return fmt.Errorf("element %d: device gave %g, reference %g", i, got, want[i])
 		}
 	}

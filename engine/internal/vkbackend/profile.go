@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/internal/decode"
 	"github.com/udvla/udvla/engine/seq"
 	"github.com/udvla/udvla/engine/vk"
@@ -34,7 +33,7 @@ func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, 
 		return nil, err
 	}
 	acc := func() kernelAcc {
-		return kernelAcc{mask: m, pairs: map[gpu.AttentionWork]float64{}, sums: decode.KernelSums{}}
+		return kernelAcc{mask: m, pairs: map[vk.PairWork]float64{}, sums: decode.KernelSums{}}
 	}
 	var prof []decode.Phase
 	add := func(name string, runs int, seqs ...*vk.Sequence) error {
@@ -91,7 +90,7 @@ func (b *Backend) Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, 
 // kernelAcc sums kernel times by kernel name; with a mask, attention counts visible pairs only.
 type kernelAcc struct {
 	mask  *seq.Mask
-	pairs map[gpu.AttentionWork]float64 // visible pairs by dispatch extent
+	pairs map[vk.PairWork]float64 // visible pairs by dispatch extent
 	sums  decode.KernelSums
 }
 
@@ -104,22 +103,21 @@ func (a kernelAcc) addSequence(s *vk.Sequence, runs int) error {
 	if err != nil {
 		return err
 	}
-	cmds := s.Commands()
-	if len(durs) != len(cmds) {
+	works := s.Work()
+	if len(durs) != len(works) {
 		return ErrNoTimestamps
 	}
 	r := float64(runs)
-	for i, c := range cmds {
-		w := gpu.WorkOf(c)
-		if at := w.Attention; at != nil && a.mask != nil && at.Q0+at.NQ <= a.mask.Len() && at.NK <= a.mask.Len() {
-			p, ok := a.pairs[*at]
+	for i, w := range works {
+		if at := w.Pairs; at.NQ > 0 && a.mask != nil && at.Q0+at.NQ <= a.mask.Len() && at.NK <= a.mask.Len() {
+			p, ok := a.pairs[at]
 			if !ok {
 				p = at.VisiblePairs(a.mask.Allowed)
-				a.pairs[*at] = p
+				a.pairs[at] = p
 			}
 			w.FLOPs = p * at.FLOPsPerPair
 		}
-		a.sums.Add(decode.KernelTime{Kernel: w.Kernel, Dispatches: runs, Time: time.Duration(r * float64(durs[i])),
+		a.sums.Add(decode.KernelTime{Kernel: w.Label, Dispatches: runs, Time: time.Duration(r * float64(durs[i])),
 			FLOPs: r * w.FLOPs, Bytes: r * w.Bytes})
 	}
 	return nil
