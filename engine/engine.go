@@ -89,6 +89,10 @@ type Options struct {
 	// (InstructionLimitError names the limit: gpu.MaxTokens less BOS, the camera blocks and the
 	// region). Logits takes longer sequences: it grows the buffers when it needs to.
 	MaxInstruction int
+	// Kernels overrides the device's kernel table per op family, as "family=variant,..."
+	// (engine/gpu/kernels.go; empty takes UDVLA_KERNELS, else the table's choice). An unknown
+	// variant, or one the device cannot run, fails Open.
+	Kernels string
 }
 
 // Request is one control step. A JD3P request whose context has a deadline decodes anytime:
@@ -225,7 +229,7 @@ func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
 		e.be, err = newRefBackend(f)
 	case BackendVulkan:
 		e.be, err = vkbackend.Open(f, vkbackend.Options{Device: e.opts.Device, Validate: e.opts.Validate,
-			MaxInstruction: e.opts.MaxInstruction, Header: e.header})
+			Kernels: e.opts.Kernels, MaxInstruction: e.opts.MaxInstruction, Header: e.header})
 	default:
 		err = fmt.Errorf("udvla: unknown backend %d", opts.Backend)
 	}

@@ -72,6 +72,15 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	return a, nil
 }
 
+// Variant names the kernel the attention runs: the table's choice, or the scalar kernel where the
+// head dim rules the subgroup one out.
+func (at *Attention) Variant() string {
+	if at.fast != nil {
+		return AttentionSubgroup
+	}
+	return AttentionScalar
+}
+
 // AttentionArgs are the operands of one attention dispatch. Strides count floats between rows;
 // zero means dense (Heads*HeadDim for Q and Out, KVHeads*HeadDim for K and V).
 type AttentionArgs struct {

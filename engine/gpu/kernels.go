@@ -116,6 +116,34 @@ func KernelsFor(dev *vk.Device) (Kernels, error) {
 // OverrideKernels applies an override "family=variant,..." (e.g. "matmul=subgroup") to k. An
 // unknown family or variant, or one the device cannot run, is an error naming the choices.
 func OverrideKernels(k Kernels, info vk.DeviceInfo, spec string) (Kernels, error) {
+	items, err := parseKernels(spec)
+	if err != nil {
+		return k, err
+	}
+	for _, it := range items {
+		if !it.row.runs(info) {
+			return k, fmt.Errorf("kernels %q: %s cannot run on %s (subgroup %d)", it.item, it.row.variant, info.Name, info.SubgroupSize)
+		}
+		*k.field(it.family) = it.row.variant
+	}
+	return k, nil
+}
+
+// CheckKernels checks an override's syntax and names without a device (whether the device can
+// run the variants is OverrideKernels' check).
+func CheckKernels(spec string) error {
+	_, err := parseKernels(spec)
+	return err
+}
+
+type kernelItem struct {
+	item, family string
+	row          kernelRow
+}
+
+// parseKernels reads "family=variant,..." into rows of the table.
+func parseKernels(spec string) ([]kernelItem, error) {
+	var out []kernelItem
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -124,26 +152,21 @@ func OverrideKernels(k Kernels, info vk.DeviceInfo, spec string) (Kernels, error
 		family, variant, ok := strings.Cut(item, "=")
 		rows, known := kernelTable[family]
 		if !ok || !known {
-			return k, fmt.Errorf("kernels %q: want family=variant with a family of %s", item, strings.Join(KernelFamilies(), ", "))
+			return nil, fmt.Errorf("kernels %q: want family=variant with a family of %s", item, strings.Join(KernelFamilies(), ", "))
 		}
 		var names []string
 		found := false
 		for _, r := range rows {
 			names = append(names, r.variant)
-			if r.variant != variant {
-				continue
+			if r.variant == variant {
+				out, found = append(out, kernelItem{item, family, r}), true
 			}
-			if !r.runs(info) {
-				return k, fmt.Errorf("kernels %q: %s cannot run on %s (subgroup %d)", item, variant, info.Name, info.SubgroupSize)
-			}
-			found = true
 		}
 		if !found {
-			return k, fmt.Errorf("kernels %q: %s has the variants %s", item, family, strings.Join(names, ", "))
+			return nil, fmt.Errorf("kernels %q: %s has the variants %s", item, family, strings.Join(names, ", "))
 		}
-		*k.field(family) = variant
 	}
-	return k, nil
+	return out, nil
 }
 
 // KernelFamilies lists the op families of the table.

@@ -79,12 +79,16 @@ type Backend struct {
 	// a readback the decoding loop otherwise never does.
 	trace  bool
 	states [][]int32
+
+	// kernels names the variant of each op family the pipelines were built from.
+	kernels gpu.Kernels
 }
 
 // Options configure Open.
 type Options struct {
 	Device         string // a device index or name substring; empty takes UDVLA_DEVICE, else the best
 	Validate       bool   // the Khronos validation layer
+	Kernels        string // the kernel table's overrides, "family=variant,..." (vk.Options.Kernels)
 	MaxInstruction int    // sizes the buffers with decode.SequenceLimits
 	Header         func(h, w int) []int32
 }
@@ -93,7 +97,8 @@ type Options struct {
 // request the options allow.
 func Open(f *model.File, opts Options) (_ *Backend, err error) {
 	// vk.Open applies UDVLA_VALIDATE, and UDVLA_DEVICE when no device is named
-	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate}
+	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate,
+		Kernels: opts.Kernels}
 	dev, err := vk.Open(vo)
 	if err != nil {
 		return nil, err
@@ -140,6 +145,9 @@ func (b *Backend) Name() string { return "vulkan: " + b.dev.Info.Name }
 
 func (b *Backend) makeKernels() (err error) {
 	a, dev, k := b.a, b.dev, &b.k
+	if b.kernels, err = gpu.KernelsFor(dev); err != nil {
+		return err
+	}
 	if k.embed, err = gpu.NewEmbed(dev); err != nil {
 		return err
 	}
@@ -152,6 +160,7 @@ func (b *Backend) makeKernels() (err error) {
 	if k.attn, err = gpu.NewAttention(dev, gpu.AttentionShape{Heads: a.Heads, KVHeads: a.KVHeads, HeadDim: a.HeadDim}); err != nil {
 		return err
 	}
+	b.kernels.Attention = k.attn.Variant() // a head dim the chosen variant cannot take falls back
 	if k.silu, err = gpu.NewSiLUMul(dev); err != nil {
 		return err
 	}
@@ -311,3 +320,6 @@ func (b *Backend) ValidationMessages() (uint64, []string) {
 	in := b.dev.Instance()
 	return in.MessageCount(), in.Messages(0)
 }
+
+// Kernels names the variant of each op family the pipelines were built from.
+func (b *Backend) Kernels() gpu.Kernels { return b.kernels }
