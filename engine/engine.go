@@ -212,6 +212,10 @@ func Open(path string, opts Options) (*Engine, error) {
 // OpenFile prepares the backend on a model file already opened. The engine owns f from then on:
 // Close closes it, and so does OpenFile when it fails.
 func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
+	if !f.Config.HasLM() {
+		f.Close()
+		return nil, fmt.Errorf("udvla: the model file holds a vision tokenizer alone, no language model to run")
+	}
 	e = &Engine{file: f, cfg: &f.Config, opts: opts}
 	if e.opts.MaxInstruction <= 0 {
 		e.opts.MaxInstruction = 128

@@ -4,11 +4,13 @@
 #   shaders/spv/*.spv                         glslc and spirv-val (shaders/build.sh)
 #   engine/model/fb/*.go                      flatc from engine/model/schema/udvla.fbs (schema/generate.sh)
 #   testdata/tiny.udvla                       the tiny random model (udvla random --tiny)
+#   testdata/tiny_vq.udvla                    the tiny vision tokenizer alone (udvla random --tiny-vq)
 #   engine/model/testdata/fuzz/FuzzOpen/seed* FuzzOpen's seed files (the fuzzer's finds beside them stay)
 #   engine/ref/testdata/mask_len_f32.txt      the release's float32 mask lengths (python3, standard library)
 #   engine/textok/testdata/nfc_vectors.json   Python's NFC of the tokenizer's test texts (python3 unicodedata)
 # Not here: testdata/frames/vectors.json needs Pillow (python3-pil), which the build does not
-# install; run testdata/frames/gen_vectors.py by hand when the frame code changes.
+# install; run testdata/frames/gen_vectors.py by hand when the frame code changes. Likewise
+# testdata/vq/vectors.json needs PyTorch (python3-torch): run testdata/vq/gen_vectors.py by hand.
 # `go generate ./...` runs this script (tools/generate.go).
 #
 # With --check, generation must leave the working tree as it found it, tracked and untracked
@@ -37,6 +39,8 @@ echo "generate: FlatBuffers code" >&2
 bash engine/model/schema/generate.sh
 echo "generate: testdata/tiny.udvla" >&2
 go run ./tools/udvla random --tiny --fast-root testdata/fast --out testdata/tiny.udvla
+echo "generate: testdata/tiny_vq.udvla" >&2
+go run ./tools/udvla random --tiny-vq --out testdata/tiny_vq.udvla
 echo "generate: FuzzOpen seeds" >&2
 UDVLA_WRITE_FUZZ_SEEDS=1 go test -count=1 -run '^TestFuzzSeedCorpus$' ./engine/model >/dev/null
 echo "generate: Python vectors" >&2

@@ -48,7 +48,19 @@ const (
 	AttentionSubgroup = "subgroup"
 	// AttentionScalar is shaders/attention_scalar.comp: any head dim, no subgroup operations.
 	AttentionScalar = "scalar"
+	// AttentionFlash is shaders/attention_flash.comp: a tile of queries per workgroup, K/V tiles
+	// staged in shared memory, tiles the mask hides skipped, fp32 products per invocation.
+	AttentionFlash = "flash"
+	// AttentionFlashNV is the same source with Q·Kᵀ and P·V on NV cooperative matrices (fp16
+	// operands, fp32 accumulation): devices that report a 16×16×16 fp16 shape.
+	AttentionFlashNV = "flash-nv"
+	// AttentionFlashEmu is the NV build with the cooperative multiply in plain arithmetic: it
+	// tests the tile logic of flash-nv on any device (tests and benchmarks only).
+	AttentionFlashEmu = "flash-emu"
 )
+
+// flashNV: the 16×16×16 fp16 fragments of shaders/attention_flash_nv.comp.
+func flashNV(d vk.DeviceInfo) bool { return coopMatHas(d, "f16", "f32", 16) }
 
 // kernelRow is one row of the table: a variant and the device facts it needs.
 type kernelRow struct {
@@ -77,9 +89,19 @@ var kernelTable = map[string][]kernelRow{
 		{MatmulInt8NV, runsInt8NV, never},
 		{MatmulInt8Emu, runsInt8Emu, never},
 	},
+	// flash-nv first where tensor cores exist: its products run at the fp16 matrix rate, several
+	// times the fp32 rate that bounds the SIMT kernels. Then flash on GPUs: the subgroup kernel
+	// keeps a query and an output row padded to 4 dims per lane (2×128 floats per invocation at a
+	// subgroup of 32, 2×256 at 64) plus a partial per lane, beyond the 255 registers of an
+	// invocation, so it spills in its key loop; the flash kernel keeps its rows in shared memory
+	// and a few registers per invocation (docs/PERFORMANCE.md, flash attention). CPU devices keep
+	// the subgroup kernel, which is 15-20x faster there than the flash kernel.
 	"attention": {
+		{AttentionFlashNV, flashNV, func(d vk.DeviceInfo) bool { return flashNV(d) && gpu(d) }},
+		{AttentionFlash, always, gpu},
 		{AttentionSubgroup, always, always},
 		{AttentionScalar, always, always},
+		{AttentionFlashEmu, always, never},
 	},
 }
 

@@ -187,6 +187,7 @@ type Config struct {
 	Decoding *Decoding // nil when Vocab is nil
 	Fast     *Fast     // nil when no FAST tokenizer was packed
 	TextBPE  []byte    // tiktoken-style "base64 rank" lines, nil when not packed
+	VQ       *VQConfig // the vision tokenizer, nil when not packed
 }
 
 // Tensor names of the Llama backbone. Per-layer names take the layer index.

@@ -22,6 +22,8 @@ func FuzzOpen(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
+	vcfg, vdir, vdata := vqModelParts(f) // a vision tokenizer alone (too large for the corpus files)
+	f.Add(modeltest.EncodeModel(f, vcfg, vdir, vdata, -1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		before, beforeParse := model.AccessorPanics.Load(), model.ParsePanics.Load()
 		for _, b := range [][]byte{data, modeltest.FixHeaderCRC(data)} {

@@ -32,14 +32,19 @@ func readHeader(hb []byte) (h *header, err error) {
 	}()
 	root := fb.GetSizePrefixedRootAsHeader(hb, 0)
 	h = &header{version: root.Version(), cfg: &Config{}}
-	a := root.Arch(nil)
-	if a == nil {
-		return nil, fmt.Errorf("header: no architecture")
+	if q := root.Vq(nil); q != nil {
+		h.cfg.VQ = readVQ(q)
 	}
-	h.cfg.Arch = Arch{
-		Layers: int(a.Layers()), Hidden: int(a.Hidden()), Heads: int(a.Heads()), KVHeads: int(a.KvHeads()),
-		HeadDim: int(a.HeadDim()), FFN: int(a.Ffn()), Vocab: int(a.Vocab()),
-		RopeTheta: a.RopeTheta(), RMSEps: a.RmsEps(),
+	a := root.Arch(nil)
+	if a == nil && h.cfg.VQ == nil {
+		return nil, fmt.Errorf("header: no architecture and no VQ model")
+	}
+	if a != nil {
+		h.cfg.Arch = Arch{
+			Layers: int(a.Layers()), Hidden: int(a.Hidden()), Heads: int(a.Heads()), KVHeads: int(a.KvHeads()),
+			HeadDim: int(a.HeadDim()), FFN: int(a.Ffn()), Vocab: int(a.Vocab()),
+			RopeTheta: a.RopeTheta(), RMSEps: a.RmsEps(),
+		}
 	}
 	if v := root.Vocab(nil); v != nil {
 		if h.cfg.Vocab, err = readVocab(v); err != nil {

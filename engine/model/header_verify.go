@@ -88,7 +88,8 @@ var (
 		{name: "fast", kind: kTable, table: fastSpec},
 		{name: "text_bpe", kind: kVector, size: 1},
 		{name: "tensors", kind: kTableVector, table: tensorSpec},
-		{name: "data", kind: kStruct, size: 16}}}
+		{name: "data", kind: kStruct, size: 16},
+		{name: "vq", kind: kTable, table: vqSpec}}}
 )
 
 // verifier checks a FlatBuffer buf whose bytes before lo are not part of it (the size prefix).

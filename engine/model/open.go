@@ -119,7 +119,7 @@ func parse(data []byte) (f *File, err error) {
 	if err := h.cfg.Validate(); err != nil {
 		return nil, err
 	}
-	byName, err := checkDirectory(h.cfg.Arch, h.dir, dataOff, size)
+	byName, err := checkDirectory(h.cfg, h.dir, dataOff, size)
 	if err != nil {
 		return nil, err
 	}
@@ -156,16 +156,13 @@ func checkPadding(data []byte, dir []TensorInfo) error {
 	return nil
 }
 
-// checkDirectory checks the tensor directory against the architecture and the data section
-// [dataOff, size), and indexes it by name.
-func checkDirectory(a Arch, dir []TensorInfo, dataOff, size int64) (map[string]int, error) {
-	want := map[string]bool{}
-	for _, name := range a.TensorNames() {
-		want[name] = true
-	}
+// checkDirectory checks the tensor directory against the configuration (the architecture and
+// the vision tokenizer) and the data section [dataOff, size), and indexes it by name.
+func checkDirectory(c *Config, dir []TensorInfo, dataOff, size int64) (map[string]int, error) {
+	want := c.TensorShapes()
 	byName := make(map[string]int, len(dir))
 	for i, t := range dir { // names first: a duplicate is reported as one, not as a wrong shape
-		if !want[t.Name] {
+		if want[t.Name] == nil {
 			return nil, fmt.Errorf("tensor %d: %q is not a tensor of this architecture", i, t.Name)
 		}
 		if _, dup := byName[t.Name]; dup {
@@ -174,7 +171,7 @@ func checkDirectory(a Arch, dir []TensorInfo, dataOff, size int64) (map[string]i
 		byName[t.Name] = i
 	}
 	for _, t := range dir {
-		shape, _ := a.TensorShape(t.Name)
+		shape := want[t.Name]
 		if !sameShape(shape, t.Shape) {
 			return nil, fmt.Errorf("tensor %q has shape %v, the architecture implies %v", t.Name, t.Shape, shape)
 		}
@@ -183,6 +180,9 @@ func checkDirectory(a Arch, dir []TensorInfo, dataOff, size int64) (map[string]i
 		}
 		n, err := TensorBytes(t.DType, t.Shape)
 		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+		}
+		if err := CheckVQDType(t.DType); isVQTensor(t.Name) && err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 		}
 		if t.Length != n {
@@ -195,7 +195,7 @@ func checkDirectory(a Arch, dir []TensorInfo, dataOff, size int64) (map[string]i
 			return nil, fmt.Errorf("tensor %q: [%d, %d) lies outside the data section [%d, %d)", t.Name, t.Offset, t.Offset+t.Length, dataOff, size)
 		}
 	}
-	for _, name := range a.TensorNames() {
+	for _, name := range c.TensorNames() {
 		if _, ok := byName[name]; !ok {
 			return nil, fmt.Errorf("tensor %q is missing", name)
 		}

@@ -20,6 +20,14 @@ const (
 // Validate checks a configuration as the loader does: the architecture, the vocabulary layout
 // against the vocabulary size, the decoding defaults against the layout, and the FAST tokenizer.
 func (c *Config) Validate() error {
+	if c.VQ != nil {
+		if err := c.VQ.Validate(); err != nil {
+			return err
+		}
+		if !c.HasLM() {
+			return c.validateVQAlone()
+		}
+	}
 	if err := c.Arch.Validate(); err != nil {
 		return err
 	}

@@ -34,11 +34,12 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	preset := fs.String("preset", "", "benchmark preset: calvin, libero or bridge (fixes cameras, steps, L_a, action chunk, header ids and gripper threshold)")
 	fastRoot := fs.String("fast-root", "", "with --preset and no --fast: directory holding the FAST tokenizers and norm stats (as testdata/fast); the preset picks its files")
 	mask := fs.String("mask", "model", "the model's mask rule: model (from config.json: release for use_blockwise_attn_mask, causal when it sets no mask flag), release, paper or causal")
+	vqDir := fs.String("vq", "", "Emu3 vision tokenizer checkpoint directory (config.json and safetensors) to pack; alone without --hf")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *hf == "" || *out == "" || fs.NArg() != 0 {
-		return errors.New("want --hf DIR --out FILE and no other arguments")
+	if (*hf == "" && *vqDir == "") || *out == "" || fs.NArg() != 0 {
+		return errors.New("want --hf DIR and/or --vq DIR, --out FILE and no other arguments")
 	}
 	dt, err := quant.Parse(*q)
 	if err != nil {
@@ -52,7 +53,10 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		HFDir: *hf, Out: *out, Quant: dt,
 		FastDir: *fastDir, Horizon: *horizon, Dims: *dims, Stats: *stats, StatsDataset: *dataset,
 		TextVocab: *textVocab, Layout: *layout, Steps: *steps, ActionLen: *actionLen, Mask: rule,
-		Preset: *preset, FastRoot: *fastRoot,
+		Preset: *preset, FastRoot: *fastRoot, VQDir: *vqDir,
+	}
+	if *hf == "" {
+		o.Mask = model.MaskDefault // the default "model" names the language model's rule
 	}
 	if *cameras != "" {
 		if o.Cameras, err = model.ParseCameras(*cameras); err != nil {
@@ -78,17 +82,26 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	layoutName := "none (plain Llama: logits only)"
 	switch {
+	case *hf == "":
+		layoutName = "none (a vision tokenizer alone)"
 	case *layout != "":
 		layoutName = *layout
 	case res.Config.Vocab != nil:
 		layoutName = "Emu3"
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, vocabulary layout %s\n", *out, dt, st.Size(), layoutName)
+	storage := fmt.Sprint(dt)
+	if *hf == "" {
+		storage = "f32" // --quant applies to the language model; the vision tokenizer stays f32
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, vocabulary layout %s\n", *out, storage, st.Size(), layoutName)
 	if d := res.Config.Decoding; d != nil {
 		fmt.Fprintf(stdout, "mask rule: %v\n", d.Mask)
 		if d.Preset != "" {
 			fmt.Fprintf(stdout, "preset: %s\n", model.PresetByName(d.Preset))
 		}
+	}
+	if c := res.Config.VQ; c != nil {
+		fmt.Fprintf(stdout, "vision tokenizer: %s, f32\n", describeVQ(c))
 	}
 	if res.Tied {
 		fmt.Fprintln(stdout, "lm_head: tied to the embedding")

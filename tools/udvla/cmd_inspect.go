@@ -32,8 +32,17 @@ func runInspect(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	a := c.Arch
 	p := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 	p("file      %s: %d bytes, the header before the data section at %d", path, f.Size, f.DataOffset)
-	p("arch      %d layers, hidden %d, %d heads / %d kv heads of %d, ffn %d, vocab %d, rope theta %g, rms eps %g",
-		a.Layers, a.Hidden, a.Heads, a.KVHeads, a.HeadDim, a.FFN, a.Vocab, a.RopeTheta, a.RMSEps)
+	if c.HasLM() {
+		p("arch      %d layers, hidden %d, %d heads / %d kv heads of %d, ffn %d, vocab %d, rope theta %g, rms eps %g",
+			a.Layers, a.Hidden, a.Heads, a.KVHeads, a.HeadDim, a.FFN, a.Vocab, a.RopeTheta, a.RMSEps)
+	} else {
+		p("arch      none (a vision tokenizer alone)")
+	}
+	if c.VQ != nil {
+		p("vq        %s", describeVQ(c.VQ))
+	} else {
+		p("vq        none")
+	}
 	if v := c.Vocab; v != nil {
 		dir := "+k"
 		lo, hi := v.FastID(0), v.FastID(v.FastSize-1)
@@ -45,7 +54,7 @@ func runInspect(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		p("specials  pad %d, boa %d, eoa %d, eol %d, eof %d, mask %d, bos %d, eos %d, img %d, boi %d, eoi %d",
 			v.Pad, v.BOA, v.EOA, v.EOL, v.EOF, v.Mask, v.BOS, v.EOS, v.IMG, v.BOI, v.EOI)
 		p("header    digits %v, '*' %d, image header ids %v", v.Digits, v.Star, v.HeaderIDs)
-	} else {
+	} else if c.HasLM() {
 		p("vocab     no layout (a plain Llama: logits only, no control steps)")
 	}
 	if d := c.Decoding; d != nil {

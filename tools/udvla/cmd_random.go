@@ -43,11 +43,15 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	stats := fs.String("stats", "", "norm-stats file for the FAST quantiles (first dataset)")
 	horizon := fs.Int("horizon", 10, "FAST action horizon T")
 	dims := fs.Int("dims", 0, "FAST action dims D (default: from --stats)")
+	vqf := addVQFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() != 0 {
 		return errors.New("want --out FILE and no other arguments")
+	}
+	if vqf.tiny || vqf.alone {
+		return runRandomVQAlone(fs, vqf, *out, *seed, stdout)
 	}
 	dt, err := quant.Parse(*dtype)
 	if err != nil {
@@ -112,9 +116,15 @@ func runRandom(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	o.Seed, o.DType = *seed, dt
+	if o.VQ, o.VQDType, err = vqf.config(); err != nil {
+		return err
+	}
 	if err := build.WriteRandom(*out, o); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d layers, hidden %d, vocab %d, %v, seed %d\n", *out, o.Arch.Layers, o.Arch.Hidden, o.Arch.Vocab, dt, o.Seed)
+	if o.VQ != nil {
+		fmt.Fprintf(stdout, "vision tokenizer: %s, %v\n", describeVQ(o.VQ), o.VQDType)
+	}
 	return nil
 }

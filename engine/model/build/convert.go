@@ -53,6 +53,10 @@ type ConvertOptions struct {
 	// tokenizer and statistics are read from FastRoot (the layout of testdata/fast).
 	Preset   string
 	FastRoot string
+
+	// VQDir is an Emu3 vision-tokenizer checkpoint (config.json and safetensors) to pack beside
+	// the language model; with HFDir empty the file holds it alone.
+	VQDir string
 }
 
 // Default decoding of a converted UD-VLA checkpoint: CALVIN (spec §3, §5).
@@ -71,6 +75,9 @@ type ConvertResult struct {
 
 // Convert streams a checkpoint into a model file, one tensor and one chunk of rows at a time.
 func Convert(o ConvertOptions) (*ConvertResult, error) {
+	if o.HFDir == "" && o.VQDir != "" {
+		return convertVQAlone(o)
+	}
 	hc, arch, err := readHFConfig(o.HFDir)
 	if err != nil {
 		return nil, err
@@ -78,6 +85,14 @@ func Convert(o ConvertOptions) (*ConvertResult, error) {
 	cfg := &model.Config{Arch: arch}
 	if err := o.configure(cfg, hc); err != nil {
 		return nil, err
+	}
+	var vq *vqSource
+	if o.VQDir != "" {
+		if vq, err = openVQSource(o.VQDir); err != nil {
+			return nil, err
+		}
+		defer vq.Close()
+		cfg.VQ = vq.cfg
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -118,6 +133,13 @@ func Convert(o ConvertOptions) (*ConvertResult, error) {
 		if o.Progress != nil {
 			o.Progress(done, total, name)
 		}
+	}
+	if vq != nil {
+		if err := vq.write(w, o.Progress); err != nil {
+			w.Abort()
+			return nil, err
+		}
+		res.Ignored = append(res.Ignored, vq.ignored...)
 	}
 	if err := w.Close(); err != nil {
 		return nil, err

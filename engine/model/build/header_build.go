@@ -51,11 +51,19 @@ func EncodeHeader(cfg *model.Config, dir []model.TensorInfo, dataOffset, dataSiz
 	if cfg.Fast != nil {
 		fast = buildFast(b, cfg.Fast)
 	}
-	arch := buildArch(b, cfg.Arch)
+	var arch, vq flatbuffers.UOffsetT
+	if cfg.HasLM() {
+		arch = buildArch(b, cfg.Arch)
+	}
+	if cfg.VQ != nil {
+		vq = buildVQ(b, cfg.VQ)
+	}
 
 	fb.HeaderStart(b)
 	fb.HeaderAddVersion(b, model.FormatVersion)
-	fb.HeaderAddArch(b, arch)
+	if arch != 0 {
+		fb.HeaderAddArch(b, arch)
+	}
 	if vocab != 0 {
 		fb.HeaderAddVocab(b, vocab)
 	}
@@ -70,6 +78,9 @@ func EncodeHeader(cfg *model.Config, dir []model.TensorInfo, dataOffset, dataSiz
 	}
 	fb.HeaderAddTensors(b, tensorVec)
 	fb.HeaderAddData(b, fb.CreateDataSection(b, dataOffset, dataSize))
+	if vq != 0 {
+		fb.HeaderAddVq(b, vq)
+	}
 	b.FinishSizePrefixedWithFileIdentifier(fb.HeaderEnd(b), []byte(model.FileIdentifier))
 	return b.FinishedBytes()
 }

@@ -20,12 +20,17 @@ type RandomOptions struct {
 	Fast     *model.Fast
 	DType    quant.DType // of the matrices; vectors (norm weights) stay f32
 	Seed     uint64
-	TextBPE  []byte // a tiktoken-style text vocabulary to pack, or nil
+	TextBPE  []byte          // a tiktoken-style text vocabulary to pack, or nil
+	VQ       *model.VQConfig // a vision tokenizer to add, or nil; with a zero Arch the file holds it alone
+	VQDType  quant.DType     // of the vision tokenizer's matrices: f32 or f16
 }
 
 // RandomConfig returns the validated configuration of a random model.
 func RandomConfig(o RandomOptions) (*model.Config, error) {
-	cfg := &model.Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast, TextBPE: o.TextBPE}
+	cfg := &model.Config{Arch: o.Arch, Vocab: o.Vocab, Decoding: o.Decoding, Fast: o.Fast, TextBPE: o.TextBPE, VQ: o.VQ}
+	if err := model.CheckVQDType(o.VQDType); o.VQ != nil && err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -108,13 +113,10 @@ func WriteRandom(path string, o RandomOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range cfg.Arch.TensorNames() {
-		shape, _ := cfg.Arch.TensorShape(name)
-		dt := o.DType
-		if len(shape) == 1 {
-			dt = quant.F32
-		}
-		s := newRandomStream(cfg.Arch, o.Seed, name)
+	shapes := cfg.TensorShapes()
+	for _, name := range cfg.TensorNames() {
+		shape := shapes[name]
+		s, dt := o.randomSource(cfg, name, shape)
 		// WriteRows asks for the rows in order, so the stream continues chunk after chunk.
 		err := w.WriteRows(name, dt, shape, func(_ int, dst []float32) error { s.fillParallel(dst); return nil })
 		if err != nil {

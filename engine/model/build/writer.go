@@ -25,7 +25,7 @@ type Writer struct {
 	f         *os.File
 	bw        *bufio.Writer
 	cfg       *model.Config
-	dir       []model.TensorInfo // Arch.TensorNames order
+	dir       []model.TensorInfo // Config.TensorNames order
 	index     map[string]int
 	written   []bool
 	headerLen int
@@ -41,10 +41,10 @@ func NewWriter(path string, cfg *model.Config) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	names := cfg.Arch.TensorNames()
+	names, shapes := cfg.TensorNames(), cfg.TensorShapes()
 	w := &Writer{path: path, cfg: cfg, index: map[string]int{}, written: make([]bool, len(names))}
 	for i, name := range names {
-		shape, _ := cfg.Arch.TensorShape(name)
+		shape := shapes[name]
 		w.dir = append(w.dir, model.TensorInfo{Name: name, Shape: shape})
 		w.index[name] = i
 	}

@@ -164,8 +164,21 @@ func (rcv *Header) Data(obj *DataSection) *DataSection {
 	return nil
 }
 
+func (rcv *Header) Vq(obj *VQ) *VQ {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(20))
+	if o != 0 {
+		x := rcv._tab.Indirect(o + rcv._tab.Pos)
+		if obj == nil {
+			obj = new(VQ)
+		}
+		obj.Init(rcv._tab.Bytes, x)
+		return obj
+	}
+	return nil
+}
+
 func HeaderStart(builder *flatbuffers.Builder) {
-	builder.StartObject(8)
+	builder.StartObject(9)
 }
 func HeaderAddVersion(builder *flatbuffers.Builder, version uint32) {
 	builder.PrependUint32Slot(0, version, 0)
@@ -196,6 +209,9 @@ func HeaderStartTensorsVector(builder *flatbuffers.Builder, numElems int) flatbu
 }
 func HeaderAddData(builder *flatbuffers.Builder, data flatbuffers.UOffsetT) {
 	builder.PrependStructSlot(7, flatbuffers.UOffsetT(data), 0)
+}
+func HeaderAddVq(builder *flatbuffers.Builder, vq flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(8, flatbuffers.UOffsetT(vq), 0)
 }
 func HeaderEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
