@@ -33,7 +33,7 @@ func (e *Engine) codec() (frameCodec, error) {
 	if e.cfg.Vocab != nil && int32(vq.CodebookSize) != e.cfg.Vocab.CodebookSize {
 		return nil, fmt.Errorf("the vision tokenizer's codebook holds %d codes, the vocabulary %d", vq.CodebookSize, e.cfg.Vocab.CodebookSize)
 	}
-	c, err := e.be.openCodec(e.file)
+	c, err := e.openCodec()
 	if err != nil {
 		return nil, fmt.Errorf("opening the vision tokenizer: %w", err)
 	}

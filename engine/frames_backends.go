@@ -1,28 +1,48 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/vision"
+	"github.com/udvla/udvla/engine/vk"
 )
+
+// vulkanDevice is what the Vulkan backend offers the vision tokenizer: its device.
+type vulkanDevice interface {
+	Device() *vk.Device
+}
+
+// openCodec makes the vision tokenizer for the engine's backend: on the Vulkan backend's device,
+// or the float64 reference beside the CPU reference.
+func (e *Engine) openCodec() (frameCodec, error) {
+	switch be := e.be.(type) {
+	case vulkanDevice:
+		return &vkCodec{dev: be.Device(), f: e.file}, nil
+	case *refBackend:
+		m, err := ref.NewVQ(e.file.Config.VQ, e.file.Float32)
+		if err != nil {
+			return nil, err
+		}
+		return &refCodec{m: m}, nil
+	}
+	return nil, fmt.Errorf("the %s backend runs no vision tokenizer", e.be.Name())
+}
 
 // vkCodec is the vision tokenizer on the engine's Vulkan device. The encoder and the decoder are
 // uploaded at their first use: a controller that never asks for future frames never holds the
 // decoder.
 type vkCodec struct {
-	b   *vkBackend
+	dev *vk.Device
 	f   *model.File
 	enc *vision.Encoder
 	dec *vision.Decoder
 }
 
-func (b *vkBackend) openCodec(f *model.File) (frameCodec, error) {
-	return &vkCodec{b: b, f: f}, nil
-}
-
 func (c *vkCodec) encode(px []float32, h, w int) ([]int32, error) {
 	if c.enc == nil {
-		enc, err := vision.NewEncoder(c.b.dev, c.f.Config.VQ, c.f.Float32)
+		enc, err := vision.NewEncoder(c.dev, c.f.Config.VQ, c.f.Float32)
 		if err != nil {
 			return nil, err
 		}
@@ -33,7 +53,7 @@ func (c *vkCodec) encode(px []float32, h, w int) ([]int32, error) {
 
 func (c *vkCodec) decode(codes []int32, gh, gw int) ([]byte, error) {
 	if c.dec == nil {
-		dec, err := vision.NewDecoder(c.b.dev, c.f.Config.VQ, c.f.Float32)
+		dec, err := vision.NewDecoder(c.dev, c.f.Config.VQ, c.f.Float32)
 		if err != nil {
 			return nil, err
 		}
@@ -63,14 +83,6 @@ func (c *vkCodec) close() {
 
 // refCodec is the float64 reference of the vision tokenizer, for the reference backend.
 type refCodec struct{ m *ref.VQ }
-
-func (b *refBackend) openCodec(f *model.File) (frameCodec, error) {
-	m, err := ref.NewVQ(f.Config.VQ, f.Float32)
-	if err != nil {
-		return nil, err
-	}
-	return &refCodec{m: m}, nil
-}
 
 func (c *refCodec) encode(px []float32, h, w int) ([]int32, error) {
 	codes, _, err := c.m.Encode(px, h, w)
