@@ -83,6 +83,10 @@ type Options struct {
 	// (InstructionLimitError names the limit: gpu.MaxTokens less BOS, the camera blocks and the
 	// region). Logits takes longer sequences: it grows the buffers when it needs to.
 	MaxInstruction int
+	// Kernels overrides the device's kernel table per op family, as "family=variant,..."
+	// (engine/gpu/kernels.go; empty takes UDVLA_KERNELS, else the table's choice). An unknown
+	// variant, or one the device cannot run, fails Open.
+	Kernels string
 }
 
 // Request is one control step. A JD3P request whose context has a deadline decodes anytime:

@@ -61,11 +61,15 @@ type vkBackend struct {
 	// a readback the decoding loop otherwise never does.
 	trace  bool
 	states [][]int32
+
+	// kernels names the variant of each op family the pipelines were built from.
+	kernels gpu.Kernels
 }
 
 func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32) (be backend, err error) {
 	// vk.Open applies UDVLA_VALIDATE, and UDVLA_DEVICE when no device is named
-	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate}
+	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate,
+		Kernels: opts.Kernels}
 	dev, err := vk.Open(vo)
 	if err != nil {
 		return nil, err
@@ -106,6 +110,9 @@ func (b *vkBackend) name() string { return "vulkan: " + b.dev.Info.Name }
 
 func (b *vkBackend) makeKernels() (err error) {
 	a, dev, k := b.a, b.dev, &b.k
+	if b.kernels, err = gpu.KernelsFor(dev); err != nil {
+		return err
+	}
 	if k.embed, err = gpu.NewEmbed(dev); err != nil {
 		return err
 	}
@@ -118,6 +125,7 @@ func (b *vkBackend) makeKernels() (err error) {
 	if k.attn, err = gpu.NewAttention(dev, gpu.AttentionShape{Heads: a.Heads, KVHeads: a.KVHeads, HeadDim: a.HeadDim}); err != nil {
 		return err
 	}
+	b.kernels.Attention = k.attn.Variant() // a head dim the chosen variant cannot take falls back
 	if k.silu, err = gpu.NewSiLUMul(dev); err != nil {
 		return err
 	}

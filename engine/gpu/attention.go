@@ -20,9 +20,13 @@ const MaxAttentionHeadDim = 256
 // Attention is block-masked flash attention (ref.Attention with the mask of engine/seq): online
 // softmax in fp32, GQA, queries at consecutive absolute positions over keys [0, NK) of a KV cache
 // that holds [cached prefix ; current tokens]; with the masks' reaches, the keys past the last one
-// a query tile may attend are skipped.
+// a query tile may attend are skipped. On GPUs the kernel table picks the flash kernel
+// (attention_flash.go), which takes a tile of queries per workgroup.
 type Attention struct {
 	fast, scalar *vk.Pipeline // fast is nil when the head dim is not a multiple of 4
+	flash        *vk.Pipeline // a flash variant, when the kernel table picks one and a tile fits
+	tiles        flashTiles
+	flashVariant string
 	shape        AttentionShape
 	local        int // fast path: the subgroup size
 	scalarLocal  int
@@ -53,7 +57,18 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.HeadDim%4 == 0 && k.Attention == AttentionSubgroup {
+	variant := k.Attention
+	if variant == AttentionFlash || variant == AttentionFlashEmu || variant == AttentionFlashNV {
+		if a.flash, a.tiles, err = newFlash(dev, variant, s); err != nil {
+			return nil, err
+		}
+		a.flashVariant = variant
+		if a.flash != nil {
+			return a, nil // the flash kernel takes every layout: no per-query pipelines to compile
+		}
+		variant = AttentionSubgroup // the head dim's tiles exceed the shared memory
+	}
+	if s.HeadDim%4 == 0 && variant == AttentionSubgroup {
 		// One subgroup per workgroup, at the device's subgroup size (pinned where the device
 		// lets it vary): the shader broadcasts across exactly LOCAL_X lanes.
 		p, err := dev.Pipeline("attention", shaders.MustSPIRV("attention"),
@@ -70,6 +85,18 @@ func NewAttention(dev *vk.Device, shape AttentionShape) (*Attention, error) {
 	}
 	a.scalar = p
 	return a, nil
+}
+
+// Variant names the kernel that Record dispatches: a flash variant, or the subgroup kernel with
+// the scalar one for the layouts it does not take, or the scalar kernel alone.
+func (at *Attention) Variant() string {
+	switch {
+	case at.flash != nil:
+		return at.flashVariant
+	case at.fast != nil:
+		return AttentionSubgroup
+	}
+	return AttentionScalar
 }
 
 // AttentionArgs are the operands of one attention dispatch. Strides count floats between rows;
@@ -138,7 +165,11 @@ func (at *Attention) Record(s *vk.Sequence, a AttentionArgs) error {
 		QStride: uint32(a.QStride), KVStride: uint32(a.KStride), OStride: uint32(a.OutStride),
 		Scale: float32(math.Log2E / math.Sqrt(float64(sh.HeadDim))), UseReach: useReach}
 	binds := [6]vk.Access{vk.R(a.Q), vk.R(a.K), vk.R(a.V), vk.R(a.Mask), vk.R(a.Reach), vk.W(a.Out)}
-	if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
+	if at.flash != nil {
+		w := at.work(flashShaders[at.flashVariant], a)
+		w.FLOPs, w.Bytes = flashWork(sh, at.tiles, a.NQ, a.NK)
+		s.Dispatch(at.flash, w, groups(a.NQ, at.tiles.bq), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)
+	} else if at.fast != nil && a.KStride%4 == 0 && a.K.Off%16 == 0 && a.V.Off%16 == 0 {
 		s.Dispatch(at.fast, at.work("attention", a), groups(a.NQ, at.local), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)
 	} else {
 		s.Dispatch(at.scalar, at.work("attention_scalar", a), groups(a.NQ, at.scalarLocal), uint32(sh.Heads), 1, structBytes(&p), binds[:]...)

@@ -32,8 +32,11 @@ type attnCase struct {
 	mask           *seq.Mask
 	qScale, kScale float64
 	limit          float64
-	kStride        int  // floats between K/V rows; 0 is dense
-	noReach        bool // run without the reach buffer
+	kStride        int    // floats between K/V rows; 0 is dense
+	noReach        bool   // run without the reach buffer
+	flash          bool   // the kernel must run a flash variant
+	f16            bool   // the kernel rounds q, k and v to fp16: so does the reference
+	nanKeys        [2]int // keys [lo, hi) hold NaN in K and V on the device: the kernel must not read them
 }
 
 // runAttention runs one case on the device and the reference and compares them.
@@ -43,6 +46,9 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 	k, err := NewAttention(dev, sh)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.flash && k.flash == nil {
+		t.Fatalf("%s: %q built no flash pipeline", c.name, dev.Kernels)
 	}
 	qw, kw := c.heads*c.hd, c.kv*c.hd
 	stride := kw
@@ -59,7 +65,11 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 	for i := range kPos {
 		kPos[i] = int32(i)
 	}
-	want, err := ref.Attention(q, qPos, kk, v, kPos, ref.AttnShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd}, c.mask)
+	rq, rk, rv := q, kk, v
+	if c.f16 {
+		rq, rk, rv = roundF16(q), roundF16(kk), roundF16(v)
+	}
+	want, err := ref.Attention(rq, qPos, rk, rv, kPos, ref.AttnShape{Heads: c.heads, KVHeads: c.kv, HeadDim: c.hd}, c.mask)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +81,11 @@ func runAttention(t *testing.T, dev *vk.Device, r *rand.Rand, c attnCase) {
 		}
 		for i := range c.nk {
 			copy(out[i*stride:], x[i*kw:(i+1)*kw])
+			if i >= c.nanKeys[0] && i < c.nanKeys[1] {
+				for j := range kw {
+					out[i*stride+j] = float32(math.NaN())
+				}
+			}
 		}
 		return out
 	}
@@ -192,36 +207,52 @@ func BenchmarkAttention(b *testing.B) {
 	if os.Getenv("UDVLA_BENCH_FULL") != "" {
 		heads, kv = 32, 8
 	}
+	for _, mc := range benchMasks() {
+		b.Run(fmt.Sprintf("%s/heads=%d", mc.name, heads), func(b *testing.B) { benchAttention(b, dev, heads, kv, hd, mc.m, mc.reach) })
+	}
+}
+
+type benchMask struct {
+	name  string
+	m     *seq.Mask
+	reach bool
+}
+
+// benchMasks are the masks of the attention benchmarks over a CALVIN step's 1587 keys.
+func benchMasks() []benchMask {
+	const nk = 1587
 	paper, _ := calvinMasks()
-	const nq, nk, q0 = 817, 1587, 770
 	full := &seq.Mask{Block: make([]int32, nk), Bidir: make([]bool, nk), Pad: make([]bool, nk)}
 	for i := range full.Bidir {
 		full.Bidir[i] = true
 	}
-	for _, mc := range []struct {
-		name  string
-		m     *seq.Mask
-		reach bool
-	}{
+	return []benchMask{
 		{"paper", paper, true}, {"paper-no-reach", paper, false}, {"unmasked", full, true},
 		{"causal", seq.CausalMask(nk), true}, {"causal-no-reach", seq.CausalMask(nk), false},
-	} {
-		b.Run(fmt.Sprintf("%s/heads=%d", mc.name, heads), func(b *testing.B) {
-			k, err := NewAttention(dev, AttentionShape{Heads: heads, KVHeads: kv, HeadDim: hd})
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := seed(b)
-			qb, kb := upload(b, dev, randFloats(r, nq*heads*hd, 1)), upload(b, dev, randFloats(r, nk*kv*hd, 1))
-			vb, ob := upload(b, dev, randFloats(r, nk*kv*hd, 1)), poisoned(b, dev, nq*heads*hd)
-			args := AttentionArgs{Q: bind(b, qb), K: bind(b, kb), V: bind(b, vb), Mask: bind(b, uploadI32(b, dev, words(b, mc.m))),
-				MaskLen: nk, Out: bind(b, ob), NQ: nq, NK: nk, Q0: q0}
-			if mc.reach {
-				args.Reach = bind(b, uploadI32(b, dev, reach(b, mc.m)))
-			}
-			benchRun(b, dev, 0, attnFlops(mc.m, nq, nk, q0, heads, hd), func(s *vk.Sequence) { mustRecord(b, k.Record(s, args)) })
-		})
 	}
+}
+
+// benchAttention times the device's attention kernel on 817 queries at 770 over the mask's 1587
+// keys, reporting GFLOP/s of the visible pairs.
+func benchAttention(b *testing.B, dev *vk.Device, heads, kv, hd int, m *seq.Mask, useReach bool) {
+	const nq, nk, q0 = 817, 1587, 770
+	k, err := NewAttention(dev, AttentionShape{Heads: heads, KVHeads: kv, HeadDim: hd})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := seed(b)
+	qb, kb := upload(b, dev, randFloats(r, nq*heads*hd, 1)), upload(b, dev, randFloats(r, nk*kv*hd, 1))
+	vb, ob := upload(b, dev, randFloats(r, nk*kv*hd, 1)), poisoned(b, dev, nq*heads*hd)
+	args := AttentionArgs{Q: bind(b, qb), K: bind(b, kb), V: bind(b, vb), Mask: bind(b, uploadI32(b, dev, words(b, m))),
+		MaskLen: nk, Out: bind(b, ob), NQ: nq, NK: nk, Q0: q0}
+	if useReach {
+		args.Reach = bind(b, uploadI32(b, dev, reach(b, m)))
+	}
+	var bytes float64 // the flash kernels' napkin math: K/V tiles read once per query tile
+	if k.flash != nil {
+		_, bytes = flashWork(k.shape, k.tiles, nq, nk)
+	}
+	benchRun(b, dev, bytes, attnFlops(m, nq, nk, q0, heads, hd), func(s *vk.Sequence) { mustRecord(b, k.Record(s, args)) })
 }
 
 // MaskWords must pack each position's flags, and MaskReach must be exactly one past the last key

@@ -48,7 +48,19 @@ const (
 	AttentionSubgroup = "subgroup"
 	// AttentionScalar is shaders/attention_scalar.comp: any head dim, no subgroup operations.
 	AttentionScalar = "scalar"
+	// AttentionFlash is shaders/attention_flash.comp: a tile of queries per workgroup, K/V tiles
+	// staged in shared memory, tiles the mask hides skipped, fp32 products per invocation.
+	AttentionFlash = "flash"
+	// AttentionFlashNV is the same source with Q·Kᵀ and P·V on NV cooperative matrices (fp16
+	// operands, fp32 accumulation): devices that report a 16×16×16 fp16 shape.
+	AttentionFlashNV = "flash-nv"
+	// AttentionFlashEmu is the NV build with the cooperative multiply in plain arithmetic: it
+	// tests the tile logic of flash-nv on any device (tests and benchmarks only).
+	AttentionFlashEmu = "flash-emu"
 )
+
+// flashNV: the 16×16×16 fp16 fragments of shaders/attention_flash_nv.comp.
+func flashNV(d vk.DeviceInfo) bool { return coopMatHas(d, "f16", "f32", 16) }
 
 // kernelRow is one row of the table: a variant and the device facts it needs.
 type kernelRow struct {
@@ -77,9 +89,19 @@ var kernelTable = map[string][]kernelRow{
 		{MatmulInt8NV, runsInt8NV, never},
 		{MatmulInt8Emu, runsInt8Emu, never},
 	},
+	// flash-nv first where tensor cores exist: its products run at the fp16 matrix rate, several
+	// times the fp32 rate that bounds the SIMT kernels. Then flash on GPUs: the subgroup kernel
+	// keeps a query and an output row padded to 4 dims per lane (2×128 floats per invocation at a
+	// subgroup of 32, 2×256 at 64) plus a partial per lane, beyond the 255 registers of an
+	// invocation, so it spills in its key loop; the flash kernel keeps its rows in shared memory
+	// and a few registers per invocation (docs/PERFORMANCE.md, flash attention). CPU devices keep
+	// the subgroup kernel, which is 15-20x faster there than the flash kernel.
 	"attention": {
+		{AttentionFlashNV, flashNV, func(d vk.DeviceInfo) bool { return flashNV(d) && gpu(d) }},
+		{AttentionFlash, always, gpu},
 		{AttentionSubgroup, always, always},
 		{AttentionScalar, always, always},
+		{AttentionFlashEmu, always, never},
 	},
 }
 
@@ -116,6 +138,34 @@ func KernelsFor(dev *vk.Device) (Kernels, error) {
 // OverrideKernels applies an override "family=variant,..." (e.g. "matmul=subgroup") to k. An
 // unknown family or variant, or one the device cannot run, is an error naming the choices.
 func OverrideKernels(k Kernels, info vk.DeviceInfo, spec string) (Kernels, error) {
+	items, err := parseKernels(spec)
+	if err != nil {
+		return k, err
+	}
+	for _, it := range items {
+		if !it.row.runs(info) {
+			return k, fmt.Errorf("kernels %q: %s cannot run on %s (subgroup %d)", it.item, it.row.variant, info.Name, info.SubgroupSize)
+		}
+		*k.field(it.family) = it.row.variant
+	}
+	return k, nil
+}
+
+// CheckKernels checks an override's syntax and names without a device (whether the device can
+// run the variants is OverrideKernels' check).
+func CheckKernels(spec string) error {
+	_, err := parseKernels(spec)
+	return err
+}
+
+type kernelItem struct {
+	item, family string
+	row          kernelRow
+}
+
+// parseKernels reads "family=variant,..." into rows of the table.
+func parseKernels(spec string) ([]kernelItem, error) {
+	var out []kernelItem
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -124,26 +174,21 @@ func OverrideKernels(k Kernels, info vk.DeviceInfo, spec string) (Kernels, error
 		family, variant, ok := strings.Cut(item, "=")
 		rows, known := kernelTable[family]
 		if !ok || !known {
-			return k, fmt.Errorf("kernels %q: want family=variant with a family of %s", item, strings.Join(KernelFamilies(), ", "))
+			return nil, fmt.Errorf("kernels %q: want family=variant with a family of %s", item, strings.Join(KernelFamilies(), ", "))
 		}
 		var names []string
 		found := false
 		for _, r := range rows {
 			names = append(names, r.variant)
-			if r.variant != variant {
-				continue
+			if r.variant == variant {
+				out, found = append(out, kernelItem{item, family, r}), true
 			}
-			if !r.runs(info) {
-				return k, fmt.Errorf("kernels %q: %s cannot run on %s (subgroup %d)", item, variant, info.Name, info.SubgroupSize)
-			}
-			found = true
 		}
 		if !found {
-			return k, fmt.Errorf("kernels %q: %s has the variants %s", item, family, strings.Join(names, ", "))
+			return nil, fmt.Errorf("kernels %q: %s has the variants %s", item, family, strings.Join(names, ", "))
 		}
-		*k.field(family) = variant
 	}
-	return k, nil
+	return out, nil
 }
 
 // KernelFamilies lists the op families of the table.

@@ -15,13 +15,15 @@ func TestChooseKernelsTable(t *testing.T) {
 	}{
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8}, Kernels{Matmul: MatmulRegTile, Attention: AttentionSubgroup}},
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 4}, Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
-		{gpuInfo(32, 48<<10, nil), Kernels{Matmul: MatmulTiled, Attention: AttentionSubgroup}},
-		{gpuInfo(64, 64<<10, nil), Kernels{Matmul: MatmulTiled, Attention: AttentionSubgroup}},
-		{gpuInfo(32, 48<<10, nvShapes), Kernels{Matmul: MatmulTiledNV, Attention: AttentionSubgroup}},
-		// int8 shapes alone are no reason to change the choice: the int8 path is opt-in.
-		{gpuInfo(32, 48<<10, nvShapes[1:]), Kernels{Matmul: MatmulTiled, Attention: AttentionSubgroup}},
-		// Too little shared memory for the tiles: the K-split paths.
-		{gpuInfo(32, 16<<10, nvShapes), Kernels{Matmul: MatmulSubgroup, Attention: AttentionSubgroup}},
+		{gpuInfo(32, 48<<10, nil), Kernels{Matmul: MatmulTiled, Attention: AttentionFlash}},
+		{gpuInfo(64, 64<<10, nil), Kernels{Matmul: MatmulTiled, Attention: AttentionFlash}},
+		{gpuInfo(32, 48<<10, nvShapes), Kernels{Matmul: MatmulTiledNV, Attention: AttentionFlashNV}},
+		// int8 shapes alone are no reason to change the choice: the int8 path is opt-in. Nor is
+		// a 16×8×16 fp16 shape: flash-nv multiplies 16×16×16 fragments.
+		{gpuInfo(32, 48<<10, nvShapes[1:]), Kernels{Matmul: MatmulTiled, Attention: AttentionFlash}},
+		// Too little shared memory for the tiles: the K-split paths (attention falls back per
+		// head dim in NewAttention).
+		{gpuInfo(32, 16<<10, nvShapes), Kernels{Matmul: MatmulSubgroup, Attention: AttentionFlashNV}},
 		{vk.DeviceInfo{Type: vk.TypeCPU, SubgroupSize: 8, CoopMat: nvShapes}, Kernels{Matmul: MatmulRegTile, Attention: AttentionSubgroup}},
 	} {
 		if got := ChooseKernels(c.info); got != c.want {
@@ -83,11 +85,12 @@ func TestOverrideKernels(t *testing.T) {
 		t.Errorf("String: %q", s)
 	}
 	for spec, want := range map[string]string{
-		"matmul":          "family=variant",
-		"conv=x":          "family=variant",
-		"matmul=nope":     "variants regtile, tiled-nv, tiled, subgroup, tiled-emu, int8-nv, int8-emu",
-		"matmul=regtile":  "cannot run",
-		"attention=fast,": "variants subgroup, scalar",
+		"matmul":             "family=variant",
+		"conv=x":             "family=variant",
+		"matmul=nope":        "variants regtile, tiled-nv, tiled, subgroup, tiled-emu, int8-nv, int8-emu",
+		"matmul=regtile":     "cannot run",
+		"attention=fast,":    "variants flash-nv, flash, subgroup, scalar, flash-emu",
+		"attention=flash-nv": "cannot run",
 	} {
 		if _, err := OverrideKernels(base, cpu4, spec); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error with %q", spec, err, want)

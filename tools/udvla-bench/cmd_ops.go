@@ -56,7 +56,8 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "take the shapes from this model file's architecture (or --config)")
 	sf := addSynthFlags(fs)
 	device := fs.String("device", "", "Vulkan device index or name substring (default: $UDVLA_DEVICE, else the best)")
-	kernelsS := fs.String("kernels", "matmul,attention,rmsnorm,rope,silu_mul", "kernels to measure: "+strings.Join(opKernels, ","))
+	kernelsS := fs.String("kernels", "matmul,attention,rmsnorm,rope,silu_mul", "kernels to measure: "+strings.Join(opKernels, ",")+
+		"; family=variant measures that family with that variant (e.g. matmul=subgroup; `udvla-bench devices` lists the variants)")
 	dtypesS := fs.String("dtypes", "f32,f16,q8_0,q4_0", "weight dtypes of matmul and lm_head")
 	nsS := fs.String("n", "", "token counts (default: 1, 16 and the region of a control step)")
 	minTime := fs.Duration("min-time", 300*time.Millisecond, "measure each case at least this long (and at least 3 times)")
@@ -115,8 +116,19 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 		}
 		sh.prefix, sh.region, sh.imageRows = l.P(), l.N(), len(l.Allowed[seq.SpaceImage])
 	}
+	var variants []string // the family=variant items: an override of the kernel table
 	for _, k := range strings.Split(*kernelsS, ",") {
 		k = strings.TrimSpace(k)
+		if family, _, ok := strings.Cut(k, "="); ok {
+			if err := gpu.CheckKernels(k); err != nil {
+				return fmt.Errorf("--kernels: %w", err)
+			}
+			variants = append(variants, k)
+			if !contains(opKernels, family) {
+				continue
+			}
+			k = family
+		}
 		if !contains(opKernels, k) {
 			return fmt.Errorf("--kernels: unknown kernel %q (want %s)", k, strings.Join(opKernels, ", "))
 		}
@@ -144,7 +156,7 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 		}
 		sh.ns = uniqueInts(sh.ns)
 	}
-	opts := vk.Options{Device: *device}
+	opts := vk.Options{Device: *device, Kernels: strings.Join(variants, ",")}
 	if *device == "" {
 		opts = opts.WithEnv()
 	}
@@ -156,6 +168,11 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 	sh.dev = dev
 	rep := newReport("ops")
 	d := toDeviceInfo(dev.Info)
+	k, err := gpu.KernelsFor(dev)
+	if err != nil {
+		return err
+	}
+	d.Kernels = k.Map()
 	rep.Device = &d
 	sh.prog.begin()
 	err = sh.runAll()
@@ -165,6 +182,7 @@ func runOps(args []string, stdout, stderr io.Writer) error {
 	}
 	rep.Ops = sh.out
 	fmt.Fprintf(stdout, "device   %d: %s (%s, %s, driver %s)\n", d.Index, d.Name, d.Vendor, d.Type, d.Driver)
+	fmt.Fprintf(stdout, "kernels  %s\n", kernelsLine(d))
 	fmt.Fprintf(stdout, "shapes   %s: hidden %d, heads %d/%d x %d, ffn %d; attention keys = %d prefix tokens + n\n\n",
 		sh.name, sh.a.Hidden, sh.a.Heads, sh.a.KVHeads, sh.a.HeadDim, sh.a.FFN, sh.prefix)
 	fmt.Fprintf(stdout, "%-14s %-34s %5s %12s %12s %10s %9s\n", "kernel", "shape", "reps", "median us", "min us", "GFLOP/s", "GB/s")

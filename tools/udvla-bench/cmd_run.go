@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/udvla/udvla/engine"
+	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
@@ -110,6 +111,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the weights, the request and the decoding")
 	profile := fs.Bool("profile", true, "time every kernel of the measured steps (timestamp queries)")
 	jsonPath := fs.String("json", "", "also write the figures to this JSON file (docs/bench.schema.json)")
+	kernels := fs.String("kernels", "", kernelsUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: udvla-bench run (--model FILE | --config tiny|calvin-8b|libero-8b|bridge-8b|custom [--layers N] [--dtype DT]) [flags]")
 		fmt.Fprintln(stderr, "Measures control steps end to end: latency, prefill, tokens/s per mode, per-kernel GPU time, host overhead.")
@@ -140,6 +142,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	rule, err := model.ParseMaskRule(*maskS)
 	if err != nil || rule == model.MaskCausal {
 		return fmt.Errorf("--mask %q: want model, release, paper or release-kv", *maskS)
+	}
+	if err := gpu.CheckKernels(*kernels); err != nil {
+		return err
 	}
 	rep := newReport("run")
 	prog := newProgress(stderr)
@@ -175,7 +180,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	stop := prog.ticker(func() string { return "opening the engine (uploading the weights)" })
-	e, err := engine.Open(path, engine.Options{Device: *device, MaxInstruction: max(128, *instrLen)})
+	e, err := engine.Open(path, engine.Options{Device: *device, MaxInstruction: max(128, *instrLen), Kernels: *kernels})
 	stop()
 	if err != nil {
 		return err
@@ -188,6 +193,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if info, ok := e.Device(); ok {
 		d := toDeviceInfo(info)
+		if k, ok := e.Kernels(); ok {
+			d.Kernels = k.Map()
+		}
 		rep.Device = &d
 	}
 	rule = rule.Resolve(mc.Decoding) // the figures name the rule they ran under
@@ -397,6 +405,7 @@ func printRunReport(w io.Writer, rep *report) {
 		what, c.Layers, c.Hidden, c.Heads, c.KVHeads, c.HeadDim, c.FFN, c.Vocab, c.DType, float64(c.ModelBytes)/1e9, c.OpenSeconds)
 	if d := rep.Device; d != nil {
 		fmt.Fprintf(w, "device   %d: %s (%s, %s, driver %s, Vulkan %s)\n", d.Index, d.Name, d.Vendor, d.Type, d.Driver, d.APIVersion)
+		fmt.Fprintf(w, "kernels  %s\n", kernelsLine(*d))
 	}
 	commit := rep.Engine.Commit
 	if commit == "" {

@@ -54,6 +54,13 @@ type deviceInfo struct {
 	TimestampPeriodNS float64 `json:"timestamp_period_ns"`
 	DeviceLocalMiB    uint64  `json:"device_local_mib"`
 	Usable            bool    `json:"usable"`
+	// the facts the kernel table reads, and what it picked (kernels.go)
+	MinSubgroup    int                 `json:"min_subgroup"`
+	MaxSubgroup    int                 `json:"max_subgroup"`
+	SharedMemory   int                 `json:"shared_memory"`   // bytes per workgroup
+	CoopMat        []string            `json:"coop_mat"`        // "MxNxK A*B+C->R" per shape
+	Kernels        map[string]string   `json:"kernels"`         // family → the variant run
+	KernelVariants map[string][]string `json:"kernel_variants"` // family → the variants it can run
 }
 
 func newReport(command string) *report {
@@ -66,6 +73,7 @@ func toDeviceInfo(d vk.DeviceInfo) deviceInfo {
 	o := deviceInfo{Index: d.Index, Name: d.Name, Vendor: d.Vendor, Type: d.Type.String(), Driver: d.Driver,
 		DriverVersion: d.DriverVersion, APIVersion: d.APIVersion, SubgroupSize: d.SubgroupSize,
 		Timestamps: d.Timestamps, TimestampPeriodNS: d.TimestampPeriodNS, Usable: len(d.Missing) == 0}
+	addKernelFacts(&o, d)
 	for _, h := range d.Heaps {
 		if h.DeviceLocal {
 			o.DeviceLocalMiB += h.Size >> 20

@@ -43,6 +43,8 @@ type runOutput struct {
 	// Early marks outputs cut short by --budget-ms after StepsRun steps (anytime JD3P).
 	Early    bool `json:"early"`
 	StepsRun int  `json:"steps_run"`
+	// Kernels names the kernel variant of each op family that ran ("" for the CPU reference).
+	Kernels string `json:"kernels"`
 }
 
 type runRequestOut struct {
@@ -82,6 +84,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 type engineFlags struct {
 	model, device, backend *string
 	validate               *bool
+	kernels                *string
 }
 
 func addEngineFlags(fs *flag.FlagSet) engineFlags {
@@ -90,6 +93,8 @@ func addEngineFlags(fs *flag.FlagSet) engineFlags {
 		device:   fs.String("device", "", "Vulkan device index or name substring (default: $UDVLA_DEVICE, else the best)"),
 		backend:  fs.String("backend", "vulkan", "vulkan (the engine) or reference (the CPU specification, slow)"),
 		validate: fs.Bool("validate", false, "enable the Khronos validation layer (Vulkan backend)"),
+		kernels: fs.String("kernels", "", "kernel variants as family=variant,... over the device's table choice "+
+			"(default: $UDVLA_KERNELS; `udvla-bench devices` lists each device's)"),
 	}
 }
 
@@ -97,12 +102,12 @@ func (f engineFlags) open() (*engine.Engine, error) {
 	if *f.model == "" {
 		return nil, errors.New("give the model file with --model FILE (the repository ships testdata/tiny.udvla)")
 	}
-	o := engine.Options{Device: *f.device, Validate: *f.validate}
+	o := engine.Options{Device: *f.device, Validate: *f.validate, Kernels: *f.kernels}
 	switch *f.backend {
 	case "vulkan":
 	case "reference":
-		if *f.device != "" || *f.validate {
-			return nil, errors.New("--device and --validate choose a Vulkan device: drop them with --backend reference")
+		if *f.device != "" || *f.validate || *f.kernels != "" {
+			return nil, errors.New("--device, --validate and --kernels choose a Vulkan device and its kernels: drop them with --backend reference")
 		}
 		o.Backend = engine.BackendReference
 	default:
@@ -266,6 +271,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	defer stop()
 	var first *engine.Result
 	out := runOutput{Schema: "udvla-run/1", Model: *ef.model, Backend: e.BackendName(), IdenticalRuns: true}
+	if k, ok := e.Kernels(); ok {
+		out.Kernels = k.String()
+	}
 	for i := 0; i < *runs; i++ {
 		res, err := step(ctx, e, req, *budgetMS)
 		if err != nil {
@@ -340,6 +348,9 @@ func printRun(w io.Writer, o *runOutput, cfg *model.Config) {
 	q := o.Request
 	fmt.Fprintf(w, "model    %s: %d layers, hidden %d, vocab %d\n", o.Model, a.Layers, a.Hidden, a.Vocab)
 	fmt.Fprintf(w, "backend  %s\n", o.Backend)
+	if o.Kernels != "" {
+		fmt.Fprintf(w, "kernels  %s\n", o.Kernels)
+	}
 	cache := cacheText(q.Cache, q.Mode, q.Mask)
 	steps := fmt.Sprintf("T=%d", q.Steps)
 	if q.ActionSteps > 0 {

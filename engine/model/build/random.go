@@ -118,7 +118,7 @@ func WriteRandom(path string, o RandomOptions) error {
 		shape := shapes[name]
 		s, dt := o.randomSource(cfg, name, shape)
 		// WriteRows asks for the rows in order, so the stream continues chunk after chunk.
-		err := w.WriteRows(name, dt, shape, func(_ int, dst []float32) error { s.fill(dst); return nil })
+		err := w.WriteRows(name, dt, shape, func(_ int, dst []float32) error { s.fillParallel(dst); return nil })
 		if err != nil {
 			w.Abort()
 			return err
