@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +18,8 @@ type layerFigures struct {
 }
 
 // profileRun runs the recorded r once with timestamps and sums FLOPs and device time per layer
-// type (run.tag).
-func profileRun(b *testing.B, r *run) map[string]*layerFigures {
+// type (run.tag) and per kernel.
+func profileRun(b *testing.B, r *run) (map[string]*layerFigures, map[string]time.Duration) {
 	b.Helper()
 	if err := r.s.Run(); err != nil {
 		b.Fatal(err)
@@ -30,8 +31,9 @@ func profileRun(b *testing.B, r *run) map[string]*layerFigures {
 	if d == nil {
 		b.Skip("the device has no timestamps")
 	}
-	per := map[string]*layerFigures{}
+	per, kernels := map[string]*layerFigures{}, map[string]time.Duration{}
 	for i, w := range r.s.Work()[:len(d)] {
+		kernels[w.Label] += d[i]
 		kind := "other"
 		if i < len(r.kinds) {
 			kind = r.kinds[i]
@@ -42,7 +44,7 @@ func profileRun(b *testing.B, r *run) map[string]*layerFigures {
 		per[kind].flops += w.FLOPs
 		per[kind].t += d[i]
 	}
-	return per
+	return per, kernels
 }
 
 // matmulAtConvShapes times the project's matmul alone at every distinct GEMM shape of the
@@ -84,7 +86,8 @@ func matmulAtConvShapes(b *testing.B, e *core, gemms []convGEMM) layerFigures {
 			b.Fatal(err)
 		}
 		r.tag(kindConv)
-		f := profileRun(b, r)[kindConv]
+		per, _ := profileRun(b, r)
+		f := per[kindConv]
 		r.close()
 		total.flops += float64(c) * f.flops
 		total.t += time.Duration(c) * f.t
@@ -92,11 +95,16 @@ func matmulAtConvShapes(b *testing.B, e *core, gemms []convGEMM) layerFigures {
 	return total
 }
 
-// reportLayers reports a frame's time, FLOPs and GFLOP/s per layer type, the convolutions' GFLOP/s
+// reportLayers reports a frame's device time per kernel, its time, FLOPs and GFLOP/s per layer type, the convolutions' GFLOP/s
 // against the matmul alone at their GEMM shapes, and logs a table.
 func reportLayers(b *testing.B, e *core, r *run) {
 	b.Helper()
-	per := profileRun(b, r)
+	per, kernels := profileRun(b, r)
+	for name, t := range kernels {
+		if name != "" {
+			b.ReportMetric(float64(t.Microseconds())/1000, "ms-"+strings.ReplaceAll(name, " ", "-"))
+		}
+	}
 	var all layerFigures
 	for _, kind := range []string{kindConv, kindNorm, kindAttention, kindQuantizer, "other"} {
 		f := per[kind]
