@@ -449,9 +449,9 @@ UDVLA_API udvla_status udvla_validation_messages(udvla_engine engine, uint64_t *
 
 /*
  * Cancels the steps in progress on the engine, and those waiting for it, at the time of the call:
- * each returns UDVLA_ERR_CANCELLED at its next check, which the Vulkan backend makes before every
- * denoising step (before every token in AR mode); the reference backend finishes its computation
- * first. A step that starts after the call runs normally, so a cancel with no step in progress has
+ * each returns UDVLA_ERR_CANCELLED at its next check, which the Vulkan backend makes between the
+ * segments its denoising loop is submitted in (a quarter of the steps each; before every token in
+ * AR mode); the reference backend finishes its computation first. A step that starts after the call runs normally, so a cancel with no step in progress has
  * no effect; the engine stays usable. Call it from any thread, e.g. a controller's watchdog.
  * Statuses: OK, INVALID_HANDLE, CLOSED.
  */

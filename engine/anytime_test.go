@@ -13,15 +13,10 @@ import (
 	"github.com/udvla/udvla/engine/ref"
 )
 
-// stepClock is a clock that advances by step at every reading: anytime decoding reads it once
-// before each denoising step, so every step measures exactly step, whatever the machine does.
-func stepClock(t0 time.Time, step time.Duration) func() time.Time {
-	n := 0
-	return func() time.Time {
-		t := t0.Add(time.Duration(n) * step)
-		n++
-		return t
-	}
+// stepClock is a clock of steps: before denoising step s it reads t0 + s*step, so every step
+// measures exactly step, whatever the machine does and however the steps are submitted.
+func stepClock(t0 time.Time, step time.Duration) func(s int) time.Time {
+	return func(s int) time.Time { return t0.Add(time.Duration(s) * step) }
 }
 
 // budgetRequest runs req with a deadline of k.5 clock steps on an engine whose clock advances one

@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"time"
 
+	"github.com/udvla/udvla/engine/internal/decode"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/seq"
@@ -24,58 +24,60 @@ func newRefBackend(f *model.File) (*refBackend, error) {
 	return &refBackend{m: m, cfg: &f.Config}, nil
 }
 
-func (b *refBackend) name() string { return "reference (CPU)" }
-func (b *refBackend) close()       {}
+func (b *refBackend) Name() string { return "reference (CPU)" }
+func (b *refBackend) Close()       {}
 
-func (b *refBackend) decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error) {
-	opt := ref.Options{Seed: req.Seed, Steps: steps, Mask: req.Mask, Cache: !req.NoCache,
-		ActionSteps: req.actionSteps()}
-	opt.Continue = func(s int) bool { return at.next(s) && !at.expired(ctx, s) }
+func (b *refBackend) Decode(job *decode.Job) (*decode.Result, error) {
+	l := job.Layout
+	opt := ref.Options{Seed: job.Seed, Steps: job.Steps, Mask: job.Rule, Cache: !job.NoCache,
+		ActionSteps: job.ActionSteps}
+	var stopErr error
+	opt.Continue = func(s int) bool {
+		m, err := job.ProceedStep(s, 1, job.Steps)
+		if err != nil {
+			stopErr = err
+		}
+		return m > 0
+	}
 	start := time.Now()
 	var r *ref.Result
 	var err error
-	switch req.Mode {
-	case ModeJD3P:
+	switch job.Mode {
+	case decode.JD3P:
 		r, err = b.m.JD3P(l, opt)
-	case ModeAR:
+	case decode.AR:
 		r, err = b.m.GreedyAR(l, opt)
-	case ModeARRestricted:
+	case decode.ARRestricted:
 		r, err = b.m.GreedyARRestricted(l, opt)
-	case ModeID:
+	case decode.ID:
 		r, err = b.m.IndependentDiffusion(l, opt)
 	default:
-		err = fmt.Errorf("udvla: unknown mode %v", req.Mode)
+		err = fmt.Errorf("udvla: unknown mode %v", job.Mode)
 	}
 	if err != nil {
 		return nil, err
 	}
-	loop := time.Since(start)
-	d := &decoded{region: r.Region, generated: r.Generated, timings: Timings{Loop: loop}, early: at != nil && at.stopped,
-		stepsRun: r.Forwards}
-	if req.Mode.autoregressive() {
-		d.stepsRun = r.Generated
+	if stopErr == nil && job.Mode != decode.JD3P && job.Proceed != nil {
+		// The other modes' loops ask nothing on the way: cancellation shows at the end.
+		if _, err := job.Proceed(r.Forwards, 0); err != nil {
+			stopErr = fmt.Errorf("udvla: step cancelled: %w", err)
+		}
 	}
-	if err := ctx.Err(); err != nil && !(at != nil && err == context.DeadlineExceeded) {
-		return nil, err
+	if stopErr != nil {
+		return nil, stopErr
+	}
+	d := &decode.Result{Region: r.Region, Generated: r.Generated, Timings: decode.Timings{Loop: time.Since(start)},
+		StepsRun: r.Forwards}
+	if job.Mode.Autoregressive() {
+		d.StepsRun = r.Generated
 	}
 	return d, nil
 }
 
-func (b *refBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) {
-	mask, err := seq.MaskForIDs(rule, ids, b.cfg.Vocab, cameraCount(b.cfg))
-	if err != nil {
-		return nil, err
-	}
+func (b *refBackend) Logits(ids []int32, mask *seq.Mask) ([]float32, error) {
 	pos := make([]int32, len(ids))
 	for i := range pos {
 		pos[i] = int32(i)
 	}
 	return b.m.Forward(ids, pos, ref.ForwardOptions{Mask: mask})
-}
-
-func cameraCount(cfg *model.Config) int {
-	if cfg.Decoding == nil {
-		return 0
-	}
-	return len(cfg.Decoding.Cameras)
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -123,7 +125,7 @@ func BenchmarkMaskModeDistance(b *testing.B) {
 			for k, v := range maskVariants {
 				q := *req
 				q.Mask, q.NoCache = v.rule, v.noCache
-				lg := f32s(firstStepLogits(b, g, q))
+				lg := float32s(firstStepLogits(b, g, q))
 				res, err := g.Step(context.Background(), &q)
 				if err != nil {
 					b.Fatal(err)
@@ -165,4 +167,13 @@ func BenchmarkMaskModeDistance(b *testing.B) {
 			b.ReportMetric(x.same, v.name+"-identical-runs")
 		}
 	}
+}
+
+// float32s decodes little-endian float32s.
+func float32s(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/udvla/udvla/engine/internal/decode"
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
@@ -61,7 +63,11 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // autoregressive tells the modes that generate one token per forward pass.
-func (m Mode) autoregressive() bool { return m == ModeAR || m == ModeARRestricted }
+func (m Mode) autoregressive() bool { return decodeModes[m].Autoregressive() }
+
+// decodeModes are the backends' names of the modes.
+var decodeModes = map[Mode]decode.Mode{ModeJD3P: decode.JD3P, ModeARRestricted: decode.ARRestricted,
+	ModeID: decode.ID, ModeAR: decode.AR}
 
 // Backend is what executes the model.
 type Backend int
@@ -90,9 +96,9 @@ type Options struct {
 }
 
 // Request is one control step. A JD3P request whose context has a deadline decodes anytime:
-// before each step after the first, the engine checks that the step, judged by the longest step so
-// far, would finish by the deadline; when not, it returns the last step's sampled tokens marked
-// Result.Early. The first step always runs, even past the deadline: without it there is no answer.
+// before the steps after the first, the engine runs only those that, judged by the longest step so
+// far, would finish by the deadline; when none would, it returns the last step's sampled tokens
+// marked Result.Early. The first step always runs, even past the deadline: without it there is no answer.
 // Other modes fail when the deadline passes.
 type Request struct {
 	Instruction     []int32   // instruction text tokens (BOS is added by the engine)
@@ -179,27 +185,19 @@ type Engine struct {
 	// packs one, else the layout's digit and '*' ids (the same tokens for the Qwen tokenizer, which
 	// splits digits one per token).
 	header func(h, w int) []int32
-	// now is the clock of anytime decoding (time.Now; tests inject a clock that advances a fixed
-	// time per step).
-	now func() time.Time
+	// now is the clock of anytime decoding, read before step s (time.Now; tests inject a clock
+	// that advances a fixed time per step).
+	now func(s int) time.Time
 }
 
-// backend executes decoding on prepared layouts.
+// backend executes the model: the engine's only way into the Vulkan backend (package
+// internal/vkbackend) and the CPU reference. What only some backends do is an optional
+// interface: profiler, validator, device.
 type backend interface {
-	decode(ctx context.Context, l *seq.Layout, req *Request, steps int, at *anytime) (*decoded, error)
-	logits(ids []int32, rule model.MaskRule) ([]float32, error)
-	name() string
-	close()
-}
-
-// decoded is what a backend returns: the final region and its timings.
-type decoded struct {
-	region    []int32
-	generated int
-	timings   Timings
-	early     bool // anytime decoding stopped the loop
-	stepsRun  int  // decoding steps run (AR: tokens generated)
-	free      bool // freely generated (ModeAR): the actions follow the generated BOA
+	Decode(job *decode.Job) (*decode.Result, error)
+	Logits(ids []int32, m *seq.Mask) ([]float32, error)
+	Name() string
+	Close()
 }
 
 // Open loads a model file and prepares the backend.
@@ -234,7 +232,8 @@ func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
 	case BackendReference:
 		e.be, err = newRefBackend(f)
 	case BackendVulkan:
-		e.be, err = newVulkanBackend(f, e.opts, e.header)
+		e.be, err = vkbackend.Open(f, vkbackend.Options{Device: e.opts.Device, Validate: e.opts.Validate,
+			Kernels: e.opts.Kernels, MaxInstruction: e.opts.MaxInstruction, Header: e.header})
 	default:
 		err = fmt.Errorf("udvla: unknown backend %d", opts.Backend)
 	}
@@ -249,7 +248,7 @@ func OpenFile(f *model.File, opts Options) (e *Engine, err error) {
 func (e *Engine) Config() *model.Config { return e.cfg }
 
 // BackendName names the backend and its device.
-func (e *Engine) BackendName() string { return e.be.name() }
+func (e *Engine) BackendName() string { return e.be.Name() }
 
 // Close frees the device resources and unmaps the model. Later calls return ErrClosed.
 func (e *Engine) Close() error {
@@ -259,11 +258,12 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	e.be.close()
+	e.be.Close()
 	return e.file.Close()
 }
 
-// Step runs one control step.
+// Step runs one control step. Cancelling ctx stops it between the segments its denoising loop is
+// submitted in (a quarter of the steps each on the Vulkan backend) with an error wrapping ctx's.
 func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	if req == nil {
 		return nil, errors.New("udvla: nil request")
@@ -281,13 +281,11 @@ func (e *Engine) Step(ctx context.Context, req *Request) (*Result, error) {
 	return r.res, nil
 }
 
-// stepRun is what one control step decoded, with the resolved request and layout it ran.
+// stepRun is what one control step decoded, with the job it ran.
 type stepRun struct {
-	req   *Request
-	l     *seq.Layout
-	steps int
-	d     *decoded
-	res   *Result
+	job *decode.Job
+	d   *decode.Result
+	res *Result
 }
 
 // stepLocked is the body of Step and StepProfile, run with e.mu held: it resolves and lays out
@@ -307,14 +305,23 @@ func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	d, err := e.be.decode(ctx, l, req, steps, newAnytime(ctx, req.Mode, e.now))
+	at := newAnytime(ctx, req.Mode, e.now)
+	job := newJob(req, l, steps)
+	job.Proceed = at.proceed(ctx)
+	d, err := e.be.Decode(job)
 	if err != nil {
 		return nil, err
 	}
-	d.free = req.Mode == ModeAR
-	res := e.finish(l, d)
+	res := e.finish(l, d, req.Mode == ModeAR)
+	res.Early = at != nil && at.stopped
 	res.Timings.Total = time.Since(start)
-	return &stepRun{req: req, l: l, steps: steps, d: d, res: res}, nil
+	return &stepRun{job: job, d: d, res: res}, nil
+}
+
+// newJob is what a backend decodes for a resolved request laid out as l, with T steps.
+func newJob(req *Request, l *seq.Layout, steps int) *decode.Job {
+	return &decode.Job{Layout: l, Mode: decodeModes[req.Mode], Rule: req.Mask, NoCache: req.NoCache,
+		Seed: req.Seed, Steps: steps, ActionSteps: req.actionSteps()}
 }
 
 // Logits returns the logits [len(ids)][vocab] of a token sequence under a mask rule (causal,
@@ -338,5 +345,13 @@ func (e *Engine) Logits(ids []int32, rule model.MaskRule) ([]float32, error) {
 	if rule != model.MaskCausal && e.cfg.Vocab == nil {
 		return nil, fmt.Errorf("udvla: the %v mask needs a vocabulary layout", rule)
 	}
-	return e.be.logits(ids, rule)
+	cameras := 0
+	if e.cfg.Decoding != nil {
+		cameras = len(e.cfg.Decoding.Cameras)
+	}
+	m, err := seq.MaskForIDs(rule, ids, e.cfg.Vocab, cameras)
+	if err != nil {
+		return nil, err
+	}
+	return e.be.Logits(ids, m)
 }

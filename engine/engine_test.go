@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/vk/vktest"
 )
@@ -20,7 +21,7 @@ func openPair(t testing.TB, path string) (gpuEng, refEng *Engine) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	vktest.Gate(t, g.be.(*vkBackend).dev.Instance())
+	vktest.Gate(t, vkOf(g).VulkanDevice().Instance())
 	r, err := Open(path, Options{Backend: BackendReference})
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +29,9 @@ func openPair(t testing.TB, path string) (gpuEng, refEng *Engine) {
 	t.Cleanup(func() { r.Close() })
 	return g, r
 }
+
+// vkOf is the Vulkan backend of an engine, for tests that look inside it.
+func vkOf(e *Engine) *vkbackend.Backend { return e.be.(*vkbackend.Backend) }
 
 // checkStepEqualsRef runs req on e and on the reference and demands the same region.
 func checkStepEqualsRef(t *testing.T, what string, e, ref *Engine, req *Request) {

@@ -37,7 +37,7 @@ const maxDifferingMargin = 1e-4
 // differing run must trace back to a near-tie of the reference (margin below maxDifferingMargin).
 func checkEquality(t *testing.T, path string, seeds int) {
 	g, _ := openPair(t, path)
-	vb := g.be.(*vkBackend)
+	vb := vkOf(g)
 	f, err := model.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +61,7 @@ func checkEquality(t *testing.T, path string, seeds int) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			vb.trace, vb.states = true, nil
 			got, err := g.Step(context.Background(), req)
-			vb.trace = false
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,8 +70,19 @@ func checkEquality(t *testing.T, path string, seeds int) {
 				continue
 			}
 			differ++
-			states := make([][]int32, len(vb.states))
-			for k, s := range vb.states {
+			// Again step by step, reading the state back after each, to find the first
+			// differing decision.
+			vb.TraceStates(true)
+			again, err := g.Step(context.Background(), req)
+			vb.TraceStates(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(again.Region, got.Region) {
+				t.Errorf("%v seed %d: the traced run, step by step, differs from the run in segments", rule, req.Seed)
+			}
+			states := make([][]int32, len(vb.States()))
+			for k, s := range vb.States() {
 				states[k] = s[:l.N()]
 			}
 			d, found, err := want.Trace.FirstDifference(states, nil)

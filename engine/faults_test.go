@@ -41,7 +41,7 @@ func TestDeviceFaultsMidStep(t *testing.T) {
 				t.Errorf("%s: close: %v", name, err)
 			}
 		})
-		dev := e.be.(*vkBackend).dev
+		dev := vkOf(e).VulkanDevice()
 		vktest.Gate(t, dev.Instance())
 		req := randomRequest(e.Config(), r)
 		checkStep(c.name+": a step before", e, req)

@@ -14,8 +14,8 @@ func TestEqualityFlashAttention(t *testing.T) {
 		t.Run(variant, func(t *testing.T) {
 			t.Setenv("UDVLA_KERNELS", "attention="+variant)
 			g, _ := openPair(t, tinyModel)
-			if got := g.be.(*vkBackend).k.attn.Variant(); got != variant {
-				t.Fatalf("UDVLA_KERNELS=attention=%s runs %s", variant, got)
+			if k, _ := g.Kernels(); k.Attention != variant {
+				t.Fatalf("UDVLA_KERNELS=attention=%s runs %s", variant, k.Attention)
 			}
 			checkEquality(t, tinyModel, 10)
 		})

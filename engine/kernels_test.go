@@ -18,7 +18,7 @@ func TestEngineReportsKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	vktest.Gate(t, g.be.(*vkBackend).dev.Instance())
+	vktest.Gate(t, vkOf(g).VulkanDevice().Instance())
 	k, ok := g.Kernels()
 	info, _ := g.Device()
 	if want := gpu.ChooseKernels(info); !ok || k.Attention != gpu.AttentionScalar || k.Matmul != want.Matmul {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/internal/decode"
 )
 
 // InstructionLimitError is Open's error for an Options.MaxInstruction above what one forward can
@@ -23,6 +24,6 @@ func (e *InstructionLimitError) Error() string {
 // instruction subtracted from the most tokens a forward embeds. Both backends keep it, so that a
 // request one backend runs the other runs too.
 func (e *Engine) instructionLimit() int {
-	fixed, _ := sequenceLimits(e.cfg, 0, e.header)
+	fixed, _ := decode.SequenceLimits(e.cfg, 0, e.header)
 	return gpu.MaxTokens - fixed
 }

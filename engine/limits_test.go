@@ -52,8 +52,8 @@ func TestMaxInstructionLimit(t *testing.T) {
 		t.Fatalf("MaxInstruction at the limit %d: %v", limit, err)
 	}
 	defer e.Close()
-	vktest.Gate(t, e.be.(*vkBackend).dev.Instance())
-	if got := e.be.(*vkBackend).maxL; got != gpu.MaxTokens {
+	vktest.Gate(t, vkOf(e).VulkanDevice().Instance())
+	if got := vkOf(e).MaxSequence(); got != gpu.MaxTokens {
 		t.Errorf("at the limit the engine sizes %d tokens per forward, want %d", got, gpu.MaxTokens)
 	}
 	// one token more than the engine was opened for is the request's error, before any forward

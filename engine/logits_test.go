@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/model"
 )
 
@@ -12,12 +13,11 @@ import (
 // give the reference's regions.
 func TestLogitsGrowPastControlStepBuffers(t *testing.T) {
 	g, ref := openPair(t, tinyModel)
-	vb := g.be.(*vkBackend)
 	r := rand.New(rand.NewPCG(21, 22))
 	step := func(req *Request) { t.Helper(); checkStepEqualsRef(t, "a step", g, ref, req) }
 	req := randomRequest(g.Config(), r)
 	step(req)
-	n := vb.maxL + 37
+	n := vkOf(g).MaxSequence() + 37
 	ids := make([]int32, n)
 	for i := range ids {
 		ids[i] = r.Int32N(int32(g.Config().Arch.Vocab))
@@ -36,7 +36,7 @@ func TestLogitsGrowPastControlStepBuffers(t *testing.T) {
 	}
 	step(req)
 	step(randomRequest(g.Config(), r))
-	if _, err := g.Logits(make([]int32, maxLogitsTokens+1), model.MaskCausal); err == nil {
+	if _, err := g.Logits(make([]int32, vkbackend.MaxLogitsTokens+1), model.MaskCausal); err == nil {
 		t.Error("a logits call beyond the workgroup limit was accepted")
 	}
 }

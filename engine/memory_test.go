@@ -24,7 +24,7 @@ func openVulkan(t *testing.T, path, setting string) (*Engine, error) {
 		return nil, err
 	}
 	t.Cleanup(func() { e.Close() })
-	vktest.Gate(t, e.be.(*vkBackend).dev.Instance())
+	vktest.Gate(t, vkOf(e).VulkanDevice().Instance())
 	return e, nil
 }
 
@@ -41,11 +41,10 @@ func TestStagedEngineIsBitIdentical(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sb := staged.be.(*vkBackend)
-		if sb.acts.x.Mappable() || sb.acts.params.Mappable() || sb.w.embedBuf.Mappable() {
+		if acts, params, weights := vkOf(staged).MappedBuffers(); acts || params || weights {
 			t.Fatal("the staged engine's buffers are mapped")
 		}
-		if !mapped.be.(*vkBackend).acts.x.Mappable() {
+		if acts, _, _ := vkOf(mapped).MappedBuffers(); !acts {
 			t.Fatal("lavapipe's device-local memory is host-visible: the mapped engine should map it")
 		}
 		r := rand.New(rand.NewPCG(51, 52))
@@ -97,7 +96,7 @@ func TestEngineTooLargeForTheHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := probe.be.(*vkBackend).dev.MemoryUse().DeviceLocalBytes // probe closes at cleanup, after its gate
+	need := vkOf(probe).VulkanDevice().MemoryUse().DeviceLocalBytes // probe closes at cleanup, after its gate
 	for _, c := range []struct {
 		heap uint64
 		want string

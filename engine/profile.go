@@ -3,12 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sort"
 	"time"
 
-	"github.com/udvla/udvla/engine/model"
-	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/internal/decode"
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/vk"
 )
 
@@ -69,23 +67,38 @@ type Profile struct {
 
 // Kernels merges the phases: each kernel's totals over the whole control step, by descending time.
 func (p *Profile) Kernels() []KernelTime {
-	acc := kernelAcc{sums: map[string]*KernelTime{}}
+	sums := decode.KernelSums{}
 	for _, ph := range p.Phases {
 		for _, k := range ph.Kernels {
-			acc.add(k)
+			sums.Add(decode.KernelTime(k))
 		}
 	}
-	return acc.sorted()
+	var out []KernelTime
+	for _, k := range sums.Sorted() {
+		out = append(out, KernelTime(k))
+	}
+	return out
 }
 
 // ErrNoProfile is returned by StepProfile where there is nothing to time: the CPU reference, or a
 // device without timestamp queries.
 var ErrNoProfile = errors.New("udvla: per-kernel profiles need the Vulkan backend on a device with timestamp queries")
 
+// profiler is a backend that times every kernel of its last Decode.
+type profiler interface {
+	Profiles() bool // whether the device can
+	Profile(job *decode.Job, res *decode.Result) ([]decode.Phase, error)
+}
+
+// device is a backend on a Vulkan device.
+type device interface {
+	DeviceInfo() vk.DeviceInfo
+}
+
 // Device describes the Vulkan device of the engine; false for the CPU reference.
 func (e *Engine) Device() (vk.DeviceInfo, bool) {
-	if b, ok := e.be.(*vkBackend); ok {
-		return b.dev.Info, true
+	if b, ok := e.be.(device); ok {
+		return b.DeviceInfo(), true
 	}
 	return vk.DeviceInfo{}, false
 }
@@ -102,8 +115,8 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if e.closed {
 		return nil, nil, ErrClosed
 	}
-	b, ok := e.be.(*vkBackend)
-	if !ok || !b.dev.Info.Timestamps {
+	b, ok := e.be.(profiler)
+	if !ok || !b.Profiles() {
 		return nil, nil, ErrNoProfile
 	}
 	// Step's body, under the same lock as the profile, so no other step replays the recordings
@@ -112,154 +125,20 @@ func (e *Engine) StepProfile(ctx context.Context, req *Request) (*Result, *Profi
 	if err != nil {
 		return nil, nil, err
 	}
-	prof, err := b.profile(r.l, r.req, r.steps, r.d.generated, r.d.timings.GPU)
+	phases, err := b.Profile(r.job, r.d)
+	if errors.Is(err, vkbackend.ErrNoTimestamps) {
+		return nil, nil, ErrNoProfile
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	return r.res, prof, nil
-}
-
-// profile reads the timestamps of the recordings the last decode of l ran; loopGPU is the device
-// time of all the decoding loop's replays.
-func (b *vkBackend) profile(l *seq.Layout, req *Request, steps, generated int, loopGPU time.Duration) (*Profile, error) {
-	// The plan key as decode forms it.
-	plan, ok := b.plans[planKeyFor(l, req)]
-	if !ok {
-		return nil, errors.New("udvla: profile: the step's recordings are missing")
-	}
-	// The attention FLOPs count visible pairs only, under the mask each phase ran with: the causal
-	// mask for AR, else the request's rule over the initial sequence (the release rule's blocks
-	// move when an EOA appears; the initial ones stand for every step).
-	var m *seq.Mask
-	switch {
-	case req.Mode.autoregressive():
-		m = seq.CausalMask(l.P() + l.N())
-	case req.Mask == model.MaskPaper:
-		m = seq.PaperMask(l)
-	default:
-		m = seq.ReleaseMask(l.Sequence(l.Region), l.Vocab)
-	}
-	acc := func() kernelAcc {
-		return kernelAcc{mask: m, pairs: map[vk.PairWork]float64{}, sums: map[string]*KernelTime{}}
-	}
 	prof := &Profile{}
-	add := func(name string, runs int, seqs ...*vk.Sequence) error {
-		acc := acc()
-		for _, s := range seqs {
-			if err := acc.addSequence(s, runs); err != nil {
-				return fmt.Errorf("udvla: profile %s: %w", name, err)
-			}
+	for _, ph := range phases {
+		p := PhaseProfile{Name: ph.Name, Runs: ph.Runs}
+		for _, k := range ph.Kernels {
+			p.Kernels = append(p.Kernels, KernelTime(k))
 		}
-		prof.Phases = append(prof.Phases, PhaseProfile{Name: name, Runs: runs, Kernels: acc.sorted()})
-		return nil
+		prof.Phases = append(prof.Phases, p)
 	}
-	if plan.prefill != nil {
-		if err := add("prefill", 1, plan.prefill); err != nil {
-			return nil, err
-		}
-	}
-	var err error
-	switch req.Mode {
-	case ModeAR, ModeARRestricted:
-		acc := acc()
-		for j := 0; j < generated && j < len(plan.ar) && err == nil; j++ {
-			err = acc.addSequence(plan.ar[j], 1)
-		}
-		prof.Phases = append(prof.Phases, PhaseProfile{Name: "ar", Runs: generated, Kernels: acc.sorted()})
-	case ModeID:
-		if err = add("image-step", steps, plan.imageStep); err == nil {
-			if err = add("action-step", req.actionSteps(), plan.step); err == nil {
-				scaleAll(prof.Phases[len(prof.Phases)-2:], loopGPU)
-				err = add("handoff", 1, plan.handoff)
-			}
-		}
-	default:
-		if err = add("step", steps, plan.step); err == nil {
-			scaleAll(prof.Phases[len(prof.Phases)-1:], loopGPU)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return prof, nil
-}
-
-// scaleAll scales the kernel times of phases by one factor, keeping their shares, so that together
-// they sum to total.
-func scaleAll(phases []PhaseProfile, total time.Duration) {
-	var sum time.Duration
-	for i := range phases {
-		sum += phases[i].Time()
-	}
-	if sum <= 0 || total <= 0 {
-		return
-	}
-	f := float64(total) / float64(sum)
-	for i := range phases {
-		for k := range phases[i].Kernels {
-			phases[i].Kernels[k].Time = time.Duration(f * float64(phases[i].Kernels[k].Time))
-		}
-	}
-}
-
-// kernelAcc sums kernel times by kernel name; with a mask, attention counts visible pairs only.
-type kernelAcc struct {
-	mask  *seq.Mask
-	pairs map[vk.PairWork]float64 // visible pairs by dispatch extent
-	sums  map[string]*KernelTime
-}
-
-func (a kernelAcc) add(k KernelTime) {
-	t := a.sums[k.Kernel]
-	if t == nil {
-		t = &KernelTime{Kernel: k.Kernel}
-		a.sums[k.Kernel] = t
-	}
-	t.Dispatches += k.Dispatches
-	t.Time += k.Time
-	t.FLOPs += k.FLOPs
-	t.Bytes += k.Bytes
-}
-
-// addSequence adds the last replay of s, runs times.
-func (a kernelAcc) addSequence(s *vk.Sequence, runs int) error {
-	if s == nil {
-		return nil
-	}
-	durs, err := s.Durations()
-	if err != nil {
-		return err
-	}
-	works := s.Work()
-	if len(durs) != len(works) {
-		return ErrNoProfile
-	}
-	r := float64(runs)
-	for i, w := range works {
-		if at := w.Pairs; at.NQ > 0 && a.mask != nil && at.Q0+at.NQ <= a.mask.Len() && at.NK <= a.mask.Len() {
-			p, ok := a.pairs[at]
-			if !ok {
-				p = at.VisiblePairs(a.mask.Allowed)
-				a.pairs[at] = p
-			}
-			w.FLOPs = p * at.FLOPsPerPair
-		}
-		a.add(KernelTime{Kernel: w.Label, Dispatches: runs, Time: time.Duration(r * float64(durs[i])),
-			FLOPs: r * w.FLOPs, Bytes: r * w.Bytes})
-	}
-	return nil
-}
-
-func (a kernelAcc) sorted() []KernelTime {
-	out := make([]KernelTime, 0, len(a.sums))
-	for _, k := range a.sums {
-		out = append(out, *k)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Time != out[j].Time {
-			return out[i].Time > out[j].Time
-		}
-		return out[i].Kernel < out[j].Kernel
-	})
-	return out
+	return r.res, prof, nil
 }

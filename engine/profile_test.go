@@ -69,7 +69,7 @@ func TestStepProfile(t *testing.T) {
 	if _, _, err := ref.StepProfile(context.Background(), randomRequest(cfg, rand.New(rand.NewPCG(1, 1)))); !errors.Is(err, ErrNoProfile) {
 		t.Fatalf("reference profile: %v, want ErrNoProfile", err)
 	}
-	if !g.be.(*vkBackend).dev.Info.Timestamps {
+	if info, _ := g.Device(); !info.Timestamps {
 		t.Skip("the device has no timestamps")
 	}
 	r := rand.New(rand.NewPCG(21, 22))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
-	"github.com/udvla/udvla/engine/seq"
 )
 
 // firstStepLogits runs the first denoising step of req alone and returns the raw bytes of the
@@ -17,29 +16,19 @@ import (
 // poisoned first, so stale values cannot pass for results.
 func firstStepLogits(t testing.TB, g *Engine, req Request) []byte {
 	t.Helper()
-	vb := g.be.(*vkBackend)
+	vb := vkOf(g)
 	req.Steps = 1
-	l, _, err := g.layout(&req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vb.acts.logits.Write(0, bytes.Repeat([]byte{0xff, 0xff, 0xbf, 0x7f}, int(vb.logitsFloats))); err != nil {
+	if err := vb.PoisonLogits(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := g.Step(context.Background(), &req); err != nil {
 		t.Fatal(err)
 	}
-	plan := vb.plans[planKeyFor(l, &req)]
-	nImg, nAct := len(l.Allowed[seq.SpaceImage]), len(l.Allowed[seq.SpaceAction])
-	img := make([]byte, 4*l.BOA*nImg)
-	act := make([]byte, 4*(l.N()-l.BOA)*nAct)
-	if err := vb.acts.logits.Read(0, img); err != nil {
+	raw, err := vb.RegionLogits()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := vb.acts.logits.Read(int64(4*plan.actOff), act); err != nil {
-		t.Fatal(err)
-	}
-	return append(img, act...)
+	return raw
 }
 
 // Under the release rule the text prefix is forwarded once per control step, and that changes
@@ -65,12 +54,12 @@ func TestReleaseTextCacheBitExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c := planKeyFor(l, req).cached; c != l.TextLen {
+			if c := newJob(req, l, 1).CachedPrefix(); c != l.TextLen {
 				t.Fatalf("%s: the release rule caches %d positions, want the text's %d", m.name, c, l.TextLen)
 			}
 			plain := *req
 			plain.NoCache = true
-			if planKeyFor(l, &plain).cached != 0 {
+			if newJob(&plain, l, 1).CachedPrefix() != 0 {
 				t.Fatal("NoCache must forward the whole sequence at every step")
 			}
 			a, b := firstStepLogits(t, g, *req), firstStepLogits(t, g, plain)
@@ -127,7 +116,7 @@ func TestPrefixCachingNamesThePlan(t *testing.T) {
 				q := *req
 				q.Mode, q.Mask, q.NoCache = mode, rule, noCache
 				name := PrefixCaching(mode, rule, noCache)
-				if c := planKeyFor(l, &q).cached; c != want[name] {
+				if c := newJob(&q, l, 1).CachedPrefix(); c != want[name] {
 					t.Errorf("%v %v NoCache %v: PrefixCaching says %q, the plan caches %d positions", mode, rule, noCache, name, c)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/udvla/udvla/engine/internal/decode"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/ref"
 	"github.com/udvla/udvla/engine/seq"
@@ -98,21 +99,22 @@ func (e *Engine) resolved(req *Request) (*Request, error) {
 	return &r, nil
 }
 
-// finish cuts the region into outputs and decodes the actions.
-func (e *Engine) finish(l *seq.Layout, d *decoded) *Result {
-	out := l.Outputs(d.region)
-	if d.free {
-		out = l.FreeOutputs(d.region)
+// finish cuts the region into outputs and decodes the actions; a freely generated region (ModeAR)
+// has its actions after the BOA it generated.
+func (e *Engine) finish(l *seq.Layout, d *decode.Result, free bool) *Result {
+	out := l.Outputs(d.Region)
+	if free {
+		out = l.FreeOutputs(d.Region)
 	}
+	t := d.Timings
 	res := &Result{
-		Region:       d.region,
+		Region:       d.Region,
 		FutureCodes:  out.FutureCodes,
 		ActionTokens: out.Actions,
 		EOAFound:     out.EOAFound,
-		Generated:    d.generated,
-		Timings:      d.timings,
-		Early:        d.early,
-		StepsRun:     d.stepsRun,
+		Generated:    d.Generated,
+		Timings:      Timings{Compile: t.Compile, Prefill: t.Prefill, Steps: t.Steps, Loop: t.Loop, GPU: t.GPU},
+		StepsRun:     d.StepsRun,
 	}
 	if e.fast != nil {
 		res.Actions, res.ActionsComplete = e.fast.Decode(out.Actions)

@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/udvla/udvla/engine/internal/vkbackend"
 	"github.com/udvla/udvla/engine/model"
 )
 
@@ -98,7 +100,9 @@ func (c *stepCountdown) Err() error {
 	return nil
 }
 
-// A cancelled context stops between steps with a clear error and leaves the engine usable.
+// A cancelled context stops between steps with a clear error and leaves the engine usable. The
+// loop is submitted in segments of steps and checks the context before each, so the cancel lands
+// after some steps and before the last.
 func TestCancelLeavesEngineUsable(t *testing.T) {
 	g := openTiny(t)
 	req := randomRequest(g.Config(), rand.New(rand.NewPCG(3, 4)))
@@ -106,9 +110,13 @@ func TestCancelLeavesEngineUsable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One check at the start of Step, then one per step: cancel before step 3.
-	_, err = g.Step(&stepCountdown{Context: context.Background(), n: 4}, req)
-	if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after 3 of") {
+	// One check at the start of Step, then one per segment: cancel before the third segment.
+	_, err = g.Step(&stepCountdown{Context: context.Background(), n: 3}, req)
+	var done, of int
+	if err != nil && strings.Contains(err.Error(), "after") {
+		_, _ = fmt.Sscanf(err.Error()[strings.Index(err.Error(), "after"):], "after %d of %d", &done, &of)
+	}
+	if err == nil || !errors.Is(err, context.Canceled) || done < 2 || done >= of {
 		t.Fatalf("cancelled step: err = %v", err)
 	}
 	got, err := g.Step(context.Background(), req)
@@ -210,7 +218,7 @@ func TestPlanEviction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := 1; n <= maxPlans+2; n++ { // instruction lengths 1.. give distinct prefix lengths
+	for n := 1; n <= vkbackend.MaxPlans+2; n++ { // instruction lengths 1.. give distinct prefix lengths
 		req := randomRequest(g.Config(), r)
 		req.Steps = 2
 		req.Instruction = req.Instruction[:0]
@@ -221,8 +229,8 @@ func TestPlanEviction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(g.be.(*vkBackend).plans); n > maxPlans {
-		t.Fatalf("%d recordings kept, limit %d", n, maxPlans)
+	if n := vkOf(g).Plans(); n > vkbackend.MaxPlans {
+		t.Fatalf("%d recordings kept, limit %d", n, vkbackend.MaxPlans)
 	}
 	got, err := g.Step(context.Background(), first)
 	if err != nil {

@@ -7,10 +7,14 @@ package engine
 func (e *Engine) ValidationMessages() (uint64, []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	b, ok := e.be.(*vkBackend)
+	b, ok := e.be.(validator)
 	if !ok || e.closed {
 		return 0, nil
 	}
-	in := b.dev.Instance()
-	return in.MessageCount(), in.Messages(0)
+	return b.ValidationMessages()
+}
+
+// validator is a backend whose device reports validation messages.
+type validator interface {
+	ValidationMessages() (uint64, []string)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/vk"
 	"github.com/udvla/udvla/shaders"
 )
@@ -26,20 +25,17 @@ type argmaxARPush struct {
 	MaskID, EOAID int32
 }
 
-// NewArgmaxAR creates the pipeline on dev; v gives the MASK and EOA ids.
-func NewArgmaxAR(dev *vk.Device, v *model.Vocab) (*ArgmaxAR, error) {
-	return newArgmaxAR(dev, v, reductionShape(dev))
+// NewArgmaxAR creates the pipeline on dev; t gives the MASK and EOA ids.
+func NewArgmaxAR(dev *vk.Device, t Tokens) (*ArgmaxAR, error) {
+	return newArgmaxAR(dev, t, reductionShape(dev))
 }
 
-func newArgmaxAR(dev *vk.Device, v *model.Vocab, sh groupShape) (*ArgmaxAR, error) {
-	if v == nil {
-		return nil, fmt.Errorf("argmax AR: no vocabulary")
-	}
+func newArgmaxAR(dev *vk.Device, t Tokens, sh groupShape) (*ArgmaxAR, error) {
 	p, err := dev.Pipeline("argmax_ar", shaders.MustSPIRV("argmax_ar"), sh.spec(), 5, pushSize[argmaxARPush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
-	return &ArgmaxAR{p: p, mask: v.Mask, eoa: v.EOA}, nil
+	return &ArgmaxAR{p: p, mask: t.Mask, eoa: t.EOA}, nil
 }
 
 // ArgmaxARArgs are the operands of one greedy-AR token.

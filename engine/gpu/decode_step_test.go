@@ -108,13 +108,13 @@ func newDecodeDevice(t *testing.T, dev *vk.Device, f *decodeFixture) *decodeDevi
 	n, P, boa := l.N(), l.P(), l.BOA
 	d := &decodeDevice{dev: dev}
 	var err error
-	if d.sample, err = NewSample(dev, v); err != nil {
+	if d.sample, err = NewSample(dev, tokensOf(v)); err != nil {
 		t.Fatal(err)
 	}
-	if d.sel, err = NewSelect(dev, v); err != nil {
+	if d.sel, err = NewSelect(dev, tokensOf(v)); err != nil {
 		t.Fatal(err)
 	}
-	if d.rmask, err = NewReleaseMask(dev, v); err != nil {
+	if d.rmask, err = NewReleaseMask(dev, tokensOf(v)); err != nil {
 		t.Fatal(err)
 	}
 	d.params = uploadBytes(t, dev, make([]byte, StepParamsSize))
@@ -291,7 +291,7 @@ func TestGreedyARMatchesReference(t *testing.T) {
 	if !r.EOAFound || r.Generated >= n {
 		t.Fatalf("the fixture should stop at an EOA before the end (generated %d of %d)", r.Generated, n)
 	}
-	k, err := NewArgmaxAR(dev, v)
+	k, err := NewArgmaxAR(dev, tokensOf(v))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package gpu
 import (
 	"fmt"
 
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/vk"
 	"github.com/udvla/udvla/shaders"
 )
@@ -24,20 +23,17 @@ type releaseMaskPush struct {
 	BOI, EOI, BOA, EOA, Pad int32
 }
 
-// NewReleaseMask creates the pipeline on dev; v gives the BOI, EOI, BOA, EOA and PAD ids.
-func NewReleaseMask(dev *vk.Device, v *model.Vocab) (*ReleaseMask, error) {
-	return newReleaseMask(dev, v, reductionShape(dev))
+// NewReleaseMask creates the pipeline on dev; t gives the BOI, EOI, BOA, EOA and PAD ids.
+func NewReleaseMask(dev *vk.Device, t Tokens) (*ReleaseMask, error) {
+	return newReleaseMask(dev, t, reductionShape(dev))
 }
 
-func newReleaseMask(dev *vk.Device, v *model.Vocab, sh groupShape) (*ReleaseMask, error) {
-	if v == nil {
-		return nil, fmt.Errorf("release mask: no vocabulary")
-	}
+func newReleaseMask(dev *vk.Device, t Tokens, sh groupShape) (*ReleaseMask, error) {
 	p, err := dev.Pipeline("release_mask", shaders.MustSPIRV("release_mask"), sh.spec(), 2, pushSize[releaseMaskPush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
-	return &ReleaseMask{p: p, shape: sh, boi: v.BOI, eoi: v.EOI, boa: v.BOA, eoa: v.EOA, pad: v.Pad}, nil
+	return &ReleaseMask{p: p, shape: sh, boi: t.BOI, eoi: t.EOI, boa: t.BOA, eoa: t.EOA, pad: t.Pad}, nil
 }
 
 // Record appends the mask of the n ids of ids ([n] int32: prefix then region input) into

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/vk"
 	"github.com/udvla/udvla/shaders"
 )
@@ -25,20 +24,17 @@ type samplePush struct {
 	MaskID   int32
 }
 
-// NewSample creates the pipeline on dev; v gives the MASK id.
-func NewSample(dev *vk.Device, v *model.Vocab) (*Sample, error) {
-	return newSample(dev, v, reductionShape(dev))
+// NewSample creates the pipeline on dev; t gives the MASK id.
+func NewSample(dev *vk.Device, t Tokens) (*Sample, error) {
+	return newSample(dev, t, reductionShape(dev))
 }
 
-func newSample(dev *vk.Device, v *model.Vocab, sh groupShape) (*Sample, error) {
-	if v == nil {
-		return nil, fmt.Errorf("sample: no vocabulary")
-	}
+func newSample(dev *vk.Device, t Tokens, sh groupShape) (*Sample, error) {
 	p, err := dev.Pipeline("sample", shaders.MustSPIRV("sample"), sh.spec(), 6, pushSize[samplePush](), sh.req)
 	if err != nil {
 		return nil, err
 	}
-	return &Sample{p: p, mask: v.Mask}, nil
+	return &Sample{p: p, mask: t.Mask}, nil
 }
 
 // SampleArgs are the operands of one sampling dispatch.

@@ -38,6 +38,11 @@ func testVocab() *model.Vocab {
 	return v
 }
 
+// tokensOf is the kernels' view of a vocabulary layout.
+func tokensOf(v *model.Vocab) Tokens {
+	return Tokens{Mask: v.Mask, BOA: v.BOA, EOA: v.EOA, BOI: v.BOI, EOI: v.EOI, Pad: v.Pad}
+}
+
 // sortedIDs draws n distinct ascending ids in [0, 4n+100), not containing mask.
 func sortedIDs(r *rand.Rand, n int, mask int32) []int32 {
 	ids := make([]int32, 0, n)
@@ -71,7 +76,7 @@ func TestSampleMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	near, decided := 0, 0
 	for _, sh := range testShapes(dev, reductionShape(dev)) {
-		k, err := newSample(dev, v, sh)
+		k, err := newSample(dev, tokensOf(v), sh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +228,7 @@ func TestSampleTiesAndInfinities(t *testing.T) {
 	params := uploadBytes(t, dev, smpParamBytes(StepParams{Seed: 5, Step: 2, A1: n}))
 	lb, ab, gb := upload(t, dev, logits), uploadI32(t, dev, ids), uploadI32(t, dev, state)
 	for _, sh := range testShapes(dev, reductionShape(dev)) {
-		k, err := newSample(dev, v, sh)
+		k, err := newSample(dev, tokensOf(v), sh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +266,7 @@ func checkTies(t *testing.T, logits []float32, ids, tok []int32, conf []float32)
 
 func TestSampleRejectsBadArgs(t *testing.T) {
 	dev := vktest.Device(t)
-	k, err := NewSample(dev, testVocab())
+	k, err := NewSample(dev, tokensOf(testVocab()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ const (
 func BenchmarkSample(b *testing.B) {
 	dev := benchDevice(b)
 	v := testVocab()
-	k, err := NewSample(dev, v)
+	k, err := NewSample(dev, tokensOf(v))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func BenchmarkSample(b *testing.B) {
 func BenchmarkSelect(b *testing.B) {
 	dev := benchDevice(b)
 	v := testVocab()
-	k, err := NewSelect(dev, v)
+	k, err := NewSelect(dev, tokensOf(v))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func BenchmarkSelect(b *testing.B) {
 func BenchmarkReleaseMask(b *testing.B) {
 	dev := benchDevice(b)
 	v := testVocab()
-	k, err := NewReleaseMask(dev, v)
+	k, err := NewReleaseMask(dev, tokensOf(v))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func BenchmarkReleaseMask(b *testing.B) {
 func BenchmarkArgmaxAR(b *testing.B) {
 	dev := benchDevice(b)
 	v := testVocab()
-	k, err := NewArgmaxAR(dev, v)
+	k, err := NewArgmaxAR(dev, tokensOf(v))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/vk"
 	"github.com/udvla/udvla/shaders"
 )
@@ -31,27 +30,24 @@ type selectPush struct {
 	MaskID, EOAID int32
 }
 
-// NewSelect creates the pipelines on dev; v gives the MASK and EOA ids.
-func NewSelect(dev *vk.Device, v *model.Vocab) (*Select, error) {
+// NewSelect creates the pipelines on dev; t gives the MASK and EOA ids.
+func NewSelect(dev *vk.Device, t Tokens) (*Select, error) {
 	// On a CPU device one subgroup does everything (its barriers are free); elsewhere up to 1024
 	// invocations, so that a CALVIN region is one position per invocation.
 	sh := groupShape{local: min(1024, max(dev.Info.MaxWorkgroupInvoc, 1), max(dev.Info.MaxWorkgroupSize[0], 1))}
 	if dev.Info.Type == vk.TypeCPU && dev.Info.SubgroupSize > 0 {
 		sh = groupShape{dev.Info.SubgroupSize, true, dev.Info.SubgroupSize}
 	}
-	return newSelect(dev, v, sh)
+	return newSelect(dev, t, sh)
 }
 
-func newSelect(dev *vk.Device, v *model.Vocab, sh groupShape) (*Select, error) {
-	if v == nil {
-		return nil, fmt.Errorf("select: no vocabulary")
-	}
+func newSelect(dev *vk.Device, t Tokens, sh groupShape) (*Select, error) {
 	local, req := sh.local, sh.req
 	nmax := min(maxSelectPositions, (dev.Info.MaxSharedMemory-64)/4/64*64)
 	if nmax < 64 {
 		return nil, fmt.Errorf("select: %d bytes of shared memory are too few", dev.Info.MaxSharedMemory)
 	}
-	k := &Select{shape: sh, nmax: nmax, mask: v.Mask, eoa: v.EOA}
+	k := &Select{shape: sh, nmax: nmax, mask: t.Mask, eoa: t.EOA}
 	for _, given := range []uint32{0, 1} {
 		p, err := dev.Pipeline("select", shaders.MustSPIRV("select"), []uint32{uint32(local), uint32(nmax), given}, 7, pushSize[selectPush](), req)
 		if err != nil {

@@ -179,7 +179,7 @@ func TestSelectGivenCMatchesReference(t *testing.T) {
 
 // selectKernels are Select on the device's workgroup shape and on the other kind.
 func selectKernels(t *testing.T, dev *vk.Device, v *model.Vocab) []*Select {
-	def, err := NewSelect(dev, v)
+	def, err := NewSelect(dev, tokensOf(v))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func selectKernels(t *testing.T, dev *vk.Device, v *model.Vocab) []*Select {
 		others = append(others, groupShape{local: big}) // the shape of GPUs: a position per invocation
 	}
 	for _, sh := range others {
-		k, err := newSelect(dev, v, sh)
+		k, err := newSelect(dev, tokensOf(v), sh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +273,7 @@ func TestSelectMatchesReference(t *testing.T) {
 
 func TestSelectRejectsBadArgs(t *testing.T) {
 	dev := vktest.Device(t)
-	k, err := NewSelect(dev, testVocab())
+	k, err := NewSelect(dev, tokensOf(testVocab()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,8 @@ func ReleaseMask(ids []int32, v *model.Vocab) *Mask {
 }
 
 // ForRule returns the mask of a rule over the sequence prefix + region, where region is the current
-// model input of the generation region (the release rule reads its ids).
+// model input of the generation region (the release rules read its ids). Release-kv masks as the
+// release rule does: what it changes is which prefix is cached, not the mask.
 func ForRule(rule model.MaskRule, l *Layout, region []int32) (*Mask, error) {
 	if len(region) != l.N() {
 		return nil, fmt.Errorf("seq: region has %d tokens, the layout %d", len(region), l.N())
@@ -104,7 +105,7 @@ func ForRule(rule model.MaskRule, l *Layout, region []int32) (*Mask, error) {
 	switch rule {
 	case model.MaskPaper:
 		return PaperMask(l), nil
-	case model.MaskRelease:
+	case model.MaskRelease, model.MaskReleaseKV:
 		return ReleaseMask(l.Sequence(region), l.Vocab), nil
 	case model.MaskCausal:
 		return CausalMask(l.P() + l.N()), nil

@@ -2,6 +2,7 @@ package seq
 
 import (
 	"math/rand"
+	"reflect"
 	"testing"
 
 	"github.com/udvla/udvla/engine/model"
@@ -193,6 +194,12 @@ func TestForRule(t *testing.T) {
 	}
 	if _, err := ForRule(model.MaskRule(9), l, l.Region); err == nil {
 		t.Fatal("an unknown rule must be rejected")
+	}
+	// release-kv masks as release does (its difference is the cached prefix)
+	rel, _ := ForRule(model.MaskRelease, l, l.Region)
+	kv, err := ForRule(model.MaskReleaseKV, l, l.Region)
+	if err != nil || !reflect.DeepEqual(kv, rel) {
+		t.Fatalf("release-kv: %v, or a mask other than release's", err)
 	}
 }
 

@@ -1,9 +1,14 @@
-package engine
+// Package vkbackend runs the model with Vulkan compute: it uploads the weights, records each
+// request shape's forward passes and decoding loop once (a plan) and replays them for every
+// request of that shape. It is the engine's device backend; package engine/vk below it is the
+// Vulkan binding it records with.
+package vkbackend
 
 import (
 	"fmt"
 
 	"github.com/udvla/udvla/engine/gpu"
+	"github.com/udvla/udvla/engine/internal/decode"
 	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/quant"
 	"github.com/udvla/udvla/engine/seq"
@@ -35,28 +40,41 @@ type vkActs struct {
 	mask                            *vk.Buffer // int32 mask words [maxL]
 	reach                           *vk.Buffer // int32 [maxL]: one past the last key each position sees
 	logits                          *vk.Buffer // float32 [maxN*maxAllowed] or [maxL*vocab rows]
-	allowed                         [seq.NumSpaces]*vk.Buffer
 	state, sampled, conf, c, out    *vk.Buffer // [maxN]
-	params                          *vk.Buffer // one StepParams, host-written per step
+	arToken, arPos                  *vk.Buffer // int32 [1]: the token an AR pass forwards, and its position
+	params                          *vk.Buffer // StepParams slots: each step of the loops, or the AR pass
 	vocabIDs                        *vk.Buffer // int32 [vocab]: 0, 1, ..., the space of unconstrained AR
 	all                             []*vk.Buffer
 }
 
-// vkBackend runs the model with Vulkan compute.
-type vkBackend struct {
+// vkSpaces are the decoding spaces' ids: int32 [the model's largest space of each kind], sized
+// and allocated once per engine, since every recording of a request shape binds them.
+type vkSpaces [seq.NumSpaces]*vk.Buffer
+
+// Backend runs the model with Vulkan compute. Its methods are not safe for concurrent use.
+type Backend struct {
 	dev  *vk.Device
 	cfg  *model.Config
 	a    model.Arch
 	w    *vkWeights
 	k    vkKernels
 	acts vkActs
-	maxL int
-	maxN int
+	// allowed holds a request's decoding spaces
+	allowed vkSpaces
+	maxL    int
+	maxN    int
 	// logitsRows is the number of float32s the logits buffer holds.
 	logitsFloats int64
 	// recordings per request shape, replayed for every request of that shape
 	plans     map[planKey]*vkPlan
-	planOrder []planKey // oldest first: at most maxPlans recordings are kept
+	planOrder []planKey // oldest first: at most MaxPlans recordings are kept
+	// the plan the last Decode ran, its job and the loop segments it ran: what Profile reads
+	last     *vkPlan
+	lastJob  *decode.Job
+	lastRuns []loopRun
+	// segments is the number of segments a denoising loop is cut into (loopSegments; tests and
+	// benchmarks set others)
+	segments int
 	// trace, when set (tests only), reads the region state back after every step into states:
 	// a readback the decoding loop otherwise never does.
 	trace  bool
@@ -66,7 +84,18 @@ type vkBackend struct {
 	kernels gpu.Kernels
 }
 
-func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32) (be backend, err error) {
+// Options configure Open.
+type Options struct {
+	Device         string // a device index or name substring; empty takes UDVLA_DEVICE, else the best
+	Validate       bool   // the Khronos validation layer
+	Kernels        string // the kernel table's overrides, "family=variant,..." (vk.Options.Kernels)
+	MaxInstruction int    // sizes the buffers with decode.SequenceLimits
+	Header         func(h, w int) []int32
+}
+
+// Open uploads a model file's weights to a Vulkan device and allocates the buffers of the longest
+// request the options allow.
+func Open(f *model.File, opts Options) (_ *Backend, err error) {
 	// vk.Open applies UDVLA_VALIDATE, and UDVLA_DEVICE when no device is named
 	vo := vk.Options{Device: opts.Device, Validate: opts.Validate, SyncValidate: opts.Validate, Robust: opts.Validate,
 		Kernels: opts.Kernels}
@@ -74,18 +103,23 @@ func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32
 	if err != nil {
 		return nil, err
 	}
-	b := &vkBackend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}}
+	b := &Backend{dev: dev, cfg: &f.Config, a: f.Config.Arch, plans: map[planKey]*vkPlan{}, segments: loopSegments}
 	defer func() {
 		if err != nil {
-			b.close()
+			b.Close()
 		}
 	}()
-	b.maxL, b.maxN = sequenceLimits(&f.Config, opts.MaxInstruction, header)
+	b.maxL, b.maxN = decode.SequenceLimits(&f.Config, opts.MaxInstruction, opts.Header)
 	if b.w, err = uploadWeights(dev, f); err != nil {
 		return nil, err
 	}
 	if err = b.makeKernels(); err != nil {
 		return nil, err
+	}
+	for sp, n := range spaceLimits(b.cfg) {
+		if b.allowed[sp], err = dev.NewBuffer(4*int64(max(n, 1)), vk.DeviceLocal, 0); err != nil {
+			return nil, fmt.Errorf("udvla: allocate decoding spaces: %w", err)
+		}
 	}
 	if err = b.allocate(); err != nil {
 		return nil, err
@@ -93,22 +127,23 @@ func newVulkanBackend(f *model.File, opts Options, header func(h, w int) []int32
 	return b, nil
 }
 
-// sequenceLimits returns the longest sequence and region a request can have.
-func sequenceLimits(cfg *model.Config, maxInstruction int, header func(h, w int) []int32) (maxL, maxN int) {
-	if cfg.Decoding == nil || cfg.Vocab == nil {
-		return 1 + maxInstruction, 0
+// spaceLimits bounds the size of each decoding space of the model's layout (seq.Build): the
+// image space is the codebook, IMG, EOF and the size-header ids, the action space the FAST ids
+// and EOA. Zero without a layout.
+func spaceLimits(cfg *model.Config) (n [seq.NumSpaces]int) {
+	v := cfg.Vocab
+	if v == nil || cfg.Decoding == nil {
+		return n
 	}
-	blocks := 0
-	for _, c := range cfg.Decoding.Cameras {
-		blocks += 4 + len(header(c.H, c.W)) + c.H*c.W
-	}
-	maxN = blocks + cfg.Decoding.ActionLen
-	return 1 + maxInstruction + blocks + maxN, maxN
+	n[seq.SpaceImage] = int(v.CodebookSize) + 2 + max(len(v.HeaderIDs), len(v.HeaderIDSet(cfg.Decoding.Cameras)))
+	n[seq.SpaceAction] = int(v.FastSize) + 1
+	return n
 }
 
-func (b *vkBackend) name() string { return "vulkan: " + b.dev.Info.Name }
+// Name names the backend and its device.
+func (b *Backend) Name() string { return "vulkan: " + b.dev.Info.Name }
 
-func (b *vkBackend) makeKernels() (err error) {
+func (b *Backend) makeKernels() (err error) {
 	a, dev, k := b.a, b.dev, &b.k
 	if b.kernels, err = gpu.KernelsFor(dev); err != nil {
 		return err
@@ -133,26 +168,27 @@ func (b *vkBackend) makeKernels() (err error) {
 		return err
 	}
 	if v := b.cfg.Vocab; v != nil {
-		if k.sample, err = gpu.NewSample(dev, v); err != nil {
+		t := gpu.Tokens{Mask: v.Mask, BOA: v.BOA, EOA: v.EOA, BOI: v.BOI, EOI: v.EOI, Pad: v.Pad}
+		if k.sample, err = gpu.NewSample(dev, t); err != nil {
 			return err
 		}
-		if k.sel, err = gpu.NewSelect(dev, v); err != nil {
+		if k.sel, err = gpu.NewSelect(dev, t); err != nil {
 			return err
 		}
 		if b.maxN > k.sel.MaxPositions() {
 			return fmt.Errorf("udvla: a region of %d positions exceeds the device's selection limit %d", b.maxN, k.sel.MaxPositions())
 		}
-		if k.relMask, err = gpu.NewReleaseMask(dev, v); err != nil {
+		if k.relMask, err = gpu.NewReleaseMask(dev, t); err != nil {
 			return err
 		}
-		if k.argmax, err = gpu.NewArgmaxAR(dev, v); err != nil {
+		if k.argmax, err = gpu.NewArgmaxAR(dev, t); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (b *vkBackend) allocate() error {
+func (b *Backend) allocate() error {
 	a, L, N := b.a, b.maxL, max(b.maxN, 1)
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	acts := &b.acts
@@ -178,7 +214,8 @@ func (b *vkBackend) allocate() error {
 		{"region positions", &acts.posRegion, N, 1}, {"tail ids", &acts.idsTail, L, 1}, {"tail positions", &acts.posTail, L, 1},
 		{"mask", &acts.mask, L, 1}, {"reach", &acts.reach, L, 1}, {"state", &acts.state, N, 1}, {"sampled", &acts.sampled, N, 1},
 		{"confidence", &acts.conf, N, 1}, {"c", &acts.c, N, 1}, {"out", &acts.out, N, 1},
-		{"step parameters", &acts.params, gpu.StepParamsSize / 4, 1}, {"vocabulary ids", &acts.vocabIDs, a.Vocab, 1},
+		{"AR token", &acts.arToken, 1, 1}, {"AR position", &acts.arPos, 1, 1},
+		{"step parameters", &acts.params, 2 * maxLoopSteps, b.paramsStride() / 4}, {"vocabulary ids", &acts.vocabIDs, a.Vocab, 1},
 	} {
 		if err := f32(s.name, s.dst, s.rows, s.width); err != nil {
 			return err
@@ -196,13 +233,12 @@ func (b *vkBackend) allocate() error {
 	}
 	// Logits: the restricted lm_head of the region (each space's rows), or full rows for Logits()
 	// in chunks of the sequence.
-	maxAllowed := 0
-	if v := b.cfg.Vocab; v != nil && b.cfg.Decoding != nil {
-		maxAllowed = int(v.CodebookSize) + 3 + len(v.HeaderIDSet(b.cfg.Decoding.Cameras)) + len(v.HeaderIDs)
-		maxAllowed = max(maxAllowed, int(v.FastSize)+1)
-	}
-	b.logitsFloats = max(int64(N)*int64(maxAllowed), int64(a.Vocab))
-	if err := f32("logits", &acts.logits, int(b.logitsFloats/int64(max(maxAllowed, a.Vocab))), max(maxAllowed, a.Vocab)); err != nil {
+	spaces := spaceLimits(b.cfg)
+	maxAllowed := max(spaces[seq.SpaceImage], spaces[seq.SpaceAction])
+	// the action logits start at an offset aligned to 64 floats
+	b.logitsFloats = max(int64(N)*int64(maxAllowed)+64, int64(a.Vocab))
+	width := int64(max(maxAllowed, a.Vocab))
+	if err := f32("logits", &acts.logits, int((b.logitsFloats+width-1)/width), int(width)); err != nil {
 		return err
 	}
 	b.logitsFloats = acts.logits.Size() / 4
@@ -234,14 +270,15 @@ func (w *vkWeights) dtypes() []quant.DType {
 	return out
 }
 
-func (b *vkBackend) close() {
+// Close frees every device resource.
+func (b *Backend) Close() {
 	for _, p := range b.plans {
 		p.close()
 	}
 	for _, buf := range b.acts.all {
 		buf.Close()
 	}
-	for _, buf := range b.acts.allowed {
+	for _, buf := range b.allowed {
 		buf.Close()
 	}
 	b.w.close()
@@ -273,3 +310,16 @@ func (r *recorder) rows(buf *vk.Buffer, r0, n, width int) vk.Binding {
 	r.check(err)
 	return bd
 }
+
+// DeviceInfo describes the backend's device.
+func (b *Backend) DeviceInfo() vk.DeviceInfo { return b.dev.Info }
+
+// ValidationMessages is the count of the device's validation messages since it was opened, and
+// the kept texts of the first ones.
+func (b *Backend) ValidationMessages() (uint64, []string) {
+	in := b.dev.Instance()
+	return in.MessageCount(), in.Messages(0)
+}
+
+// Kernels names the variant of each op family the pipelines were built from.
+func (b *Backend) Kernels() gpu.Kernels { return b.kernels }

@@ -1,4 +1,4 @@
-package engine
+package vkbackend
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package engine
+package vkbackend
 
 import (
 	"github.com/udvla/udvla/engine/gpu"
@@ -13,7 +13,7 @@ import (
 // rule) have no reach and visit every key. With manyTile every matmul takes the many-token tile
 // whatever n, so that a short forward (a cached prefix) gives bit for bit the rows a long one
 // gives: every other kernel already computes each row on its own.
-func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, reach, manyTile bool) {
+func (b *Backend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, reach, manyTile bool) {
 	a, k, acts, w := b.a, &b.k, &b.acts, b.w
 	qw, kw := a.Heads*a.HeadDim, a.KVHeads*a.HeadDim
 	s := r.s
@@ -60,7 +60,7 @@ func (b *vkBackend) forward(r *recorder, ids, pos vk.Binding, q0, n, nk int, rea
 }
 
 // finalNorm records fin rows [f0, f0+n) = RMSNorm(x rows [x0, x0+n)).
-func (b *vkBackend) finalNorm(r *recorder, x0, f0, n int) {
+func (b *Backend) finalNorm(r *recorder, x0, f0, n int) {
 	a := b.a
 	x := r.rows(b.acts.x, x0, n, a.Hidden)
 	fin := r.rows(b.acts.fin, f0, n, a.Hidden)

@@ -1,33 +1,31 @@
-package engine
+package vkbackend
 
 import (
 	"fmt"
 
 	"github.com/udvla/udvla/engine/gpu"
-	"github.com/udvla/udvla/engine/model"
 	"github.com/udvla/udvla/engine/seq"
 )
 
-// maxLogitsTokens bounds a logits call: the embedding and the per-token dispatches index tokens
+// MaxLogitsTokens bounds a logits call: the embedding and the per-token dispatches index tokens
 // along a workgroup dimension of at most 65535 on every Vulkan device.
-const maxLogitsTokens = 65535
+const MaxLogitsTokens = 65535
 
-// logits runs a whole sequence through the model and reads back every logit: the inspection
-// path (not the decoding loop), recorded per call. A sequence longer than the engine's buffers
-// (sized for control steps: MaxInstruction and the model's layout) grows them first.
-func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) {
+// Logits runs a whole sequence through the model under a mask and reads back every logit: the
+// inspection path (not the decoding loop), recorded per call. A sequence longer than the engine's
+// buffers (sized for control steps: MaxInstruction and the model's layout) grows them first.
+func (b *Backend) Logits(ids []int32, m *seq.Mask) ([]float32, error) {
 	n, a := len(ids), b.a
-	if n > maxLogitsTokens {
-		return nil, fmt.Errorf("udvla: %d tokens exceed the %d a logits call takes", n, maxLogitsTokens)
+	if n > MaxLogitsTokens {
+		return nil, fmt.Errorf("udvla: %d tokens exceed the %d a logits call takes", n, MaxLogitsTokens)
 	}
 	if n > b.maxL {
 		if err := b.growSequence(n); err != nil {
 			return nil, err
 		}
 	}
-	m, err := seq.MaskForIDs(rule, ids, b.cfg.Vocab, cameraCount(b.cfg))
-	if err != nil {
-		return nil, err
+	if m.Len() != n {
+		return nil, fmt.Errorf("udvla: a mask of %d positions for %d tokens", m.Len(), n)
 	}
 	if err := b.writeMask(m); err != nil {
 		return nil, err
@@ -77,14 +75,14 @@ func (b *vkBackend) logits(ids []int32, rule model.MaskRule) ([]float32, error) 
 // growSequence makes room for sequences of n tokens: new activations and RoPE tables replace the
 // old ones only when all of them were made, so that a failure (out of device memory) leaves the
 // engine as it was. The recordings refer to the old buffers and are dropped.
-func (b *vkBackend) growSequence(n int) error {
+func (b *Backend) growSequence(n int) error {
 	a := b.a
 	rope, err := gpu.NewRoPE(b.dev, a.Heads, a.KVHeads, a.HeadDim, a.RopeTheta, n)
 	if err != nil {
 		return fmt.Errorf("udvla: room for %d tokens: %w", n, err)
 	}
 	old, oldL, oldFloats := b.acts, b.maxL, b.logitsFloats
-	b.acts, b.maxL = vkActs{allowed: old.allowed}, n
+	b.acts, b.maxL = vkActs{}, n
 	if err := b.allocate(); err != nil {
 		for _, buf := range b.acts.all {
 			buf.Close()
@@ -101,6 +99,6 @@ func (b *vkBackend) growSequence(n int) error {
 	for _, p := range b.plans {
 		p.close()
 	}
-	b.plans, b.planOrder = map[planKey]*vkPlan{}, nil
+	b.plans, b.planOrder, b.last, b.lastJob, b.lastRuns = map[planKey]*vkPlan{}, nil, nil, nil, nil
 	return nil
 }
