@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -64,29 +63,8 @@ func BenchmarkEncoder(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			// Device time per kernel, from one more frame recorded with timestamps.
-			e.timing = true
-			r, _, err := e.record(px, c.side, c.side)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer r.close()
-			if err := r.s.Run(); err != nil {
-				b.Fatal(err)
-			}
-			d, err := r.s.Durations()
-			if err != nil || d == nil {
-				return
-			}
-			per := map[string]time.Duration{}
-			for i, w := range r.s.Work()[:len(d)] {
-				per[w.Label] += d[i]
-			}
-			for name, t := range per {
-				if name != "" {
-					b.ReportMetric(float64(t.Microseconds())/1000, "ms-"+strings.ReplaceAll(name, " ", "-"))
-				}
-			}
+			// Device time and FLOPs per layer type, from one more frame recorded with timestamps.
+			profileEncoder(b, e, px, c.side, c.side)
 		})
 	}
 }

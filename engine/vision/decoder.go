@@ -50,6 +50,7 @@ func (r *run) spatialNorm(p string, x, zq fmap, silu bool) fmap {
 		return fmap{}
 	}
 	r.fail(r.e.ops.Modulate(r.s, g.b, y.b, b.b, out.b, x.h, x.w, x.c, zq.h, zq.w, silu))
+	r.tag(kindNorm)
 	return out
 }
 

@@ -15,14 +15,21 @@ import (
 // against float64, normalised by its largest value.
 const frameLimit = 1e-5
 
-// checkDecoder decodes random codes on the device and with the float64 reference: the frame
-// within frameLimit, and its uint8 pixels within one grey level at 99.9% of them or more.
+// checkDecoder decodes random codes on the device and with the float64 reference (checkDecoderCodes).
 func checkDecoder(t *testing.T, name string, cfg *model.VQConfig, get func(string) ([]float32, error), gh, gw int, r *rand.Rand) {
 	t.Helper()
 	codes := make([]int32, gh*gw)
 	for i := range codes {
 		codes[i] = int32(r.IntN(cfg.CodebookSize))
 	}
+	checkDecoderCodes(t, name, cfg, get, codes, gh, gw)
+}
+
+// checkDecoderCodes decodes codes (row-major gh x gw) on the device and with the float64
+// reference: the frame within frameLimit, and its uint8 pixels within one grey level at 99.9% of
+// them or more.
+func checkDecoderCodes(t *testing.T, name string, cfg *model.VQConfig, get func(string) ([]float32, error), codes []int32, gh, gw int) {
+	t.Helper()
 	rm, err := ref.NewVQ(cfg, get)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +69,7 @@ func checkDecoder(t *testing.T, name string, cfg *model.VQConfig, get func(strin
 			off++
 		}
 	}
+	t.Logf("%s: %d of %d pixels more than one grey level off (%d distinct values)", name, off, len(w8), len(distinct))
 	if float64(off) > 0.001*float64(len(w8)) || len(distinct) < 3 {
 		t.Fatalf("%s: %d of %d pixels differ by more than one level (%d distinct values)", name, off, len(w8), len(distinct))
 	}

@@ -127,6 +127,31 @@ type run struct {
 	// when a convolution needs more.
 	col       vk.Binding
 	colFloats int
+	// kinds names the layer type of each dispatch recorded so far (tag), and gemms the matmul
+	// shape of every convolution band, in order: the benchmarks' per-layer-type figures.
+	kinds []string
+	gemms []convGEMM
+}
+
+// convGEMM is the matrix product one band of a convolution runs: the kernel matrix by n patches.
+type convGEMM struct {
+	m *gpu.Matrix
+	n int
+}
+
+// Layer types of the dispatches (tag).
+const (
+	kindConv      = "conv"
+	kindNorm      = "norm"
+	kindAttention = "attention"
+	kindQuantizer = "quantizer"
+)
+
+// tag gives the dispatches recorded since the last tag the layer type kind.
+func (r *run) tag(kind string) {
+	for len(r.kinds) < len(r.s.Work()) {
+		r.kinds = append(r.kinds, kind)
+	}
 }
 
 func (r *run) close() {
@@ -209,6 +234,11 @@ func (r *run) convWith(cw *gpu.ConvWeight, x fmap, shape gpu.ConvShape, dst *fma
 		return fmap{}
 	}
 	r.fail(r.e.conv.Record(r.s, cw, shape, gpu.VQConvArgs{X: x.b, Col: col, Y: y.b, Accumulate: accumulate}))
+	r.tag(kindConv)
+	band := max(r.e.conv.ColFloats(cw, shape)/cw.M.Cols, 1)
+	for p0 := 0; p0 < oh*ow; p0 += band {
+		r.gemms = append(r.gemms, convGEMM{cw.M, min(band, oh*ow-p0)})
+	}
 	return y
 }
 
@@ -240,6 +270,7 @@ func (r *run) norm(p string, x fmap, silu bool) fmap {
 	}
 	r.fail(r.e.gn.Record(r.s, gpu.GroupNormArgs{X: x.b, Gamma: gb, Beta: bb, Y: y.b, N: x.h * x.w, C: x.c,
 		Groups: groups, Eps: groupEps, SiLU: silu}))
+	r.tag(kindNorm)
 	return y
 }
 
@@ -300,6 +331,7 @@ func (r *run) attnNormed(p string, x, nx fmap) fmap {
 	r.fail(r.e.mm.Record(r.s, km, gpu.MatmulArgs{X: q.b, Y: scores, N: n}))
 	r.fail(r.e.ops.Softmax(r.s, scores, n, n, float32(1/math.Sqrt(float64(c)))))
 	r.fail(r.e.mm.Record(r.s, vt, gpu.MatmulArgs{X: scores, Y: o.b, N: n}))
+	r.tag(kindAttention)
 	return r.conv(p+".proj_out", o, gpu.ConvShape{}, &x)
 }
 
@@ -314,6 +346,7 @@ func (r *run) affineSiLU(p string, x fmap) fmap {
 		return fmap{}
 	}
 	r.fail(r.e.ops.Affine(r.s, x.b, mb, ab, y.b, x.h*x.w, x.c, true))
+	r.tag(kindNorm)
 	return y
 }
 
@@ -327,6 +360,7 @@ func (r *run) siluInPlace(x fmap) {
 	zb, err := r.e.zero.Bind(0, 4*int64(x.c))
 	r.fail(err)
 	r.fail(r.e.ops.Affine(r.s, x.b, ob, zb, x.b, x.h*x.w, x.c, true))
+	r.tag(kindNorm) // an activation: counted with the norms, which carry the other SiLUs
 }
 
 // Latent records the encoder up to quant_conv for a preprocessed frame (CHW float32, the
@@ -355,21 +389,12 @@ func (e *Encoder) Latent(px []float32, h, w int) ([]float32, int, int, error) {
 
 // Encode returns the codes of a preprocessed frame, row-major h/f x w/f.
 func (e *Encoder) Encode(px []float32, h, w int) ([]int32, error) {
-	r, z, err := e.record(px, h, w)
+	r, cb, n, err := e.recordCodes(px, h, w)
 	if r != nil {
 		defer r.close()
 	}
 	if err != nil {
 		return nil, err
-	}
-	n := z.h * z.w
-	cb, codes := r.alloc(n)
-	bb, err := e.w.book.All()
-	if err != nil {
-		return nil, err
-	}
-	if r.fail(e.q.Record(r.s, z.b, bb, codes, n, e.cfg.CodebookSize, e.cfg.EmbedDim)); r.err != nil {
-		return nil, r.err
 	}
 	if err := r.s.Run(); err != nil {
 		return nil, err
@@ -383,6 +408,24 @@ func (e *Encoder) Encode(px []float32, h, w int) ([]int32, error) {
 		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return out, nil
+}
+
+// recordCodes records the whole encoder, quantizer included: the returned buffer receives the n
+// codes.
+func (e *Encoder) recordCodes(px []float32, h, w int) (*run, *vk.Buffer, int, error) {
+	r, z, err := e.record(px, h, w)
+	if err != nil {
+		return r, nil, 0, err
+	}
+	n := z.h * z.w
+	cb, codes := r.alloc(n)
+	bb, err := e.w.book.All()
+	if err != nil {
+		return r, nil, 0, err
+	}
+	r.fail(e.q.Record(r.s, z.b, bb, codes, n, e.cfg.CodebookSize, e.cfg.EmbedDim))
+	r.tag(kindQuantizer)
+	return r, cb, n, r.err
 }
 
 // record records the encoder up to quant_conv: the returned map is the latent.

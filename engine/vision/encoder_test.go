@@ -46,12 +46,24 @@ func withCodebook(get func(string) ([]float32, error), z ref.Map, k int, r *rand
 	}
 }
 
-// checkEncoder runs the device encoder and the float64 reference on one frame: the latent within
-// latentLimit, and the same code everywhere but at genuine near-ties.
+// checkEncoder runs the device encoder and the float64 reference on a random frame, with a
+// codebook placed among the reference latent (withCodebook): the latent within latentLimit, and
+// the same code everywhere but at genuine near-ties.
 func checkEncoder(t *testing.T, name string, cfg *model.VQConfig, get func(string) ([]float32, error), h, w int, r *rand.Rand) {
 	t.Helper()
-	dev := vktest.Device(t)
 	px := randImage(r, cfg.InChannels*h*w)
+	book := func(z ref.Map) func(string) ([]float32, error) { return withCodebook(get, z, cfg.CodebookSize, r) }
+	checkEncoderFrame(t, name, cfg, get, book, px, h, w)
+}
+
+// checkEncoderFrame compares the device encoder with the float64 reference on the preprocessed
+// frame px: the latent within latentLimit, and the same code everywhere but at genuine near-ties.
+// book, when not nil, gives the weights once the reference latent is known (a codebook placed
+// among it); nil keeps get's codebook. It returns the reference's codes and the near-tie count.
+func checkEncoderFrame(t *testing.T, name string, cfg *model.VQConfig, get func(string) ([]float32, error),
+	book func(z ref.Map) func(string) ([]float32, error), px []float32, h, w int) ([]int32, int) {
+	t.Helper()
+	dev := vktest.Device(t)
 	rm, err := ref.NewVQ(cfg, get)
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +73,11 @@ func checkEncoder(t *testing.T, name string, cfg *model.VQConfig, get func(strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	get = withCodebook(get, z, cfg.CodebookSize, r)
-	if rm, err = ref.NewVQ(cfg, get); err != nil {
-		t.Fatal(err)
+	if book != nil {
+		get = book(z)
+		if rm, err = ref.NewVQ(cfg, get); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want, margin, err := rm.Quantize(z)
 	if err != nil {
@@ -97,6 +111,9 @@ func checkEncoder(t *testing.T, name string, cfg *model.VQConfig, get func(strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(codes) != len(want) {
+		t.Fatalf("%s: %d codes, the reference %d", name, len(codes), len(want))
+	}
 	near, distinct := 0, map[int32]bool{}
 	for i := range want {
 		distinct[want[i]] = true
@@ -109,6 +126,7 @@ func checkEncoder(t *testing.T, name string, cfg *model.VQConfig, get func(strin
 		}
 	}
 	t.Logf("%s: %d codes (%d distinct) equal the reference's; %d genuine near-ties", name, len(want), len(distinct), near)
+	return want, near
 }
 
 // openTiny opens the shipped tiny vision tokenizer for the test.

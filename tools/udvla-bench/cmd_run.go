@@ -112,6 +112,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	profile := fs.Bool("profile", true, "time every kernel of the measured steps (timestamp queries)")
 	jsonPath := fs.String("json", "", "also write the figures to this JSON file (docs/bench.schema.json)")
 	kernels := fs.String("kernels", "", kernelsUsage)
+	frames := fs.Bool("frames", false, "also measure frames to actions: a random camera frame per camera encoded on the device by the vision tokenizer, then a JD3P step (encode time as its own row)")
+	vqPath := fs.String("vq", "", "with --frames: the model file holding the vision tokenizer (default: the measured model)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: udvla-bench run (--model FILE | --config tiny|calvin-8b|libero-8b|bridge-8b|custom [--layers N] [--dtype DT]) [flags]")
 		fmt.Fprintln(stderr, "Measures control steps end to end: latency, prefill, tokens/s per mode, per-kernel GPU time, host overhead.")
@@ -131,6 +133,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *runs < 1 || *warmup < 0 {
 		return fmt.Errorf("--runs %d and --warmup %d: want at least one run and no negative warm-up", *runs, *warmup)
+	}
+	if *vqPath != "" && !*frames {
+		return errors.New("--vq names the tokenizer of --frames: give --frames too")
 	}
 	if *instrLen < 0 || *steps < 0 {
 		return errors.New("--instruction-len and --steps cannot be negative")
@@ -228,7 +233,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		rep.Modes = append(rep.Modes, *mr)
 	}
 	setRatios(rep.Modes)
+	if *frames {
+		vq := *vqPath
+		if vq == "" {
+			vq = path
+		}
+		if rep.Frames, err = measureFrames(ctx, e, req, vq, *device, *runs, *warmup, prog); err != nil {
+			return fmt.Errorf("frames: %w", err)
+		}
+	}
 	printRunReport(stdout, rep)
+	printFrames(stdout, rep.Frames)
 	if *jsonPath != "" {
 		return rep.write(*jsonPath)
 	}

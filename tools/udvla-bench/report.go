@@ -16,16 +16,17 @@ import (
 // report is the --json document of every command (docs/bench.schema.json, docs/BENCH.md). Every
 // top-level field is always present; those of other commands are null or empty.
 type report struct {
-	Schema  string       `json:"schema"` // "udvla-bench/1"
-	Command string       `json:"command"`
-	Created string       `json:"created"` // RFC 3339
-	Engine  engineInfo   `json:"engine"`
-	Host    hostInfo     `json:"host"`
-	Device  *deviceInfo  `json:"device"`  // the device measured (devices: the one chosen)
-	Devices []deviceInfo `json:"devices"` // devices: every device
-	Config  *runConfig   `json:"config"`  // run
-	Modes   []modeReport `json:"modes"`   // run
-	Ops     []opReport   `json:"ops"`     // ops
+	Schema  string        `json:"schema"` // "udvla-bench/1"
+	Command string        `json:"command"`
+	Created string        `json:"created"` // RFC 3339
+	Engine  engineInfo    `json:"engine"`
+	Host    hostInfo      `json:"host"`
+	Device  *deviceInfo   `json:"device"`           // the device measured (devices: the one chosen)
+	Devices []deviceInfo  `json:"devices"`          // devices: every device
+	Config  *runConfig    `json:"config"`           // run
+	Modes   []modeReport  `json:"modes"`            // run
+	Frames  *framesReport `json:"frames,omitempty"` // run --frames
+	Ops     []opReport    `json:"ops"`              // ops
 }
 
 type engineInfo struct {
