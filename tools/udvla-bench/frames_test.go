@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/udvla/udvla/engine/model/build"
 )
 
 // `run --frames` as a user types it: the tiny model's cameras fed by random frames through the
@@ -32,7 +34,11 @@ func TestRunFrames(t *testing.T) {
 
 // --frames refuses a model without a vision tokenizer by name, and --vq alone.
 func TestRunFramesRefuses(t *testing.T) {
-	_, e, code := bench(t, "run", "--model", tinyPath, "--frames", "--modes", "jd3p", "--runs", "1", "--warmup", "0", "--steps", "1")
+	plain := filepath.Join(t.TempDir(), "novq.udvla") // tiny.udvla itself carries a tokenizer
+	if err := build.WriteTinyLM(plain, "../../testdata/fast"); err != nil {
+		t.Fatal(err)
+	}
+	_, e, code := bench(t, "run", "--model", plain, "--frames", "--modes", "jd3p", "--runs", "1", "--warmup", "0", "--steps", "1")
 	if code == 0 || !strings.Contains(e, "has no vision tokenizer") {
 		t.Errorf("a model without a tokenizer: exit %d, %s", code, e)
 	}
