@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/udvla/udvla/engine/frame"
@@ -20,12 +19,7 @@ func BenchmarkStepTinyFrames(b *testing.B) {
 	defer e.Close()
 	var frames []*frame.Frame
 	for _, p := range []string{"../testdata/cameras/main.png", "../testdata/cameras/wrist.png"} {
-		fd, err := os.Open(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		f, err := frame.Decode(fd)
-		fd.Close()
+		f, err := frame.DecodeFile(p)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -253,3 +253,17 @@ func TestFromImageColourModels(t *testing.T) {
 		t.Fatal("an empty image was accepted")
 	}
 }
+
+// DecodeFile reads what Decode reads and names the file in its errors.
+func TestDecodeFile(t *testing.T) {
+	f, err := DecodeFile("../../testdata/cameras/wrist.png")
+	if err != nil || f.Width != 13 || f.Height != 11 || len(f.Pix) != 3*13*11 {
+		t.Fatalf("wrist.png: %+v, %v", f, err)
+	}
+	if _, err := DecodeFile("../../testdata/cameras/gen.go"); err == nil || !strings.Contains(err.Error(), "gen.go") {
+		t.Fatalf("a Go file as an image: %v", err)
+	}
+	if _, err := DecodeFile("../../testdata/cameras/none.png"); err == nil {
+		t.Fatal("a missing file decoded")
+	}
+}

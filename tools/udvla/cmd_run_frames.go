@@ -42,15 +42,11 @@ func readFrames(images imageFlags, cfg *model.Config) ([]*frame.Frame, string, e
 		if frames[i] != nil {
 			return nil, "", fmt.Errorf("--image %s: camera %q has a frame already", v, name)
 		}
-		fd, err := os.Open(path)
+		f, err := frame.DecodeFile(path)
 		if err != nil {
 			return nil, "", fmt.Errorf("--image %s: %w", v, err)
 		}
-		frames[i], err = frame.Decode(fd)
-		fd.Close()
-		if err != nil {
-			return nil, "", fmt.Errorf("--image %s: %w", v, err)
-		}
+		frames[i] = f
 		from[i] = v
 	}
 	for i, c := range cams {

@@ -31,12 +31,7 @@ func noVQModel(t *testing.T) string {
 
 func decodePNG(t *testing.T, path string) *frame.Frame {
 	t.Helper()
-	fd, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fd.Close()
-	f, err := frame.Decode(fd)
+	f, err := frame.DecodeFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
