@@ -143,6 +143,9 @@ type Timings struct {
 	Total   time.Duration   // the whole Step call
 	Loop    time.Duration   // the decoding loop alone (tokens per second use it)
 	GPU     time.Duration   // device time from timestamps, when the device has them
+	// Encode is the request's frames turned into codes (resize, normalise, the vision tokenizer's
+	// encoder, its first upload included); FutureDecode the future frames decoded. Zero without.
+	Encode, FutureDecode time.Duration
 }
 
 // Result of one control step.
@@ -324,8 +327,13 @@ func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) 
 	if err := e.checkFutureFrames(req); err != nil {
 		return nil, err
 	}
+	encodeStart := time.Now()
 	if req, err = e.tokenizeFrames(req); err != nil {
 		return nil, err
+	}
+	var encode time.Duration
+	if len(req.Frames) > 0 {
+		encode = time.Since(encodeStart)
 	}
 	l, steps, err := e.layout(req)
 	if err != nil {
@@ -340,10 +348,13 @@ func (e *Engine) stepLocked(ctx context.Context, req *Request, start time.Time) 
 	}
 	res := e.finish(l, d, req.Mode == ModeAR)
 	res.Early = at != nil && at.stopped
+	res.Timings.Encode = encode
 	if req.DecodeFuture {
+		decodeStart := time.Now()
 		if res.FutureFrames, err = e.futureFrames(l, res.FutureCodes); err != nil {
 			return nil, err
 		}
+		res.Timings.FutureDecode = time.Since(decodeStart)
 	}
 	res.Timings.Total = time.Since(start)
 	return &stepRun{job: job, d: d, res: res}, nil

@@ -90,6 +90,9 @@ func TestStepFramesEqualsCodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := stepBoth(t, g, refEng, &withFrames)
+		if got.Timings.Encode <= 0 || got.Timings.Encode > got.Timings.Total {
+			t.Errorf("case %d: encode %v of a step of %v", i, got.Timings.Encode, got.Timings.Total)
+		}
 		if !reflect.DeepEqual(got.Region, want.Region) || !reflect.DeepEqual(got.Actions, want.Actions) {
 			t.Errorf("case %d: frames give region %v, their reference codes %v", i, got.Region, want.Region)
 		}
@@ -144,10 +147,13 @@ func TestStepFutureFrames(t *testing.T) {
 				}
 			}
 		}
+		if res.Timings.FutureDecode <= 0 || res.Timings.Encode != 0 {
+			t.Errorf("timings: future decode %v, encode %v of a step on codes", res.Timings.FutureDecode, res.Timings.Encode)
+		}
 		plain := *req
 		plain.DecodeFuture = false
 		res2, err := g.Step(context.Background(), &plain)
-		if err != nil || res2.FutureFrames != nil || !reflect.DeepEqual(res2.Region, res.Region) {
+		if err != nil || res2.FutureFrames != nil || !reflect.DeepEqual(res2.Region, res.Region) || res2.Timings.FutureDecode != 0 {
 			t.Fatalf("without DecodeFuture: frames %v, err %v", res2.FutureFrames, err)
 		}
 	}

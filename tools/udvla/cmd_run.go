@@ -334,6 +334,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return enc.Encode(out)
 	}
 	printRun(stdout, &out, cfg)
+	printFrameTimings(stdout, first.Timings)
 	for _, p := range saved {
 		fmt.Fprintf(stdout, "future   wrote %s\n", p)
 	}

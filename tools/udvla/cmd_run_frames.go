@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +81,14 @@ func framesAndCodes(req *engine.Request, images imageFlags, cfg *model.Config, s
 		}
 	}
 	return from, nil
+}
+
+// printFrameTimings prints the first run's frame encoding and future-frame decoding, when it had
+// them (included in its total).
+func printFrameTimings(w io.Writer, t engine.Timings) {
+	if t.Encode > 0 || t.FutureDecode > 0 {
+		fmt.Fprintf(w, "frames   encode %.2f ms, future frames decode %.2f ms (in run 1's total)\n", ms(t.Encode), ms(t.FutureDecode))
+	}
 }
 
 // saveFutureFrames writes one PNG per camera, DIR/NAME.png, and returns the paths.

@@ -48,7 +48,7 @@ func TestRunImagesSaveFuture(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, e)
 	}
-	for _, want := range []string{"main=" + mainFrame + " wrist=" + wristFrame, "actions  10x7",
+	for _, want := range []string{"main=" + mainFrame + " wrist=" + wristFrame, "actions  10x7", "frames   encode ",
 		"future   wrote " + filepath.Join(dir, "main.png"), "future   wrote " + filepath.Join(dir, "wrist.png")} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output does not say %q:\n%s", want, out)
