@@ -6,7 +6,7 @@
 set -euo pipefail
 
 need_pkgs=(libvulkan1 libvulkan-dev glslc spirv-tools vulkan-validationlayers vulkan-tools cmake
-           flatbuffers-compiler pkg-config gcc g++ python3 libopenblas-dev)
+           flatbuffers-compiler pkg-config gcc g++ python3 python3-numpy libopenblas-dev)
 min_mesa_major=25
 
 say() { echo "setup: $*" >&2; }
@@ -24,6 +24,8 @@ have_all() {
   ls /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json >/dev/null 2>&1 || return 1
   [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] ||
     ls /usr/include/*/cblas.h >/dev/null 2>&1 || return 1
+  # python3-numpy: the Python binding's tests run once without numpy and once with it
+  /usr/bin/python3 -c 'import numpy' 2>/dev/null || return 1
   mesa_ok || return 1
 }
 
