@@ -1,9 +1,7 @@
 package vision
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/model"
@@ -91,14 +89,12 @@ func (d *Decoder) Decode(codes []int32, gh, gw int) ([]float32, error) {
 	if gh <= 0 || gw <= 0 || len(codes) != gh*gw {
 		return nil, fmt.Errorf("vision: %d codes for a %dx%d grid", len(codes), gw, gh)
 	}
-	raw := make([]byte, 4*gh*gw*c.EmbedDim)
+	vecs := make([]float32, gh*gw*c.EmbedDim)
 	for i, k := range codes {
 		if k < 0 || int(k) >= c.CodebookSize {
 			return nil, fmt.Errorf("vision: code %d at %d outside the codebook [0, %d)", k, i, c.CodebookSize)
 		}
-		for e := 0; e < c.EmbedDim; e++ {
-			binary.LittleEndian.PutUint32(raw[4*(i*c.EmbedDim+e):], math.Float32bits(d.book[int(k)*c.EmbedDim+e]))
-		}
+		copy(vecs[i*c.EmbedDim:(i+1)*c.EmbedDim], d.book[int(k)*c.EmbedDim:])
 	}
 	s, err := d.dev.NewSequence()
 	if err != nil {
@@ -111,7 +107,7 @@ func (d *Decoder) Decode(codes []int32, gh, gw int) ([]float32, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if err := quant.buf.Write(0, raw); err != nil {
+	if err := vk.WriteFloat32s(quant.buf, 0, vecs); err != nil {
 		return nil, err
 	}
 	z := r.conv("post_quant_conv.conv", quant, gpu.ConvShape{}, nil)
@@ -145,15 +141,15 @@ func (d *Decoder) Decode(codes []int32, gh, gw int) ([]float32, error) {
 	if err := r.s.Run(); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 4*h.c*h.h*h.w)
-	if err := h.buf.Read(0, buf); err != nil {
+	hwc := make([]float32, h.c*h.h*h.w)
+	if err := vk.ReadFloat32s(h.buf, 0, hwc); err != nil {
 		return nil, err
 	}
 	n := h.h * h.w
-	out := make([]float32, len(buf)/4)
+	out := make([]float32, len(hwc))
 	for i := 0; i < n; i++ {
 		for ch := 0; ch < h.c; ch++ {
-			out[ch*n+i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*(i*h.c+ch):]))
+			out[ch*n+i] = hwc[i*h.c+ch]
 		}
 	}
 	return out, nil

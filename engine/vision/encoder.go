@@ -1,7 +1,6 @@
 package vision
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -376,13 +375,9 @@ func (e *Encoder) Latent(px []float32, h, w int) ([]float32, int, int, error) {
 	if err := r.s.Run(); err != nil {
 		return nil, 0, 0, err
 	}
-	out := make([]byte, 4*z.c*z.h*z.w)
-	if err := z.buf.Read(0, out); err != nil {
+	res := make([]float32, z.c*z.h*z.w)
+	if err := vk.ReadFloat32s(z.buf, 0, res); err != nil {
 		return nil, 0, 0, err
-	}
-	res := make([]float32, len(out)/4)
-	for i := range res {
-		res[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
 	}
 	return res, z.h, z.w, nil
 }
@@ -399,13 +394,9 @@ func (e *Encoder) Encode(px []float32, h, w int) ([]int32, error) {
 	if err := r.s.Run(); err != nil {
 		return nil, err
 	}
-	raw := make([]byte, 4*n)
-	if err := cb.Read(0, raw); err != nil {
-		return nil, err
-	}
 	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+	if err := vk.ReadInt32s(cb, 0, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -447,14 +438,14 @@ func (e *Encoder) record(px []float32, h, w int) (*run, fmap, error) {
 	if r.err != nil {
 		return r, fmap{}, r.err
 	}
-	hwc := make([]byte, 4*len(px))
+	hwc := make([]float32, len(px))
 	n := h * w
 	for ch := 0; ch < c.InChannels; ch++ {
 		for i := 0; i < n; i++ {
-			binary.LittleEndian.PutUint32(hwc[4*(i*c.InChannels+ch):], math.Float32bits(px[ch*n+i]))
+			hwc[i*c.InChannels+ch] = px[ch*n+i]
 		}
 	}
-	if err := x.buf.Write(0, hwc); err != nil {
+	if err := vk.WriteFloat32s(x.buf, 0, hwc); err != nil {
 		return r, fmap{}, err
 	}
 

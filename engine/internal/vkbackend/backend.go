@@ -246,10 +246,10 @@ func (b *Backend) allocate() error {
 	for i := range pos {
 		pos[i] = int32(i)
 	}
-	if err := acts.vocabIDs.Write(0, i32bytes(pos[:a.Vocab])); err != nil {
+	if err := vk.WriteInt32s(acts.vocabIDs, 0, pos[:a.Vocab]); err != nil {
 		return err
 	}
-	return acts.posAll.Write(0, i32bytes(pos[:L]))
+	return vk.WriteInt32s(acts.posAll, 0, pos[:L])
 }
 
 func (w *vkWeights) dtypes() []quant.DType {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/seq"
+	"github.com/udvla/udvla/engine/vk"
 )
 
 // MaxLogitsTokens bounds a logits call: the embedding and the per-token dispatches index tokens
@@ -30,7 +31,7 @@ func (b *Backend) Logits(ids []int32, m *seq.Mask) ([]float32, error) {
 	if err := b.writeMask(m); err != nil {
 		return nil, err
 	}
-	if err := b.acts.idsAll.Write(0, i32bytes(ids)); err != nil {
+	if err := vk.WriteInt32s(b.acts.idsAll, 0, ids); err != nil {
 		return nil, err
 	}
 	s, err := b.dev.NewSequence()
@@ -63,11 +64,11 @@ func (b *Backend) Logits(ids []int32, m *seq.Mask) ([]float32, error) {
 		if err := s.Run(); err != nil {
 			return nil, err
 		}
-		raw := make([]byte, 4*c*a.Vocab)
-		if err := b.acts.logits.Read(0, raw); err != nil {
+		n := len(out)
+		out = append(out, make([]float32, c*a.Vocab)...)
+		if err := vk.ReadFloat32s(b.acts.logits, 0, out[n:]); err != nil {
 			return nil, err
 		}
-		out = append(out, f32s(raw)...)
 	}
 	return out, nil
 }

@@ -29,7 +29,7 @@ func (b *Backend) upload(l *seq.Layout, key planKey) error {
 		dst *vk.Buffer
 		v   []int32
 	}{{a.idsAll, seqIDs}, {a.idsRegion, region}, {a.state, region}, {a.posRegion, pos}} {
-		if err := w.dst.Write(0, i32bytes(w.v)); err != nil {
+		if err := vk.WriteInt32s(w.dst, 0, w.v); err != nil {
 			return err
 		}
 	}
@@ -40,10 +40,10 @@ func (b *Backend) upload(l *seq.Layout, key planKey) error {
 		for i := range tail {
 			tail[i] = int32(c + i)
 		}
-		if err := a.idsTail.Write(0, i32bytes(seqIDs[c:])); err != nil {
+		if err := vk.WriteInt32s(a.idsTail, 0, seqIDs[c:]); err != nil {
 			return err
 		}
-		if err := a.posTail.Write(0, i32bytes(tail)); err != nil {
+		if err := vk.WriteInt32s(a.posTail, 0, tail); err != nil {
 			return err
 		}
 	}
@@ -52,7 +52,7 @@ func (b *Backend) upload(l *seq.Layout, key planKey) error {
 		if int64(4*len(ids)) > b.allowed[sp].Size() {
 			return fmt.Errorf("udvla: decoding space %d of %d ids exceeds the engine's %d", sp, len(ids), b.allowed[sp].Size()/4)
 		}
-		if err := b.allowed[sp].Write(0, i32bytes(ids)); err != nil {
+		if err := vk.WriteInt32s(b.allowed[sp], 0, ids); err != nil {
 			return err
 		}
 	}
@@ -70,14 +70,14 @@ func (b *Backend) writeMask(m *seq.Mask) error {
 	if err != nil {
 		return err
 	}
-	if err := b.acts.mask.Write(0, i32bytes(words)); err != nil {
+	if err := vk.WriteInt32s(b.acts.mask, 0, words); err != nil {
 		return err
 	}
 	reach, err := gpu.MaskReach(m, nil)
 	if err != nil {
 		return err
 	}
-	return b.acts.reach.Write(0, i32bytes(reach))
+	return vk.WriteInt32s(b.acts.reach, 0, reach)
 }
 
 // paramsStride is the distance in bytes between the step parameters of consecutive steps: each

@@ -1,9 +1,7 @@
 package vkbackend
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/udvla/udvla/engine/gpu"
 	"github.com/udvla/udvla/engine/model"
@@ -125,22 +123,4 @@ func (w *vkWeights) close() {
 	if w.lmHead != nil {
 		w.lmHead.Close()
 	}
-}
-
-// i32bytes encodes int32s little-endian.
-func i32bytes(v []int32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(x))
-	}
-	return b
-}
-
-// f32s decodes little-endian float32s.
-func f32s(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
 }
