@@ -63,18 +63,24 @@ func (e *Engine) tokenizeFrames(req *Request) (*Request, error) {
 	}
 	codes := make([][]int32, len(cams))
 	copy(codes, req.Codes)
+	// Every frame is checked before any is encoded, so a bad frame costs no encoding.
+	for i, f := range req.Frames {
+		if f == nil {
+			continue
+		}
+		if codes[i] != nil {
+			return nil, fmt.Errorf("udvla: camera %d (%q) has both codes and a frame: pass one", i, cams[i].Name)
+		}
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("udvla: camera %d (%q): %w", i, cams[i].Name, err)
+		}
+	}
 	var c frameCodec
 	for i, f := range req.Frames {
 		if f == nil {
 			continue
 		}
 		name := cams[i].Name
-		if codes[i] != nil {
-			return nil, fmt.Errorf("udvla: camera %d (%q) has both codes and a frame: pass one", i, name)
-		}
-		if err := f.Validate(); err != nil {
-			return nil, fmt.Errorf("udvla: camera %d (%q): %w", i, name, err)
-		}
 		if c == nil {
 			var err error
 			if c, err = e.codec(); err != nil {

@@ -222,3 +222,20 @@ func TestStepFramesErrors(t *testing.T) {
 		t.Fatalf("the model without a vision tokenizer, on codes: %v", err)
 	}
 }
+
+// TestBadFrameCostsNoEncoding: every frame of a request is checked before any is encoded, so a
+// bad wrist frame leaves the vision tokenizer unopened on a fresh engine.
+func TestBadFrameCostsNoEncoding(t *testing.T) {
+	g, _ := openPair(t, tinyModel)
+	r := rand.New(rand.NewPCG(43, 44))
+	req := *randomRequest(g.Config(), r)
+	short := randomFrame(r, 13, 11, 0)
+	short.Pix = short.Pix[:len(short.Pix)-1]
+	req.Codes, req.Frames = nil, []*frame.Frame{randomFrame(r, 12, 12, 0), short}
+	if _, err := g.Step(context.Background(), &req); err == nil || !strings.Contains(err.Error(), `camera 1 ("wrist")`) {
+		t.Fatalf("got %v, want the wrist camera's error", err)
+	}
+	if g.vision != nil {
+		t.Error("the main camera's frame was encoded before the wrist camera's frame was refused")
+	}
+}
